@@ -1,0 +1,1 @@
+console.log("create-klms-tool: not yet");

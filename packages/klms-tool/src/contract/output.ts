@@ -1,0 +1,141 @@
+import { describeType, isObject } from "./errors.js";
+
+/**
+ * A task output the platform accepts (`schema.Task_Output` of the Data API):
+ * `status` is required; the other keys are optional; nothing else is allowed.
+ */
+export interface TaskOutput {
+  status: string | number;
+  message?: string;
+  error?: string;
+  metrics?: Record<string, unknown>;
+  output?: Record<string, string>;
+}
+
+/** The status values this kit writes. */
+export const Status = {
+  Succeeded: "succeeded",
+  Failed: "failed",
+} as const;
+
+/** The state the platform moves a task to when it receives an output. */
+export type OutcomeState = "succeeded" | "failed" | "unchanged";
+
+/** One broken rule. `error`: the platform rejects it (422) or the task is never finished. */
+export interface Violation {
+  /** Where: `status`, `output.report`, `(root)`, … */
+  path: string;
+  severity: "error" | "warning";
+  message: string;
+}
+
+/** The verdict on a candidate task output. */
+export interface OutputCheck {
+  valid: boolean;
+  violations: Violation[];
+  /** The state the platform would give the task, when the output is accepted. */
+  state?: OutcomeState;
+}
+
+const ALLOWED_KEYS = ["status", "message", "error", "metrics", "output", "outputs"];
+
+/**
+ * Checks a candidate output against the platform's rules, read from its code: the body must be an
+ * object with only `status` (required, string or integer), `message` and `error` (strings),
+ * `metrics` (an object) and `output`/`outputs` (objects of string values); null is never
+ * allowed. Also flags what the platform accepts but turns into a surprise: a status of `0` or
+ * `""` leaves the task running forever, `"200"` as a string means failed, an `error` key always
+ * means failed.
+ */
+export function checkTaskOutput(value: unknown): OutputCheck {
+  const violations: Violation[] = [];
+  const error = (path: string, message: string) => violations.push({ path, severity: "error", message });
+  const warn = (path: string, message: string) => violations.push({ path, severity: "warning", message });
+
+  if (!isObject(value)) {
+    error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
+    return { valid: false, violations };
+  }
+  for (const key of Object.keys(value)) {
+    if (!ALLOWED_KEYS.includes(key)) {
+      error(key, `unknown key ${JSON.stringify(key)}: the platform accepts only ${ALLOWED_KEYS.join(", ")}`);
+    }
+  }
+
+  if (!("status" in value)) {
+    error("status", 'missing: "status" is required (use "succeeded" or "failed")');
+  } else {
+    const s = value.status;
+    const isInt = typeof s === "number" && Number.isInteger(s);
+    if (typeof s !== "string" && !isInt && typeof s !== "boolean") {
+      error("status", `must be a string or an integer, got ${describeType(s)}`);
+    } else if (s === 0 || s === "" || s === false) {
+      error("status", `${JSON.stringify(s)} is falsy: the platform leaves the task running forever`);
+    } else if (typeof s === "boolean") {
+      warn("status", 'true is accepted as the integer 1 and means failed; use "succeeded" or "failed"');
+    } else if (typeof s === "string" && /^\d+$/.test(s)) {
+      warn("status", `the string ${JSON.stringify(s)} means failed; only integers 200-299 mean succeeded`);
+    } else if (typeof s === "string" && !["success", "succeeded", "error", "failed"].includes(s.toLowerCase())) {
+      warn("status", `${JSON.stringify(s)} is not a known status and means failed; use "succeeded" or "failed"`);
+    }
+  }
+
+  for (const key of ["message", "error"] as const) {
+    if (key in value && typeof value[key] !== "string") {
+      error(key, `must be a string, got ${describeType(value[key])}`);
+    }
+  }
+  if ("metrics" in value && !isObject(value.metrics)) {
+    error("metrics", `must be an object, got ${describeType(value.metrics)}`);
+  }
+  for (const key of ["output", "outputs"] as const) {
+    if (!(key in value)) continue;
+    const map = value[key];
+    if (!isObject(map)) {
+      error(key, `must be an object of output name to path, got ${describeType(map)}`);
+      continue;
+    }
+    for (const [name, path] of Object.entries(map)) {
+      if (typeof path !== "string") {
+        const hint = Array.isArray(path) ? " (one key per file, or a folder prefix)" : "";
+        error(`${key}.${name}`, `must be a path string, got ${describeType(path)}${hint}`);
+      }
+    }
+  }
+  if ("output" in value && "outputs" in value) {
+    warn("outputs", 'both "output" and "outputs" are present: the platform uses "output" and ignores "outputs"');
+  }
+  if (
+    "error" in value &&
+    outcomeOf(value as unknown as TaskOutput) === "failed" &&
+    stateOfStatus(value.status) === "succeeded"
+  ) {
+    warn("error", 'an "error" key always means failed, even with a success status');
+  }
+
+  const valid = !violations.some((v) => v.severity === "error");
+  return valid ? { valid, violations, state: outcomeOf(value as unknown as TaskOutput) } : { valid, violations };
+}
+
+/** The platform's `parse_state`: 2xx or "success"/"succeeded" succeed, a falsy status changes nothing. */
+export function stateOfStatus(status: unknown): OutcomeState {
+  if (status === 0 || status === "" || status === false || status === null || status === undefined) return "unchanged";
+  if (typeof status === "boolean") return "failed";
+  if (typeof status === "number") return status >= 200 && status <= 299 ? "succeeded" : "failed";
+  if (typeof status === "string") {
+    const s = status.toLowerCase();
+    return s === "success" || s === "succeeded" ? "succeeded" : "failed";
+  }
+  return "failed";
+}
+
+/** The state the platform gives a task for an accepted output: an `error` key forces failed. */
+export function outcomeOf(output: TaskOutput): OutcomeState {
+  const state = stateOfStatus(output.status);
+  return "error" in output && state !== "unchanged" ? "failed" : state;
+}
+
+/** Formats violations one per line, for a terminal or a failure report. */
+export function formatViolations(violations: Violation[]): string {
+  return violations.map((v) => `${v.severity === "error" ? "✗" : "!"} ${v.path}: ${v.message}`).join("\n");
+}
