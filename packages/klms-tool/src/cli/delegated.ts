@@ -1,0 +1,60 @@
+import { ExitCode } from "../exit-codes.js";
+import { type Command, err } from "./command.js";
+
+type Main = (argv: string[]) => Promise<number>;
+
+/**
+ * A command whose code lives in a module loaded only when the command runs: the entrypoint
+ * (`exec`) must not pay for the others, and `dev` lives in the separate klms-local package.
+ */
+function delegated(name: string, summary: string, load: () => Promise<Main>, missing?: string): Command {
+  return {
+    name,
+    summary,
+    help: `run \`klms-tool ${name} --help\``,
+    async run(argv) {
+      let main: Main;
+      try {
+        main = await load();
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (missing && (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND")) {
+          err(missing);
+          return ExitCode.Usage;
+        }
+        throw error;
+      }
+      return main(argv);
+    },
+  };
+}
+
+// Held in variables so that TypeScript does not resolve them at build time: klms-local depends on
+// this package, not the other way round, and the other modules are built alongside.
+const modules = {
+  entrypoint: "../entrypoint/index.js",
+  job: "../job/command.js",
+  local: "klms-local",
+};
+
+/** `klms-tool exec`: the entrypoint that replaces run.sh. */
+export const execCommand = delegated(
+  "exec",
+  "the image entrypoint: fetch the task input, run the worker, post the output",
+  async () => (await import(modules.entrypoint)).runEntrypoint as Main,
+);
+
+/** `klms-tool dev`: the local KLMS. */
+export const devCommand = delegated(
+  "dev",
+  "start a local KLMS (task API + object store) on 127.0.0.1",
+  async () => (await import(modules.local)).devMain as Main,
+  "klms-tool dev needs the klms-local package: npm install --save-dev klms-local",
+);
+
+/** `klms-tool job`: the Kubernetes Job the platform would create. */
+export const jobCommand = delegated(
+  "job",
+  "print the Kubernetes Job manifest the platform would create for a task",
+  async () => (await import(modules.job)).jobCommand as Main,
+);

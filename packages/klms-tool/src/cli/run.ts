@@ -1,0 +1,28 @@
+import { ExitCode } from "../exit-codes.js";
+import { runWorker } from "../worker/worker.js";
+import { type Command, parse } from "./command.js";
+
+const help = `usage: klms-tool run <main.js> <input.json> <output.json>
+
+Runs a tool's module on a task input file and writes the task output file: the seed's worker
+contract, as in \`node dist/main.js input.json output.json\`. The output file is always written,
+also when the tool throws, returns nothing or returns an output the platform would reject.
+
+The module exports a defineTool(...) tool as its default export, or the seed's plain
+\`run(json)\` function.
+
+exit codes: 0 the tool succeeded; 1 it failed (output.json holds the failure report); 2 usage.`;
+
+/** `klms-tool run`: the worker contract on a local input file. */
+export const runCommand: Command = {
+  name: "run",
+  summary: "run a tool's module on input.json and write output.json",
+  help,
+  async run(argv) {
+    const args = parse(argv, {}, help, { min: 3, max: 3 });
+    if ("exit" in args) return args.exit;
+    const [modulePath, inputPath, outputPath] = args.positionals as [string, string, string];
+    const result = await runWorker({ modulePath, inputPath, outputPath, ownProcess: true });
+    return result.exitCode;
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * klms-tool: build STELAR KLMS tools in TypeScript.
+ *
+ * ```ts
+ * import { defineTool, main, z } from "klms-tool";
+ * const tool = defineTool({ name: "my-tool", parameters: z.object({ x: z.number() }), async run(task) { … } });
+ * export default tool;
+ * main(import.meta, tool);
+ * ```
+ */
+export { z } from "zod";
+export * from "./contract/index.js";
+export { ExitCode } from "./exit-codes.js";
+export { createLogger, type Logger, type LogLevel } from "./log/logger.js";
+export { MASK, Masker } from "./log/mask.js";
+export {
+  defineTool,
+  type InputGroupSpec,
+  isToolDefinition,
+  type OutputSpec,
+  type PlainRun,
+  type ToolDefinition,
+  type ToolResult,
+  type ToolSpec,
+} from "./tool/define.js";
+export { ParameterError } from "./tool/parameters.js";
+export {
+  type InputFile,
+  type OutputTarget,
+  SecretsUnavailableError,
+  type Task,
+  TaskValidationError,
+} from "./tool/task.js";
+export { main } from "./worker/main.js";
+export { type RunnableTool, runWorker, type WorkerOptions, type WorkerResult } from "./worker/worker.js";

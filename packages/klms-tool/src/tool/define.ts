@@ -1,0 +1,99 @@
+import type { z } from "zod";
+import type { Task } from "./task.js";
+
+/** Declares an input group: the list of paths the task gives under that name. */
+export interface InputGroupSpec {
+  description?: string;
+  /** Fewest paths the group must hold (default 1; 0 makes the group optional). */
+  min?: number;
+  /** Most paths the group may hold (default: no limit). */
+  max?: number;
+}
+
+/** Declares an output: a path the task gives, which the tool writes. */
+export interface OutputSpec {
+  description?: string;
+  /** An optional output may be left unproduced without failing the task. */
+  optional?: boolean;
+}
+
+/** What a tool's `run` may return: the runtime adds `status` and merges metrics and outputs. */
+export interface ToolResult {
+  message?: string;
+  metrics?: Record<string, unknown>;
+  /** Output name to the path written; uploads through `task.outputs` are added automatically. */
+  output?: Record<string, string>;
+}
+
+type AnySchema = z.ZodType<Record<string, unknown>, unknown>;
+
+/** The declaration a tool author writes; see {@link defineTool}. */
+export interface ToolSpec<
+  P extends AnySchema = AnySchema,
+  S extends AnySchema = AnySchema,
+  I extends Record<string, InputGroupSpec> = Record<string, InputGroupSpec>,
+  O extends Record<string, OutputSpec> = Record<string, OutputSpec>,
+> {
+  /** The tool's name in the catalog: 2 to 100 of a-z, 0-9, `_` and `-`. */
+  name: string;
+  version?: string;
+  description?: string;
+  parameters?: P;
+  inputs?: I;
+  outputs?: O;
+  secrets?: S;
+  /** Add duration, CPU and memory metrics to the output (default true). */
+  autoMetrics?: boolean;
+  /** Bound on the serialised metrics, in bytes (default 256 KiB). */
+  metricsLimitBytes?: number;
+  // biome-ignore lint/suspicious/noConfusingVoidType: lets `run() {}` and `async run() {}` type-check
+  run(
+    task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>,
+  ): Promise<ToolResult | undefined | void> | ToolResult | undefined | void;
+}
+
+/** A tool, as returned by {@link defineTool}: its declaration, checked and frozen. */
+export type ToolDefinition<
+  P extends AnySchema = AnySchema,
+  S extends AnySchema = AnySchema,
+  I extends Record<string, InputGroupSpec> = Record<string, InputGroupSpec>,
+  O extends Record<string, OutputSpec> = Record<string, OutputSpec>,
+> = Readonly<ToolSpec<P, S, I, O>> & { readonly [TOOL]: true };
+
+const TOOL = Symbol.for("klms-tool.definition");
+
+/** The seed's plain form: `run(json)` returns `{message, output, metrics, status}`. */
+export type PlainRun = (json: Record<string, unknown>) => unknown;
+
+const NAME = /^[a-z0-9_-]{2,100}$/;
+
+/**
+ * Declares a tool: its parameters (a zod schema), input groups, outputs, secrets and `run`.
+ * The runtime validates the task against this declaration before `run` is called, and turns
+ * whatever `run` returns or throws into an output the platform accepts.
+ */
+export function defineTool<
+  P extends AnySchema = AnySchema,
+  S extends AnySchema = AnySchema,
+  I extends Record<string, InputGroupSpec> = Record<string, InputGroupSpec>,
+  O extends Record<string, OutputSpec> = Record<string, OutputSpec>,
+>(spec: ToolSpec<P, S, I, O>): ToolDefinition<P, S, I, O> {
+  if (!NAME.test(spec.name)) {
+    throw new TypeError(
+      `defineTool: name ${JSON.stringify(spec.name)} is not a valid catalog name: use 2 to 100 of a-z, 0-9, "_" and "-"`,
+    );
+  }
+  if (typeof spec.run !== "function") throw new TypeError(`defineTool(${spec.name}): "run" must be a function`);
+  for (const [group, g] of Object.entries(spec.inputs ?? {})) {
+    const min = g.min ?? 1;
+    if (!Number.isInteger(min) || min < 0 || (g.max !== undefined && (!Number.isInteger(g.max) || g.max < min))) {
+      throw new TypeError(`defineTool(${spec.name}): input group "${group}" needs integers 0 <= min <= max`);
+    }
+  }
+  return Object.freeze({ ...spec, [TOOL]: true as const });
+}
+
+/** True for a value made by {@link defineTool} (also across copies of this package). */
+export function isToolDefinition(value: unknown): value is ToolDefinition {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[TOOL] === true;
+}

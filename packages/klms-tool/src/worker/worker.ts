@@ -1,0 +1,381 @@
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { TaskInputError } from "../contract/errors.js";
+import { readTaskInput, type TaskInput } from "../contract/input.js";
+import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
+import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
+import { ExitCode } from "../exit-codes.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { Masker } from "../log/mask.js";
+import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
+import { ParameterError } from "../tool/parameters.js";
+import { buildTask, SecretsUnavailableError, TaskValidationError } from "../tool/task.js";
+import { AutoMetrics } from "./auto-metrics.js";
+import { taskFiles } from "./files.js";
+import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
+
+/** A tool as the worker accepts it: a {@link defineTool} result or the seed's plain `run(json)`. */
+export type RunnableTool = ToolDefinition | PlainRun;
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  /** The task input file (the seed's `input.json`). */
+  inputPath: string;
+  /** Where the output is written (the seed's `output.json`); always written, also on failure. */
+  outputPath: string;
+  /** The tool itself, or … */
+  tool?: RunnableTool;
+  /** … a module to import that exports it (default export, or a named `run` function). */
+  modulePath?: string;
+  /**
+   * Own the process: report a failure also on `process.exit`, uncaught errors and SIGTERM/SIGINT.
+   * True for `node dist/main.js …` and `klms-tool run`; false when a test calls the worker.
+   */
+  ownProcess?: boolean;
+  /** After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms). */
+  graceMs?: number;
+  /** Where log lines go (default standard error). */
+  write?: (line: string) => void;
+}
+
+/** What {@link runWorker} wrote and the exit code it chose. */
+export interface WorkerResult {
+  exitCode: ExitCode;
+  output: TaskOutput;
+}
+
+const DEFAULT_GRACE_MS = 5000;
+
+function graceFromEnv(): number | undefined {
+  const ms = Number(process.env.KLMS_WORKER_GRACE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/**
+ * The seed's worker contract: read `input.json`, run the tool, write `output.json`. The output is
+ * ALWAYS a valid task output: when the tool throws, returns nothing or something the platform
+ * would reject, produces metrics that cannot be serialised, exits early or is cancelled, the
+ * output is a failure report saying what went wrong, with every secret value masked.
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
+  const masker = new Masker();
+  const log = createLogger({ source: "tool", masker, ...(options.write ? { write: options.write } : {}) });
+  const auto = new AutoMetrics();
+  const controller = new AbortController();
+  const workdir = mkdtempSync(join(tmpdir(), "klms-task-"));
+  let result: WorkerResult | undefined;
+
+  const finish = (output: TaskOutput): WorkerResult => {
+    if (result) return result;
+    writeOutput(options.outputPath, output);
+    rmSync(workdir, { recursive: true, force: true });
+    result = { exitCode: outcomeOf(output) === "succeeded" ? ExitCode.Success : ExitCode.Failure, output };
+    return result;
+  };
+  const fail = (message: string, details?: string): WorkerResult => {
+    log.error(message);
+    return finish(failureOutput(message, details, auto.finish(), masker));
+  };
+
+  const release = options.ownProcess
+    ? ownProcess({
+        masker,
+        log,
+        controller,
+        graceMs: options.graceMs ?? graceFromEnv() ?? DEFAULT_GRACE_MS,
+        fail,
+        done: () => result,
+      })
+    : () => {};
+  try {
+    const input = loadInput(options.inputPath, masker, log);
+    if ("failure" in input) return fail(input.failure);
+    let tool: RunnableTool;
+    try {
+      tool = options.tool ?? (await loadTool(options.modulePath));
+    } catch (error) {
+      const { message, details } = describeThrown(error);
+      return fail(`could not load the tool: ${message}`, details);
+    }
+    const output = isToolDefinition(tool)
+      ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto })
+      : await runPlain(tool, input.json, input.task, { log, signal: controller.signal, auto });
+    if (output.status === Status.Succeeded) log.info(output.message ?? "succeeded");
+    else log.error(output.message ?? "failed");
+    return finish(output);
+  } catch (error) {
+    const { message, details } = describeThrown(error);
+    const cancelled = controller.signal.aborted ? `cancelled (${String(controller.signal.reason)}): ` : "";
+    return fail(`${cancelled}${message}`, details);
+  } finally {
+    release();
+  }
+}
+
+interface RunContext {
+  log: Logger;
+  signal: AbortSignal;
+  auto: AutoMetrics;
+}
+
+async function runDefined(
+  tool: ToolDefinition,
+  input: TaskInput,
+  ctx: RunContext & { workdir: string; masker: Masker },
+): Promise<TaskOutput> {
+  const produced: Record<string, string> = {};
+  let built: ReturnType<typeof buildTask>;
+  try {
+    built = buildTask(tool, input, {
+      log: ctx.log,
+      signal: ctx.signal,
+      workdir: ctx.workdir,
+      ...taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced }),
+    });
+  } catch (error) {
+    if (error instanceof ParameterError || error instanceof TaskValidationError) {
+      return failureOutput(error.message, undefined, ctx.auto.finish(), ctx.masker);
+    }
+    throw error;
+  }
+  for (const w of built.warnings) ctx.log.warn(w);
+
+  const returned = await tool.run(built.task as never);
+  if (returned !== undefined && (typeof returned !== "object" || returned === null || Array.isArray(returned))) {
+    return failureOutput(
+      `run() must return an object like {message, metrics, output} or nothing, got ${describe(returned)}`,
+      undefined,
+      ctx.auto.finish(),
+      ctx.masker,
+    );
+  }
+  const r = returned ?? {};
+  const output = { ...produced, ...(r.output ?? {}) };
+  for (const [name, spec] of Object.entries(tool.outputs ?? {})) {
+    if (!spec.optional && !(name in output) && input.output[name] !== undefined) {
+      return failureOutput(
+        `output "${name}" was not produced: upload it with task.outputs.${name}.upload(…) or return it in "output"`,
+        undefined,
+        ctx.auto.finish(),
+        ctx.masker,
+      );
+    }
+  }
+  for (const name of Object.keys(output)) {
+    if (!(name in input.output)) {
+      ctx.log.warn(`output "${name}" is not in the task's outputs, so the platform will not register it`);
+    }
+  }
+  const metrics = {
+    ...(tool.autoMetrics === false ? {} : ctx.auto.finish()),
+    ...Object.fromEntries(built.metrics),
+    ...(r.metrics ?? {}),
+  };
+  const candidate: Record<string, unknown> = {
+    status: Status.Succeeded,
+    message: r.message ?? `${tool.name} succeeded`,
+    output,
+    metrics,
+  };
+  return finalize(candidate, "run() returned an output", tool.metricsLimitBytes, ctx);
+}
+
+async function runPlain(
+  run: PlainRun,
+  json: Record<string, unknown>,
+  input: TaskInput,
+  ctx: RunContext,
+): Promise<TaskOutput> {
+  // The seed's tools read json["input"] or json["inputs"]: give them both spellings.
+  const compat = {
+    ...json,
+    input: input.input,
+    inputs: input.input,
+    output: input.output,
+    outputs: input.output,
+    parameters: input.parameters,
+    minio: input.minio,
+    ...(Object.keys(input.secrets).length > 0 ? { secrets: input.secrets } : {}),
+  };
+  const returned = await run(compat);
+  if (returned === undefined || returned === null) {
+    return failureOutput(
+      `run(json) returned ${returned === null ? "null" : "nothing"}: return {message, output, metrics, status}`,
+      undefined,
+      ctx.auto.finish(),
+    );
+  }
+  if (typeof returned !== "object" || Array.isArray(returned)) {
+    return failureOutput(`run(json) must return an object, got ${describe(returned)}`, undefined, ctx.auto.finish());
+  }
+  const candidate: Record<string, unknown> = { ...(returned as Record<string, unknown>) };
+  if ("outputs" in candidate && !("output" in candidate)) {
+    candidate.output = candidate.outputs;
+    delete candidate.outputs;
+  }
+  const auto = ctx.auto.finish();
+  if (candidate.metrics === undefined) candidate.metrics = auto;
+  else if (typeof candidate.metrics === "object" && candidate.metrics !== null && !Array.isArray(candidate.metrics)) {
+    candidate.metrics = { ...auto, ...candidate.metrics };
+  }
+  return finalize(candidate, "run(json) returned an output", undefined, ctx);
+}
+
+/** Makes metrics JSON-safe, checks the platform's rules, and writes the status in our vocabulary. */
+function finalize(
+  candidate: Record<string, unknown>,
+  what: string,
+  metricsLimit: number | undefined,
+  ctx: RunContext & { masker?: Masker },
+): TaskOutput {
+  const auto = () => ctx.auto.finish();
+  if (typeof candidate.metrics === "object" && candidate.metrics !== null && !Array.isArray(candidate.metrics)) {
+    try {
+      candidate.metrics = toJsonSafe(
+        candidate.metrics as Record<string, unknown>,
+        metricsLimit ?? DEFAULT_METRICS_LIMIT_BYTES,
+      );
+    } catch (error) {
+      if (error instanceof MetricsError)
+        return failureOutput(`the metrics cannot be reported: ${error.message}`, undefined, auto(), ctx.masker);
+      throw error;
+    }
+  }
+  const check = checkTaskOutput(candidate);
+  for (const v of check.violations) if (v.severity === "warning") ctx.log.warn(`${v.path}: ${v.message}`);
+  if (!check.valid) return failureOutput(invalidOutputMessage(what, check.violations), undefined, auto(), ctx.masker);
+  const output = candidate as unknown as TaskOutput;
+  const status = outcomeOf(output) === "succeeded" ? Status.Succeeded : Status.Failed;
+  const final: TaskOutput = { ...output, status };
+  if (status === Status.Failed && final.error === undefined) final.error = final.message ?? "the tool reported failure";
+  if (ctx.masker) {
+    if (final.message !== undefined) final.message = ctx.masker.mask(final.message);
+    if (final.error !== undefined) final.error = ctx.masker.mask(final.error);
+  }
+  return final;
+}
+
+function loadInput(
+  path: string,
+  masker: Masker,
+  log: Logger,
+): { task: TaskInput; json: Record<string, unknown> } | { failure: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    return { failure: `could not read the task input ${path}: ${(error as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { failure: `the task input ${path} is not valid JSON: ${(error as Error).message}` };
+  }
+  try {
+    const { task, warnings } = readTaskInput(json);
+    // Register secrets before anything is logged.
+    for (const k of ["id", "key", "skey"] as const) masker.add(task.minio[k]);
+    const tooShort = masker.addAll(task.secrets);
+    for (const w of warnings) log.warn(w);
+    for (const name of tooShort) log.warn(`secret "${name}" is too short to be masked in logs`);
+    const body = json as Record<string, unknown>;
+    const unwrapped = "result" in body && "success" in body ? (body.result as Record<string, unknown>) : body;
+    return { task, json: unwrapped };
+  } catch (error) {
+    if (error instanceof TaskInputError) return { failure: `the task input is not usable: ${error.message}` };
+    throw error;
+  }
+}
+
+async function loadTool(modulePath: string | undefined): Promise<RunnableTool> {
+  if (!modulePath) throw new Error("no tool given: pass the tool or the path of its module");
+  const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+  const candidates = [mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.tool, mod.run];
+  for (const c of candidates) if (isToolDefinition(c)) return c;
+  for (const c of [mod.run, mod.default]) if (typeof c === "function") return c as PlainRun;
+  throw new Error(
+    `${modulePath} exports neither a defineTool(...) default export nor a run(json) function; ` +
+      `its exports: ${Object.keys(mod).join(", ") || "(none)"}`,
+  );
+}
+
+function writeOutput(path: string, output: TaskOutput): void {
+  // Write then rename, so that a reader never sees half a file.
+  const tmp = join(dirname(resolve(path)), `.${process.pid}.output.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(output, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+function describe(value: unknown): string {
+  return Array.isArray(value) ? "a list" : value === null ? "null" : `a ${typeof value}`;
+}
+
+interface OwnProcessContext {
+  masker: Masker;
+  log: Logger;
+  controller: AbortController;
+  graceMs: number;
+  fail: (message: string, details?: string) => WorkerResult;
+  done: () => WorkerResult | undefined;
+}
+
+/**
+ * Makes the worker own its process: masks secrets in everything written to stdout/stderr, and
+ * reports a failure on an early `process.exit`, an uncaught error, or a signal. Returns a release
+ * function that undoes all of it.
+ */
+function ownProcess(ctx: OwnProcessContext): () => void {
+  const restore = maskStdio(ctx.masker);
+  const onExit = (code: number) => {
+    if (ctx.done()) return;
+    ctx.fail(`the tool ended the process (process.exit(${code})) before returning a result`);
+    process.exitCode = ExitCode.Failure;
+  };
+  const onCrash = (error: unknown) => {
+    const { message, details } = describeThrown(error);
+    ctx.fail(`uncaught error in the tool: ${message}`, details);
+    process.exit(ExitCode.Failure);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (ctx.controller.signal.aborted) return;
+    ctx.log.warn(`received ${signal}: cancelling the task`);
+    ctx.controller.abort(signal);
+    setTimeout(() => {
+      ctx.fail(`cancelled: received ${signal} and the tool did not stop within ${ctx.graceMs / 1000} s`);
+      process.exit(ExitCode.Failure);
+    }, ctx.graceMs).unref();
+  };
+  process.on("exit", onExit);
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return () => {
+    process.off("exit", onExit);
+    process.off("uncaughtException", onCrash);
+    process.off("unhandledRejection", onCrash);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    restore();
+  };
+}
+
+/** Routes everything written to stdout and stderr (console.log included) through the masker. */
+function maskStdio(masker: Masker): () => void {
+  const originals = [process.stdout.write, process.stderr.write] as const;
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+      original(
+        typeof chunk === "string" || Buffer.isBuffer(chunk) ? masker.mask(chunk.toString()) : chunk,
+        ...rest,
+      )) as typeof stream.write;
+  }
+  return () => {
+    process.stdout.write = originals[0];
+    process.stderr.write = originals[1];
+  };
+}
