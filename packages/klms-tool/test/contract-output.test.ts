@@ -31,6 +31,7 @@ describe("checkTaskOutput: the platform's Task_Output rules", () => {
     ["status 1.5", { status: 1.5 }, /^status: must be a string or an integer, got a number/],
     ["status null", { status: null }, /^status: must be a string or an integer, got null/],
     ["status 0 (task left running)", { status: 0 }, /running forever/],
+    ["status 0 is fine with an error key: failed", { status: 0, error: "x", message: 1 }, /^message: must be a string/],
     ["status '' (task left running)", { status: "" }, /running forever/],
     ["error as an object", { status: "failed", error: { a: 1 } }, /^error: must be a string, got an object/],
     ["message as a number", { status: "succeeded", message: 3 }, /^message: must be a string, got an integer/],
@@ -110,7 +111,9 @@ describe("the platform's parse_state", () => {
   }
   test("an error key forces failed", () => {
     assert.equal(outcomeOf({ status: "succeeded", error: "" }), "failed");
-    assert.equal(outcomeOf({ status: 0, error: "x" }), "unchanged");
+    assert.equal(outcomeOf({ status: 0, error: "x" }), "failed");
+    assert.equal(checkTaskOutput({ status: 0 }).violations[0]?.rejected, false, "the platform accepts it (and never finishes)");
+    assert.equal(checkTaskOutput({ status: 0, error: "x" }).valid, true);
   });
 });
 

@@ -21,11 +21,16 @@ export const Status = {
 /** The state the platform moves a task to when it receives an output. */
 export type OutcomeState = "succeeded" | "failed" | "unchanged";
 
-/** One broken rule. `error`: the platform rejects it (422) or the task is never finished. */
+/**
+ * One broken rule. Severity `error`: this kit never posts such an output (the platform rejects it,
+ * or accepts it and never finishes the task); `warning`: accepted, but probably not what was meant.
+ */
 export interface Violation {
   /** Where: `status`, `output.report`, `(root)`, … */
   path: string;
   severity: "error" | "warning";
+  /** True when the platform itself answers 422 for it. */
+  rejected: boolean;
   message: string;
 }
 
@@ -49,8 +54,9 @@ const ALLOWED_KEYS = ["status", "message", "error", "metrics", "output", "output
  */
 export function checkTaskOutput(value: unknown): OutputCheck {
   const violations: Violation[] = [];
-  const error = (path: string, message: string) => violations.push({ path, severity: "error", message });
-  const warn = (path: string, message: string) => violations.push({ path, severity: "warning", message });
+  const error = (path: string, message: string, rejected = true) =>
+    violations.push({ path, severity: "error", rejected, message });
+  const warn = (path: string, message: string) => violations.push({ path, severity: "warning", rejected: false, message });
 
   if (!isObject(value)) {
     error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
@@ -69,8 +75,8 @@ export function checkTaskOutput(value: unknown): OutputCheck {
     const isInt = typeof s === "number" && Number.isInteger(s);
     if (typeof s !== "string" && !isInt && typeof s !== "boolean") {
       error("status", `must be a string or an integer, got ${describeType(s)}`);
-    } else if (s === 0 || s === "" || s === false) {
-      error("status", `${JSON.stringify(s)} is falsy: the platform leaves the task running forever`);
+    } else if ((s === 0 || s === "" || s === false) && !("error" in value)) {
+      error("status", `${JSON.stringify(s)} is falsy: the platform accepts it and leaves the task running forever`, false);
     } else if (typeof s === "boolean") {
       warn("status", 'true is accepted as the integer 1 and means failed; use "succeeded" or "failed"');
     } else if (typeof s === "string" && /^\d+$/.test(s)) {
@@ -129,10 +135,9 @@ export function stateOfStatus(status: unknown): OutcomeState {
   return "failed";
 }
 
-/** The state the platform gives a task for an accepted output: an `error` key forces failed. */
+/** The state the platform gives a task for an accepted output: an `error` key fails it whatever the status. */
 export function outcomeOf(output: TaskOutput): OutcomeState {
-  const state = stateOfStatus(output.status);
-  return "error" in output && state !== "unchanged" ? "failed" : state;
+  return "error" in output ? "failed" : stateOfStatus(output.status);
 }
 
 /** Formats violations one per line, for a terminal or a failure report. */

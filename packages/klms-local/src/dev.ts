@@ -1,0 +1,128 @@
+/**
+ * `klms-tool dev`: starts a local KLMS on 127.0.0.1 for hands-on work and prints what a tool
+ * or a user needs to talk to it. Runs until SIGINT or SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
+import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
+import { OBJECT_STORE_CREDENTIALS } from "./object-store.js";
+
+/** The help text of `klms-tool dev`. */
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--quiet]
+
+Starts a local STELAR KLMS: the platform's task API (same routes, envelopes and rules) on
+127.0.0.1, with an embedded S3 object store (bucket "${DEFAULT_BUCKET}"). Prints the API URL,
+the object-store credentials, a dev bearer token and an example request, then runs until
+Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  -p, --port N        API port (default: a free port)
+  -d, --data-dir DIR  keep tasks, logs, objects and the server secret in DIR, so they survive a
+                      restart (default: a temporary directory, removed on exit)
+  -q, --quiet         do not log requests
+  -h, --help          show this help
+`;
+
+/** Where {@link devMain} writes, and how a test stops it without a signal. */
+export interface DevIo {
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+  /** Stops the server like SIGINT does. */
+  signal?: AbortSignal;
+  /** Called once the server is up, with it. */
+  onReady?: (klms: LocalKlms) => void;
+}
+
+/** Runs `klms-tool dev` with its arguments (without the command name); resolves to the exit code. */
+export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
+  const out = io.out ?? ((text: string) => process.stdout.write(text));
+  const err = io.err ?? ((text: string) => process.stderr.write(text));
+  let values: { port?: string; "data-dir"?: string; quiet?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string", short: "p" },
+        "data-dir": { type: "string", short: "d" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    err(`klms-tool dev: ${(e as Error).message}\n\n${DEV_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    out(DEV_HELP);
+    return 0;
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    err(`klms-tool dev: --port must be a port number (0-65535), got ${JSON.stringify(values.port)}\n`);
+    return 2;
+  }
+
+  let klms: LocalKlms;
+  try {
+    klms = await startLocalKlms({ port, dataDir: values["data-dir"], quiet: values.quiet ?? false });
+  } catch (e) {
+    err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
+    return 1;
+  }
+  out(banner(klms, values["data-dir"] !== undefined));
+  io.onReady?.(klms);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.signal?.removeEventListener("abort", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener("abort", stop);
+  });
+  out("Stopping the local KLMS…\n");
+  await klms.stop();
+  return 0;
+}
+
+function banner(klms: LocalKlms, kept: boolean): string {
+  const lines = [
+    "Local KLMS running. Press Ctrl-C to stop.",
+    "",
+    `  API URL       ${klms.apiUrl}`,
+    `  data dir      ${klms.dataDir}${kept ? "" : " (temporary: removed on exit; keep it with --data-dir)"}`,
+    `  bearer token  ${klms.token}`,
+    `                (valid ${DEV_TOKEN_TTL_SECONDS / 3600} h; send it as the Authorization header)`,
+  ];
+  if (klms.s3Url) {
+    lines.push(
+      "",
+      `  object store  ${klms.s3Url}  (bucket "${DEFAULT_BUCKET}", path-style)`,
+      `    access key id      ${OBJECT_STORE_CREDENTIALS.accessKeyId}`,
+      `    secret access key  ${OBJECT_STORE_CREDENTIALS.secretAccessKey}`,
+      "    session token      any (the embedded store ignores it)",
+    );
+  }
+  const spec = JSON.stringify({
+    name: "try-me",
+    inputs: { data: [`s3://${DEFAULT_BUCKET}/input.csv`] },
+    outputs: { result: `s3://${DEFAULT_BUCKET}/output.csv` },
+    parameters: { threshold: 0.5 },
+  });
+  lines.push(
+    "",
+    "Create a task (neither tool nor image: an external task you run yourself):",
+    `  curl -s -X POST ${klms.apiUrl}/api/v2/task \\`,
+    `    -H 'Authorization: ${klms.token}' -H 'Content-Type: application/json' \\`,
+    `    -d '${spec}'`,
+    "Then run a tool against it with: <token> <api url>/ <task id> <signature>",
+    "",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,50 @@
+/**
+ * The Data API's reply envelopes. Success: `{help, success: true, result}`. Failure:
+ * `{help: <request url>, success: false, error: {__type, status_code, message, detail}}` with the
+ * HTTP status equal to `status_code` (`data_api.py` error processor, `routes/generic.py`).
+ */
+
+/** What the platform writes as `help` on the signed input and output routes, so the URL is not echoed. */
+export const HIDDEN_HELP = "Hidden for security reasons";
+
+/** A failure the API reports in the platform's error envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly detail: Record<string, unknown> = {},
+    readonly type: string = errorTypeOf(status),
+  ) {
+    super(message);
+  }
+}
+
+/** The platform's exception class names by status code (`data-api:src/exceptions.py`). */
+export function errorTypeOf(status: number): string {
+  const types: Record<number, string> = {
+    400: "DataError",
+    401: "AuthenticationError",
+    403: "AuthorizationError",
+    404: "NotFoundError",
+    405: "NotAllowedError",
+    409: "ConflictError",
+    422: "_ValidationError",
+    500: "InternalException",
+    502: "BackendError",
+  };
+  return types[status] ?? (status >= 500 ? "InternalException" : "DataError");
+}
+
+/** The success envelope. */
+export function successBody(help: string, result: unknown): Record<string, unknown> {
+  return { help, result: result ?? null, success: true };
+}
+
+/** The error envelope; `help` is the full request URL, as on the platform. */
+export function errorBody(help: string, error: ApiError): Record<string, unknown> {
+  return {
+    error: { __type: error.type, detail: error.detail, message: error.message, status_code: error.status },
+    help,
+    success: false,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Reads the body of an output POST the way APIFlask/webargs do before the platform's handler
+ * runs: a non-JSON content type counts as a missing body, unparsable JSON is a 400, and the
+ * parsed value must pass `schema.Task_Output` (here: `checkTaskOutput` from the kit's contract,
+ * whose "error" violations are the platform's rejections) or the reply is a 422.
+ */
+import { checkTaskOutput, isObject, type TaskOutput } from "klms-tool/contract";
+import { ApiError } from "./envelope.js";
+import { validationError } from "./task-spec.js";
+
+/** True for `application/json` and `application/<x>+json`, as Flask's `is_json`. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
+/** Parses a JSON request body; a non-JSON content type or an empty body gives `{}` (webargs' "missing"). */
+export function parseJsonBody(contentType: string | undefined, text: string): unknown {
+  if (!isJsonContentType(contentType) || text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(
+      400,
+      "The browser (or proxy) sent a request that this server could not understand.",
+      {},
+      "BadRequest",
+    );
+  }
+}
+
+/** Validates a parsed output body; throws the platform's 422 with one message list per field. */
+export function checkOutputBody(body: unknown): TaskOutput & { outputs?: Record<string, string> } {
+  const check = checkTaskOutput(body);
+  const fields: Record<string, string[]> = {};
+  for (const v of check.violations) {
+    // Only what the platform itself rejects: e.g. it accepts a falsy status (0, "") and leaves
+    // the task as it is, although the kit's checker flags it because a tool should never send one.
+    if (!v.rejected) continue;
+    const path = v.path === "(root)" ? "_schema" : v.path;
+    fields[path] ??= [];
+    fields[path].push(marshmallowMessage(body, v.path, v.message));
+  }
+  if (Object.keys(fields).length > 0) throw validationError(fields);
+  return body as TaskOutput & { outputs?: Record<string, string> };
+}
+
+/** The messages marshmallow writes for the failures tools hit most; the checker's words otherwise. */
+function marshmallowMessage(body: unknown, path: string, message: string): string {
+  if (path === "(root)") return "Invalid input type.";
+  if (!isObject(body)) return message;
+  if (path === "status" && !("status" in body)) return "Missing data for required field.";
+  if (!path.includes(".") && !["status", "message", "error", "metrics", "output", "outputs"].includes(path)) {
+    return "Unknown field.";
+  }
+  return message;
+}
