@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ExitCode } from "../exit-codes.js";
-import { toolManifest } from "../manifest/manifest.js";
 import { isToolDefinition } from "../tool/define.js";
 import { type Command, err, out, parse } from "./command.js";
 
@@ -34,6 +33,8 @@ export const manifestCommand: Command = {
       err(`${path} has no defineTool(...) export (its exports: ${Object.keys(mod).join(", ") || "none"})`);
       return ExitCode.Failure;
     }
+    // Loaded here: zod's JSON Schema support is only needed by this command.
+    const { toolManifest } = await import("../manifest/manifest.js");
     out(JSON.stringify(toolManifest(tool), null, 2));
     return ExitCode.Success;
   },

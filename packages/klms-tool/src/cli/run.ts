@@ -1,5 +1,4 @@
 import { ExitCode } from "../exit-codes.js";
-import { runWorker } from "../worker/worker.js";
 import { type Command, parse } from "./command.js";
 
 const help = `usage: klms-tool run <main.js> <input.json> <output.json>
@@ -22,6 +21,8 @@ export const runCommand: Command = {
     const args = parse(argv, {}, help, { min: 3, max: 3 });
     if ("exit" in args) return args.exit;
     const [modulePath, inputPath, outputPath] = args.positionals as [string, string, string];
+    // Loaded here, not at start-up: `klms-tool exec` must not pay for the worker and zod.
+    const { runWorker } = await import("../worker/worker.js");
     const result = await runWorker({ modulePath, inputPath, outputPath, ownProcess: true });
     return result.exitCode;
   },

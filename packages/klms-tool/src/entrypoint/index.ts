@@ -1,0 +1,279 @@
+/**
+ * `klms-tool exec`: the entrypoint of a tool image, in place of run.sh. It fetches the task input,
+ * runs the worker on it in a private folder, checks what the worker wrote and posts the outcome,
+ * so that the platform always learns how a task ended: with the tool's own output, or with a
+ * failure report that says what went wrong. Light on imports on purpose: it starts every task.
+ */
+import type { EventEmitter } from "node:events";
+import type { Writable } from "node:stream";
+import { isObject } from "../contract/errors.js";
+import { readTaskInput, type TaskOutput } from "../contract/index.js";
+import { ExitCode } from "../exit-codes.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { Masker } from "../log/mask.js";
+import { type ClientOptions, fetchTaskInput, PlatformError, postTaskOutput } from "../platform/client.js";
+import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
+import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
+import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
+import { type Cancellation, describeCancel, isCancelReason, watchCancellation } from "./signals.js";
+import { summarizeInput } from "./summary.js";
+import { superviseWorker } from "./supervisor.js";
+import { readWorkerOutput } from "./worker-output.js";
+import { createWorkspace, type Workspace } from "./workspace.js";
+
+export {
+  ENTRYPOINT_DEFAULTS,
+  ENTRYPOINT_HELP,
+  type EntrypointOptions,
+  type ParsedArgs,
+  parseEntrypointArgs,
+  splitCommand,
+} from "./args.js";
+export { type CancelReason, describeCancel } from "./signals.js";
+export type { WorkerResult } from "./supervisor.js";
+
+/** Where the entrypoint reads and writes; every field defaults to the process's own. */
+export interface EntrypointIO {
+  stdout?: Writable;
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+  /** The worker's working directory (the image's WORKDIR). */
+  cwd?: string;
+  /** Where SIGTERM/SIGINT are heard; `process` by default. */
+  signals?: EventEmitter;
+  fetch?: typeof fetch;
+  /** Randomness for the retry jitter. */
+  random?: () => number;
+  /** Parent folder of the task's private workspace; the system's temporary directory by default. */
+  tmpDir?: string;
+}
+
+/** How long a post may take once the task was cancelled: the pod is SIGKILLed 30 s after SIGTERM. */
+const CANCELLED_POST_BUDGET_MS = 15_000;
+/** The longest single wait between retries. */
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * Runs one task, as the platform's Job starts it: `argv` are the arguments after `klms-tool exec`.
+ * Resolves to the process exit code: 0 once the platform has recorded the outcome (whatever it
+ * is), 2 for wrong arguments, 3 when the input could not be fetched, 4 when the output could not
+ * be posted (the output is then printed on stdout as a recovery record).
+ *
+ * Input failures: when the token is refused (401/403), the request is rejected (4xx) or the reply
+ * is unusable, and a signature is known (v2), a failure report is also posted, so that the task
+ * does not stay "running" with no word of why; the exit code is still 3. Transient failures
+ * (network, 5xx, 429 after every retry) and 404 post nothing: the Job's next pod may succeed,
+ * and an unknown task cannot be reported on.
+ */
+export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Promise<ExitCode> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+
+  const parsed = parseEntrypointArgs(argv, env);
+  if (parsed.kind === "help") {
+    stdout.write(ENTRYPOINT_HELP);
+    return ExitCode.Success;
+  }
+  if (parsed.kind === "usage") {
+    stderr.write(`klms-tool exec: ${parsed.error}\n\n${ENTRYPOINT_HELP}`);
+    return ExitCode.Usage;
+  }
+  const options = parsed.options;
+  let routes: TaskRoutes;
+  try {
+    routes = taskRoutes(options.endpoint, options.taskId, options.signature);
+  } catch (err) {
+    stderr.write(`klms-tool exec: ${(err as Error).message}\n\n${ENTRYPOINT_HELP}`);
+    return ExitCode.Usage;
+  }
+
+  const masker = new Masker();
+  masker.add(options.token);
+  if (options.signature !== undefined) masker.add(options.signature);
+  const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line) });
+  const cancellation = watchCancellation({ emitter: io.signals, timeoutMs: options.timeoutMs });
+  const task = new TaskRun(options, routes, masker, log, cancellation, io, stdout, stderr, env);
+  try {
+    return await task.run();
+  } finally {
+    cancellation.dispose();
+  }
+}
+
+/** One task run: the steps of {@link runEntrypoint} sharing their state. */
+class TaskRun {
+  #workspace: Workspace | undefined;
+
+  constructor(
+    readonly options: EntrypointOptions,
+    readonly routes: TaskRoutes,
+    readonly masker: Masker,
+    readonly log: Logger,
+    readonly cancellation: Cancellation,
+    readonly io: EntrypointIO,
+    readonly stdout: Writable,
+    readonly stderr: Writable,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  client(signal?: AbortSignal): ClientOptions {
+    const client: ClientOptions = {
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      retry: { retries: this.options.retries, baseDelayMs: this.options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS },
+      onRetry: (n) =>
+        this.log.warn(`request failed (${n.reason}); retrying in ${(n.delayMs / 1000).toFixed(2)} s`, {
+          attempt: n.attempt,
+        }),
+    };
+    if (signal) client.signal = signal;
+    if (this.io.fetch) client.fetch = this.io.fetch;
+    if (this.io.random) client.random = this.io.random;
+    return client;
+  }
+
+  async run(): Promise<ExitCode> {
+    const { options, routes, log } = this;
+    log.info("task starting", {
+      task: options.taskId,
+      api: routes.version,
+      endpoint: new URL(routes.input).origin,
+      worker: options.worker.join(" "),
+      timeout_s: options.timeoutMs === undefined ? "none" : options.timeoutMs / 1000,
+    });
+
+    let result: Record<string, unknown>;
+    try {
+      result = (await fetchTaskInput(routes, options.token, this.client(this.cancellation.signal))).result;
+    } catch (err) {
+      return this.inputFailed(err);
+    }
+    // From here on every credential of the input is masked, in our logs and in the worker's.
+    const minio = isObject(result.minio) ? result.minio : {};
+    for (const key of ["id", "key", "skey"]) this.masker.add(minio[key]);
+    const tooShort = this.masker.addAll(result.secrets);
+    if (tooShort.length) log.warn("some secrets are too short to be masked in logs", { secrets: tooShort.join(",") });
+
+    let input: ReturnType<typeof readTaskInput>;
+    try {
+      input = readTaskInput(result);
+    } catch (err) {
+      return this.inputFailed(err);
+    }
+    log.info("input fetched", summarizeInput(input.task));
+    for (const warning of input.warnings) log.warn(warning);
+
+    try {
+      return await this.runWorker(result);
+    } catch (err) {
+      // A bug or an environment problem (no temporary directory, …): still tell the platform.
+      log.error("the entrypoint failed", { error: (err as Error)?.stack ?? String(err) });
+      return this.post(
+        failureReport(
+          `The entrypoint failed before the task could finish: ${(err as Error)?.message ?? err}`,
+          String((err as Error)?.stack ?? err),
+        ),
+        "entrypoint",
+      );
+    } finally {
+      await this.#workspace?.remove();
+    }
+  }
+
+  async runWorker(result: Record<string, unknown>): Promise<ExitCode> {
+    const { options, log } = this;
+    if (this.cancellation.signal.aborted) return this.cancelledEarly();
+    this.#workspace = await createWorkspace(result, this.io.tmpDir);
+    log.info("worker starting", { command: options.worker.join(" ") });
+    const worker = await superviseWorker({
+      command: options.worker,
+      inputPath: this.#workspace.inputPath,
+      outputPath: this.#workspace.outputPath,
+      cwd: this.io.cwd ?? process.cwd(),
+      env: this.env,
+      stdout: this.stdout,
+      stderr: this.stderr,
+      masker: this.masker,
+      gracePeriodMs: options.gracePeriodMs,
+      cancellation: this.cancellation,
+      log,
+    });
+    log.info(describeWorkerEnd(worker, options.worker), {
+      exit_code: worker.exitCode,
+      signal: worker.signal,
+      seconds: worker.durationMs / 1000,
+    });
+    const file = await readWorkerOutput(this.#workspace.outputPath);
+    await this.#workspace.remove();
+
+    const report = decideReport(worker, file, options.worker);
+    if (file.kind === "valid") for (const w of file.warnings) log.warn(`output.json: ${w.path}: ${w.message}`);
+    if (report.source === "worker" && worker.exitCode !== 0) {
+      log.warn("the worker exited with an error but wrote a valid output.json: posting it as its own report");
+    }
+    return this.post(report.output, report.source);
+  }
+
+  async cancelledEarly(): Promise<ExitCode> {
+    const reason = this.cancellation.signal.reason;
+    const what = isCancelReason(reason) ? describeCancel(reason) : "cancelled";
+    return this.post(failureReport(`Task ${what} before the worker started.`, what), "entrypoint");
+  }
+
+  async inputFailed(err: unknown): Promise<ExitCode> {
+    const { log, routes } = this;
+    if (err instanceof PlatformError && err.kind === "aborted") return this.cancelledEarly();
+    const message = err instanceof Error ? err.message : String(err);
+    const status = err instanceof PlatformError ? err.status : undefined;
+    const hint = status === 401 ? " (the token was refused: it may have expired; tokens live 3 h)" : "";
+    log.error(`the task input could not be fetched: ${message}${hint}`);
+    const definitive = !(err instanceof PlatformError) || ["auth", "rejected", "invalid-reply"].includes(err.kind);
+    if (definitive && routes.version === "v2") {
+      const report = failureReport(
+        `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
+        message,
+      );
+      try {
+        const posted = await postTaskOutput(routes, this.options.token, maskReport(report, this.masker), this.client());
+        log.info("failure report posted", { outcome: posted.outcome });
+      } catch (postErr) {
+        log.warn(`the failure report could not be posted either: ${(postErr as Error).message}`);
+      }
+    }
+    return ExitCode.InputFetchFailed;
+  }
+
+  async post(output: TaskOutput, source: "worker" | "entrypoint"): Promise<ExitCode> {
+    const { log } = this;
+    const body = maskReport(output, this.masker);
+    const fields: Record<string, unknown> = { status: body.status, source };
+    if (body.output) fields.outputs = Object.keys(body.output).join(",") || "(none)";
+    if (source === "entrypoint") fields.message = body.message;
+    log.info("posting the task output", fields);
+    const signal = this.cancellation.signal.aborted ? AbortSignal.timeout(CANCELLED_POST_BUDGET_MS) : undefined;
+    try {
+      const posted = await postTaskOutput(this.routes, this.options.token, body, this.client(signal));
+      if (posted.outcome === "conflict") {
+        log.warn(
+          "the platform already had an outcome for this task (HTTP 409 on the first post): it was terminated or finished by another run; this run's output was not recorded",
+          { detail: posted.detail ?? "" },
+        );
+      } else {
+        log.info(
+          posted.outcome === "recorded"
+            ? "task output recorded"
+            : "task output already recorded (HTTP 409 after a lost reply)",
+          {
+            attempts: posted.attempts,
+          },
+        );
+      }
+      return ExitCode.Success;
+    } catch (err) {
+      log.error(`the task output could not be posted: ${(err as Error).message}`);
+      log.error("the output follows on standard output as a recovery record");
+      this.stdout.write(`${this.masker.mask(JSON.stringify(body))}\n`);
+      return ExitCode.OutputPostFailed;
+    }
+  }
+}

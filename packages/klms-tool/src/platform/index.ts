@@ -1,0 +1,23 @@
+/**
+ * The KLMS Data API as a task sees it: the routes (v2 and the seed's v1), the input and output
+ * calls, with timeouts and retries.
+ */
+export {
+  type ClientOptions,
+  fetchTaskInput,
+  PlatformError,
+  type PlatformErrorKind,
+  type PostOutcome,
+  type PostResult,
+  postTaskOutput,
+  type RetryNotice,
+} from "./client.js";
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  sleep,
+} from "./retry.js";
+export { type ApiVersion, authorizationHeader, normalizeEndpoint, type TaskRoutes, taskRoutes } from "./routes.js";

@@ -1,0 +1,446 @@
+/**
+ * The failure matrix: the real entrypoint (`node dist/cli/main.js exec …`), started the way the
+ * cluster's Job starts it, against the local KLMS, for every failure the platform contract lists
+ * on the tool's side and every way a worker can go wrong. Each row asserts the exit code, the
+ * task's final state and message in the local KLMS, and that no credential reached the logs.
+ * Needs a build (`npm run build`): it runs dist, as an image would.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Fault, type LocalKlms, type RunResult, startLocalKlms } from "../../klms-local/src/index.ts";
+
+const PACKAGE = resolve(import.meta.dirname, "..");
+const CLI = join(PACKAGE, "dist/cli/main.js");
+const WORKERS = join(PACKAGE, "test/fixtures/workers");
+/** Short waits everywhere: the matrix is about outcomes, not about production timings. */
+const FAST = ["--retries", "3", "--retry-delay", "0.01", "--request-timeout", "2", "--grace-period", "1"];
+const UNKNOWN_TASK = "00000000-0000-4000-8000-000000000000";
+
+interface Task {
+  id: string;
+  signature: string;
+  secrets: Record<string, string>;
+}
+
+/** What a row can change, and what it expects. */
+interface Row {
+  name: string;
+  worker?: string;
+  flags?: string[];
+  env?: Record<string, string>;
+  /** Faults for this task only (they match its own paths, so rows can run side by side). */
+  faults?: (task: Task) => Fault[];
+  /** The Job's arguments, when they are not the right four (wrong count, bad token, …). */
+  jobArgs?: (klms: LocalKlms, task: Task) => string[];
+  /** The seed-era form: three arguments, v1 routes. */
+  seedForm?: boolean;
+  /** Acts on the run while it goes (send a signal, terminate the task, …). */
+  during?: (run: Running, klms: LocalKlms, task: Task) => Promise<void>;
+  expect: {
+    exit: number;
+    state: "created" | "running" | "succeeded" | "failed" | "none";
+    message?: RegExp;
+    error?: RegExp;
+    stderr?: RegExp;
+    stdout?: RegExp;
+    notStderr?: RegExp;
+    /** Metrics the task must have recorded (a subset). */
+    metrics?: Record<string, unknown>;
+  };
+}
+
+interface Running {
+  child: import("node:child_process").ChildProcess;
+  done: Promise<RunResult>;
+  /** Resolves when the entrypoint's stdout or stderr has matched. */
+  waitFor(pattern: RegExp): Promise<void>;
+}
+
+const rows: Row[] = [
+  // The platform side (the contract's failure table).
+  {
+    name: "success; the endpoint carries the cluster's trailing slash",
+    expect: { exit: 0, state: "succeeded", message: /^done$/, stderr: /task output recorded/ },
+  },
+  {
+    name: "success with an endpoint without the trailing slash",
+    jobArgs: (k, t) => [k.token, k.apiUrl, t.id, t.signature],
+    expect: { exit: 0, state: "succeeded", message: /^done$/ },
+  },
+  {
+    name: "the seed's 3-argument form uses the v1 routes",
+    seedForm: true,
+    expect: { exit: 0, state: "succeeded", message: /^done$/, stderr: /api=v1/ },
+  },
+  {
+    name: "a wrong argument count prints the usage and exits 2",
+    jobArgs: (k) => [k.token, k.apiUrl],
+    expect: { exit: 2, state: "created", stderr: /expected 4 arguments[\s\S]*Usage: klms-tool exec/ },
+  },
+  {
+    name: "401 on input (token refused): exit 3, and the failure is reported with the signature",
+    jobArgs: (k, t) => [
+      "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.not-a-valid-mac",
+      `${k.apiUrl}/`,
+      t.id,
+      t.signature,
+    ],
+    expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401.*token/i, stderr: /401/ },
+  },
+  {
+    name: "404 on input (unknown task): exit 3",
+    jobArgs: (k, t) => [k.token, `${k.apiUrl}/`, UNKNOWN_TASK, t.signature],
+    expect: { exit: 3, state: "created", stderr: /HTTP 404/ },
+  },
+  {
+    name: "5xx on every input attempt: exit 3, the task is left to the Job's next pod",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/input`, status: 503, times: 10 }],
+    expect: { exit: 3, state: "created", stderr: /failed after 4 attempts: HTTP 503/ },
+  },
+  {
+    name: "5xx on input, then success: retried",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/input`, status: 502, times: 2 }],
+    expect: { exit: 0, state: "succeeded", stderr: /HTTP 502.*retrying/ },
+  },
+  {
+    name: "connection dropped on input and on output, then success: retried",
+    faults: (t) => [
+      { match: `/${t.id}/${t.signature}/input`, drop: true },
+      { match: `/${t.id}/${t.signature}/output`, drop: true },
+    ],
+    expect: { exit: 0, state: "succeeded", stderr: /network error[\s\S]*network error[\s\S]*task output recorded/ },
+  },
+  {
+    name: "409 on a retried POST: the outcome is already recorded, exit 0",
+    // The first post fails (503); while the retry is held by the server, the same output is
+    // recorded through the plural route, as if the first post had landed and its reply was lost.
+    faults: (t) => [
+      { match: `/task/${t.id}/${t.signature}/output`, status: 503 },
+      { match: `/task/${t.id}/${t.signature}/output`, delayMs: 1500 },
+    ],
+    during: async (run, k, t) => {
+      await run.waitFor(/HTTP 503.*retrying/);
+      const reply = await fetch(`${k.apiUrl}/api/v2/tasks/${t.id}/${t.signature}/output`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ status: "succeeded", message: "done" }),
+      });
+      assert.equal(reply.status, 200);
+    },
+    expect: { exit: 0, state: "succeeded", stderr: /already recorded \(HTTP 409 after a lost reply\)/ },
+  },
+  {
+    name: "409 on the first POST (task terminated from the console meanwhile): exit 0, said clearly",
+    worker: "node hang.mjs",
+    during: async (run, k, t) => {
+      await run.waitFor(/worker: started/);
+      const reply = await fetch(`${k.apiUrl}/api/v2/task/${t.id}/terminate`, {
+        method: "POST",
+        headers: { authorization: k.token },
+      });
+      assert.equal(reply.status, 200);
+    },
+    expect: { exit: 0, state: "failed", message: /terminated by user/, stderr: /HTTP 409 on the first post/ },
+  },
+  {
+    name: "5xx on every POST: exit 4 with the output printed as a recovery record",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, status: 500, times: 10 }],
+    expect: {
+      exit: 4,
+      state: "running",
+      stdout: /^\{"status":"succeeded","message":"done".*\}$/m,
+      stderr: /could not be posted: .*after 4 attempts: HTTP 500/,
+    },
+  },
+  {
+    name: "403 on output (wrong signature): exit 4 with a recovery record",
+    jobArgs: (k, t) => [k.token, `${k.apiUrl}/`, t.id, "0".repeat(64)],
+    expect: { exit: 4, state: "running", stdout: /^\{"status":"succeeded".*\}$/m, stderr: /refused: HTTP 403/ },
+  },
+  // The worker side.
+  {
+    name: "worker throws",
+    worker: "node throws.mjs",
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /exited with code 1 without writing output\.json/,
+      error: /boom: the analysis failed/,
+    },
+  },
+  {
+    name: "worker calls process.exit(1) without an output",
+    worker: "node exit-1.mjs",
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /exited with code 1 without writing output\.json/,
+      error: /cannot continue/,
+    },
+  },
+  {
+    name: "worker runs out of heap",
+    worker: "node --max-old-space-size=32 oom.mjs",
+    expect: { exit: 0, state: "failed", message: /out of memory: .*heap out of memory/ },
+  },
+  {
+    name: "worker writes nothing and exits 0",
+    worker: "node silent.mjs",
+    expect: { exit: 0, state: "failed", message: /exited with code 0 without writing output\.json/ },
+  },
+  {
+    name: "worker writes garbage (not JSON)",
+    worker: "node garbage.mjs",
+    expect: { exit: 0, state: "failed", message: /output\.json is not valid JSON/ },
+  },
+  {
+    name: "worker writes an output with a list value: never posted (no 422), reported failed",
+    worker: "node list-output.mjs",
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /breaks the platform's rules[\s\S]*output\.files: must be a path string, got a list/,
+      notStderr: /422/,
+    },
+  },
+  {
+    name: "worker writes null",
+    worker: "node null-output.mjs",
+    expect: { exit: 0, state: "failed", message: /must be a JSON object, got null/ },
+  },
+  {
+    name: "worker exits 1 but wrote a valid failed output: its own report is posted",
+    worker: "node fail-with-report.mjs",
+    expect: { exit: 0, state: "failed", message: /^no rows in the input$/, error: /ValueError: empty frame/ },
+  },
+  {
+    name: "worker writes a success output, then is killed by a signal: failed",
+    worker: "node succeed-then-crash.mjs",
+    expect: { exit: 0, state: "failed", message: /killed by signal SIGKILL.*said succeeded/ },
+  },
+  {
+    name: "worker command not found",
+    worker: "no-such-interpreter main.x",
+    expect: { exit: 0, state: "failed", message: /could not be started \(spawn no-such-interpreter ENOENT\)/ },
+  },
+  {
+    name: "worker hangs past the overall timeout",
+    worker: "node hang.mjs",
+    flags: ["--timeout", "1"],
+    expect: { exit: 0, state: "failed", message: /timed out after 1 s/ },
+  },
+  {
+    name: "SIGTERM to the entrypoint mid-run: the worker is stopped, the task failed (cancelled)",
+    worker: "node hang.mjs",
+    during: async (run) => {
+      await run.waitFor(/worker: started/);
+      run.child.kill("SIGTERM");
+    },
+    expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM: the worker was killed by signal SIGTERM/ },
+  },
+  {
+    name: "SIGTERM, and the worker ignores it: killed after the grace period",
+    worker: "node hang.mjs",
+    env: { IGNORE_SIGTERM: "1" },
+    during: async (run) => {
+      await run.waitFor(/worker: started/);
+      run.child.kill("SIGTERM");
+    },
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /cancelled by SIGTERM: the worker was killed by signal SIGKILL after the grace period/,
+    },
+  },
+  {
+    name: "worker prints every secret: all masked, in the logs and in the posted message",
+    worker: "node leak-secrets.mjs",
+    expect: {
+      exit: 0,
+      state: "succeeded",
+      message: /^used key \*\*\*$/,
+      stdout: /minio id=\*\*\* key=\*\*\* skey=\*\*\*/,
+    },
+  },
+  {
+    name: "the worker runs in the image's WORKDIR with absolute paths to a private folder, removed after",
+    worker: "node inspect-workspace.mjs",
+    expect: {
+      exit: 0,
+      state: "succeeded",
+      metrics: { absolute_paths: true, same_folder: true, folder_mode: "700", input_mode: "600", cwd: WORKERS },
+    },
+  },
+  {
+    name: "a Python worker (python3 -u main.py) succeeds",
+    worker: "python3 -u main.py",
+    expect: { exit: 0, state: "succeeded", message: /^python worker done$/, stdout: /python worker: starting/ },
+  },
+];
+
+describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrency: 4 }, () => {
+  let klms: LocalKlms;
+  let minio: Record<string, string> = {};
+
+  before(async () => {
+    assertBuilt();
+    klms = await startLocalKlms({ quiet: true });
+    // The object store credentials every task input carries, read the way a tool reads them.
+    const probe = await klms.createTask({ name: "probe" });
+    const sig = probe.signature;
+    const reply = await fetch(`${klms.apiUrl}/api/v2/task/${probe.id}/${sig}/input`, {
+      headers: { authorization: klms.token },
+    });
+    minio = ((await reply.json()) as { result: { minio: Record<string, string> } }).result.minio;
+  });
+  after(async () => {
+    await klms?.stop();
+  });
+
+  for (const row of rows) {
+    it(row.name, async () => {
+      const secrets = {
+        api_key: `sk-live-${randomBytes(12).toString("hex")}`,
+        db_password: `pw-${randomBytes(9).toString("base64url")}`,
+      };
+      const created = await klms.createTask({
+        name: "matrix",
+        inputs: { data: ["s3://klms-bucket/in/a.csv", "s3://klms-bucket/in/b.csv"] },
+        outputs: { report: "s3://klms-bucket/out/report.csv" },
+        parameters: { method: "pearson", rows: 10 },
+        secrets,
+      });
+      const task: Task = { id: created.id, signature: created.signature, secrets };
+      for (const fault of row.faults?.(task) ?? []) klms.faults.add(fault);
+
+      const command = [
+        process.execPath,
+        CLI,
+        "exec",
+        ...FAST,
+        "--worker",
+        row.worker ?? "node succeed.mjs",
+        ...(row.flags ?? []),
+      ];
+      const run = start(klms, task, command, row);
+      await row.during?.(run, klms, task);
+      const result = await run.done;
+      const logs = `--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+
+      assert.equal(result.exitCode, row.expect.exit, `exit code\n${logs}`);
+      const record = row.expect.state === "none" ? undefined : await klms.getTask(task.id);
+      if (record) {
+        assert.equal(record.exec_state, row.expect.state, `task state\n${logs}`);
+        if (row.expect.message) assert.match(record.messages ?? "", row.expect.message, `task message\n${logs}`);
+        if (row.expect.error) assert.match(String(record.error ?? ""), row.expect.error, `task error\n${logs}`);
+        for (const [key, value] of Object.entries(row.expect.metrics ?? {})) {
+          assert.deepEqual((record.metrics as Record<string, unknown>)?.[key], value, `metric ${key}\n${logs}`);
+        }
+      }
+      if (row.expect.stderr) assert.match(result.stderr, row.expect.stderr, logs);
+      if (row.expect.stdout) assert.match(result.stdout, row.expect.stdout, logs);
+      if (row.expect.notStderr) assert.doesNotMatch(result.stderr, row.expect.notStderr, logs);
+
+      // The private folder holding the input (credentials included) is gone, however the run ended.
+      const workspace = /workspace=(\S+)/.exec(result.stdout)?.[1];
+      if (workspace) assert.ok(!existsSync(workspace), `the workspace ${workspace} was not removed`);
+
+      // No credential, in any form a careless print would give it, in anything the pod logs.
+      const jwt = klms.token.replace(/^Bearer /, "");
+      const credentials = {
+        token: klms.token,
+        jwt,
+        "jwt signature part": jwt.split(".")[2] as string,
+        signature: task.signature,
+        "minio.id": minio.id as string,
+        "minio.key": minio.key as string,
+        "minio.skey": minio.skey as string,
+        ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`secrets.${k}`, v])),
+      };
+      const captured = `${result.stdout}\n${result.stderr}`;
+      for (const [name, value] of Object.entries(credentials)) {
+        assert.ok(value && value.length >= 4, `${name} is known`);
+        for (const form of [value, Buffer.from(value).toString("base64")]) {
+          assert.ok(!captured.includes(form), `${name} appears in the logs:\n${logs}`);
+        }
+      }
+      if (record) {
+        for (const [name, value] of Object.entries(credentials)) {
+          assert.ok(!`${record.messages} ${record.error}`.includes(value), `${name} appears in the task's message`);
+        }
+      }
+    });
+  }
+});
+
+/** Starts a run: through the local KLMS's runner (the Job's own arguments), or by hand for odd arguments. */
+function start(klms: LocalKlms, task: Task, command: string[], row: Row): Running {
+  let started: { child: import("node:child_process").ChildProcess; done: Promise<RunResult> };
+  if (row.jobArgs) {
+    started = spawnRun([...command, ...row.jobArgs(klms, task)], row.env);
+  } else {
+    started = klms.startTask(task.id, { command, cwd: WORKERS, args: row.seedForm ? 3 : 4, env: row.env ?? {} });
+  }
+  let seen = "";
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const watch = (chunk: Buffer) => {
+    seen += chunk.toString();
+    for (const w of [...waiters]) {
+      if (w.pattern.test(seen)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  started.child.stdout?.on("data", watch);
+  started.child.stderr?.on("data", watch);
+  return {
+    ...started,
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(seen)) return resolve();
+        waiters.push({ pattern, resolve });
+        started.done.then(() => reject(new Error(`the run ended before ${pattern} appeared:\n${seen}`)));
+      }),
+  };
+}
+
+/** Like the local KLMS's runner (same minimal environment), with arguments of our choosing. */
+function spawnRun(argv: string[], env: Record<string, string> = {}) {
+  const [program, ...args] = argv as [string, ...string[]];
+  const base: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "LANG"])
+    if (process.env[name]) base[name] = process.env[name] as string;
+  const child = spawn(program, args, { cwd: WORKERS, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<RunResult>((resolve) => {
+    child.once("close", (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, logs: stdout + stderr }));
+  });
+  return { child, done };
+}
+
+/** The matrix runs dist, as an image does: refuse to test a missing or stale build. */
+function assertBuilt(): void {
+  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
+  for (const dir of ["entrypoint", "platform"]) {
+    for (const file of readdirSync(join(PACKAGE, "src", dir)).filter((f) => f.endsWith(".ts"))) {
+      const built = join(PACKAGE, "dist", dir, file.replace(/\.ts$/, ".js"));
+      const fresh = existsSync(built) && statSync(built).mtimeMs >= statSync(join(PACKAGE, "src", dir, file)).mtimeMs;
+      assert.ok(
+        fresh,
+        `dist/${dir}/${file.replace(/\.ts$/, ".js")} is missing or older than its source: run \`npm run build\` first`,
+      );
+    }
+  }
+}
