@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checkTaskOutput, defineTool, type PlainRun, type RunnableTool, runWorker, z } from "../src/index.ts";
-import { CLI, findSecrets, fixture, runProcess, SECRETS, taskInput, workspace } from "./support.ts";
+import { CLI, findSecrets, fixture, runProcess, taskInput, workspace } from "./support.ts";
 
 /** Runs a tool in-process on an input and returns the written output (checked against the platform's rules). */
 async function run(tool: RunnableTool | { modulePath: string }, input: unknown = taskInput()) {

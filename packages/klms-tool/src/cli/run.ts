@@ -1,4 +1,3 @@
-import { ExitCode } from "../exit-codes.js";
 import { type Command, parse } from "./command.js";
 
 const help = `usage: klms-tool run <main.js> <input.json> <output.json>

@@ -25,6 +25,10 @@ export interface ToolResult {
   output?: Record<string, string>;
 }
 
+// `void` lets `run() {}` and `async run() {}` type-check.
+// biome-ignore lint/suspicious/noConfusingVoidType: a run that returns nothing is the common case
+type RunReturn = Promise<ToolResult | undefined | void> | ToolResult | undefined | void;
+
 type AnySchema = z.ZodType<Record<string, unknown>, unknown>;
 
 /** The declaration a tool author writes; see {@link defineTool}. */
@@ -46,10 +50,9 @@ export interface ToolSpec<
   autoMetrics?: boolean;
   /** Bound on the serialised metrics, in bytes (default 256 KiB). */
   metricsLimitBytes?: number;
-  // biome-ignore lint/suspicious/noConfusingVoidType: lets `run() {}` and `async run() {}` type-check
   run(
     task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>,
-  ): Promise<ToolResult | undefined | void> | ToolResult | undefined | void;
+  ): RunReturn;
 }
 
 /** A tool, as returned by {@link defineTool}: its declaration, checked and frozen. */

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
 import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
 import { ParameterError } from "../tool/parameters.js";
-import { buildTask, SecretsUnavailableError, TaskValidationError } from "../tool/task.js";
+import { buildTask, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
 import { taskFiles } from "./files.js";
 import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
