@@ -14,6 +14,22 @@ export { ExitCode } from "./exit-codes.js";
 export { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 export { MASK, Masker } from "./log/mask.js";
 export {
+  createStorage,
+  formatBytes,
+  type InputFile,
+  type ObjectInfo,
+  type OutputTarget,
+  type PathLike,
+  type ProgressListener,
+  parsePath,
+  progressReporter,
+  Storage,
+  StorageError,
+  type StorageOptions,
+  type TransferOptions,
+  type TransferProgress,
+} from "./storage/index.js";
+export {
   defineTool,
   type InputGroupSpec,
   isToolDefinition,
@@ -25,8 +41,6 @@ export {
 } from "./tool/define.js";
 export { ParameterError } from "./tool/parameters.js";
 export {
-  type InputFile,
-  type OutputTarget,
   SecretsUnavailableError,
   type Task,
   TaskValidationError,

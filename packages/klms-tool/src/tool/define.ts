@@ -50,9 +50,7 @@ export interface ToolSpec<
   autoMetrics?: boolean;
   /** Bound on the serialised metrics, in bytes (default 256 KiB). */
   metricsLimitBytes?: number;
-  run(
-    task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>,
-  ): RunReturn;
+  run(task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>): RunReturn;
 }
 
 /** A tool, as returned by {@link defineTool}: its declaration, checked and frozen. */

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import type { TaskInput } from "../contract/input.js";
 import type { Logger } from "../log/logger.js";
+import type { Storage } from "../storage/storage.js";
+import type { InputFile, OutputTarget } from "../storage/task-files.js";
 import type { InputGroupSpec, OutputSpec, ToolDefinition } from "./define.js";
 import { parseParameters } from "./parameters.js";
 
@@ -14,28 +16,15 @@ export class SecretsUnavailableError extends Error {
   override name = "SecretsUnavailableError";
 }
 
-/** One path of an input group. Storage helpers (download, open) are attached by the runtime. */
-export interface InputFile {
-  /** The path as the platform sent it, e.g. `s3://bucket/data/x.csv`. */
-  readonly path: string;
-  /** Its base name, e.g. `x.csv`. */
-  readonly name: string;
-}
-
-/** Where the tool writes one output. Storage helpers (upload) are attached by the runtime. */
-export interface OutputTarget {
-  readonly name: string;
-  /** The path the task asks for (a file or a folder prefix); "" when the task did not ask for it. */
-  readonly path: string;
-}
-
 /** What the runtime needs to build a task besides the input: logger, signal, storage glue. */
-export interface TaskContext<F extends InputFile = InputFile, T extends OutputTarget = OutputTarget> {
+export interface TaskContext {
   log: Logger;
   signal: AbortSignal;
   workdir: string;
-  inputFile(path: string): F;
-  outputTarget(name: string, path: string): T;
+  /** The task's object store, created on first use. */
+  storage(): Storage;
+  inputFile(path: string): InputFile;
+  outputTarget(name: string, path: string): OutputTarget;
 }
 
 /** The task as a tool's `run` sees it: typed parameters, input groups, outputs, secrets. */
@@ -61,6 +50,8 @@ export interface Task<
   readonly workdir: string;
   /** The task input as the platform sent it, normalised. */
   readonly input: TaskInput;
+  /** The task's object store (its `minio` block), for what inputs and outputs do not cover. */
+  readonly storage: Storage;
   /** Records a metric; it is reported with the output. */
   metric(name: string, value: unknown): void;
   /** Reports progress as a log line (throttled): `progress 3/10 (30%) reading files`. */
@@ -68,10 +59,10 @@ export interface Task<
 }
 
 /** The task plus what the runtime collects while the tool runs. */
-export interface BuiltTask<F extends InputFile, T extends OutputTarget> {
+export interface BuiltTask {
   task: Task<Record<string, unknown>, Record<string, unknown>, string, string> & {
-    inputs: Record<string, F[]>;
-    outputs: Record<string, T>;
+    inputs: Record<string, InputFile[]>;
+    outputs: Record<string, OutputTarget>;
   };
   metrics: Map<string, unknown>;
   warnings: string[];
@@ -83,11 +74,7 @@ const PROGRESS_INTERVAL_MS = 1000;
  * Builds the task object for a tool's `run`: validates parameters, input group counts and output
  * targets against the declaration, and throws a clear error when they do not fit.
  */
-export function buildTask<F extends InputFile, T extends OutputTarget>(
-  tool: ToolDefinition,
-  input: TaskInput,
-  ctx: TaskContext<F, T>,
-): BuiltTask<F, T> {
+export function buildTask(tool: ToolDefinition, input: TaskInput, ctx: TaskContext): BuiltTask {
   const warnings: string[] = [];
   const parameters = tool.parameters
     ? collect(parseParameters(tool.parameters, input.parameters), warnings)
@@ -109,6 +96,9 @@ export function buildTask<F extends InputFile, T extends OutputTarget>(
     log: ctx.log,
     workdir: ctx.workdir,
     input,
+    get storage(): Storage {
+      return ctx.storage();
+    },
     metric(name: string, value: unknown) {
       if (typeof name !== "string" || name === "")
         throw new TypeError("task.metric: the name must be a non-empty string");
@@ -131,13 +121,13 @@ function collect<T>(parsed: { value: T; warnings: string[] }, warnings: string[]
   return parsed.value;
 }
 
-function buildInputs<F extends InputFile, T extends OutputTarget>(
+function buildInputs(
   declared: Record<string, InputGroupSpec>,
   given: Record<string, string[]>,
-  ctx: TaskContext<F, T>,
+  ctx: TaskContext,
   warnings: string[],
-): Record<string, F[]> {
-  const groups: Record<string, F[]> = {};
+): Record<string, InputFile[]> {
+  const groups: Record<string, InputFile[]> = {};
   const present = Object.keys(given);
   for (const [name, spec] of Object.entries(declared)) {
     const paths = given[name] ?? [];
@@ -162,13 +152,13 @@ function buildInputs<F extends InputFile, T extends OutputTarget>(
   return groups;
 }
 
-function buildOutputs<F extends InputFile, T extends OutputTarget>(
+function buildOutputs(
   declared: Record<string, OutputSpec>,
   given: Record<string, string>,
-  ctx: TaskContext<F, T>,
+  ctx: TaskContext,
   warnings: string[],
-): Record<string, T> {
-  const outputs: Record<string, T> = {};
+): Record<string, OutputTarget> {
+  const outputs: Record<string, OutputTarget> = {};
   for (const [name, spec] of Object.entries(declared)) {
     const path = given[name];
     if (path === undefined && !spec.optional) {

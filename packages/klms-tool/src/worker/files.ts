@@ -1,7 +1,9 @@
-import { basename } from "node:path";
 import type { TaskInput } from "../contract/input.js";
+import { minioSettings } from "../contract/minio.js";
 import type { Logger } from "../log/logger.js";
-import type { InputFile, OutputTarget } from "../tool/task.js";
+import { progressReporter } from "../storage/progress.js";
+import { createStorage, type Storage } from "../storage/storage.js";
+import { createInputFile, createOutputTarget, type InputFile, type OutputTarget } from "../storage/task-files.js";
 
 /** What the task's files need from the worker. */
 export interface FilesContext {
@@ -12,13 +14,39 @@ export interface FilesContext {
   produced: Record<string, string>;
 }
 
-/** Creates the input files and output targets a task hands to the tool. */
-export function taskFiles(
-  _input: TaskInput,
-  _ctx: FilesContext,
-): { inputFile(path: string): InputFile; outputTarget(name: string, path: string): OutputTarget } {
+/** The storage glue of one task: input files, output targets and the store, created lazily. */
+export interface TaskFiles {
+  storage(): Storage;
+  inputFile(path: string): InputFile;
+  outputTarget(name: string, path: string): OutputTarget;
+  /** Bytes moved so far, for the metrics (zero when the store was never used). */
+  transferred(): { bytes_in: number; bytes_out: number };
+  close(): void;
+}
+
+/**
+ * Creates the input files and output targets a task hands to the tool. The store is created on
+ * first use: a tool that touches no object needs no credentials.
+ */
+export function taskFiles(input: TaskInput, ctx: FilesContext): TaskFiles {
+  let storage: Storage | undefined;
+  const get = () => {
+    storage ??= createStorage(minioSettings(input.minio), { onProgress: progressReporter({ log: ctx.log }) });
+    return storage;
+  };
+  const filesCtx = {
+    storage: get,
+    workdir: ctx.workdir,
+    signal: ctx.signal,
+    onUpload: (name: string, path: string) => {
+      ctx.produced[name] = path;
+    },
+  };
   return {
-    inputFile: (path) => ({ path, name: basename(path.replace(/\/+$/, "")) }),
-    outputTarget: (name, path) => ({ name, path }),
+    storage: get,
+    inputFile: (path) => createInputFile(path, filesCtx),
+    outputTarget: (name, path) => createOutputTarget(name, path, filesCtx),
+    transferred: () => ({ bytes_in: storage?.bytesIn ?? 0, bytes_out: storage?.bytesOut ?? 0 }),
+    close: () => storage?.close(),
   };
 }

@@ -13,7 +13,7 @@ import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/de
 import { ParameterError } from "../tool/parameters.js";
 import { buildTask, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
-import { taskFiles } from "./files.js";
+import { type TaskFiles, taskFiles } from "./files.js";
 import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
 
 /** A tool as the worker accepts it: a {@link defineTool} result or the seed's plain `run(json)`. */
@@ -126,14 +126,24 @@ async function runDefined(
   ctx: RunContext & { workdir: string; masker: Masker },
 ): Promise<TaskOutput> {
   const produced: Record<string, string> = {};
+  const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced });
+  try {
+    return await runBuilt(tool, input, ctx, files, produced);
+  } finally {
+    files.close();
+  }
+}
+
+async function runBuilt(
+  tool: ToolDefinition,
+  input: TaskInput,
+  ctx: RunContext & { workdir: string; masker: Masker },
+  files: TaskFiles,
+  produced: Record<string, string>,
+): Promise<TaskOutput> {
   let built: ReturnType<typeof buildTask>;
   try {
-    built = buildTask(tool, input, {
-      log: ctx.log,
-      signal: ctx.signal,
-      workdir: ctx.workdir,
-      ...taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced }),
-    });
+    built = buildTask(tool, input, { log: ctx.log, signal: ctx.signal, workdir: ctx.workdir, ...files });
   } catch (error) {
     if (error instanceof ParameterError || error instanceof TaskValidationError) {
       return failureOutput(error.message, undefined, ctx.auto.finish(), ctx.masker);
@@ -169,7 +179,7 @@ async function runDefined(
     }
   }
   const metrics = {
-    ...(tool.autoMetrics === false ? {} : ctx.auto.finish()),
+    ...(tool.autoMetrics === false ? {} : { ...ctx.auto.finish(), ...files.transferred() }),
     ...Object.fromEntries(built.metrics),
     ...(r.metrics ?? {}),
   };

@@ -1,0 +1,31 @@
+/**
+ * Object storage that streams: S3/MinIO helpers on the AWS SDK, configured for MinIO and other
+ * S3-compatible stores, with paths as `s3://bucket/key` or `bucket/key`.
+ */
+export { type ClientOptions, createS3Client } from "./client.js";
+export { explain, StorageError } from "./errors.js";
+export {
+  formatPath,
+  type ObjectPath,
+  type PathLike,
+  parsePath,
+  safeBaseName,
+  safeRelativePath,
+  toObjectPath,
+} from "./paths.js";
+export { formatBytes, type ProgressListener, progressReporter, type TransferProgress } from "./progress.js";
+export {
+  createStorage,
+  type ObjectData,
+  type ObjectInfo,
+  Storage,
+  type StorageOptions,
+  type TransferOptions,
+} from "./storage.js";
+export {
+  createInputFile,
+  createOutputTarget,
+  type InputFile,
+  type OutputTarget,
+  type TaskFilesContext,
+} from "./task-files.js";

@@ -1,0 +1,376 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { PassThrough, type Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
+import type { MinioSettings } from "../contract/minio.js";
+import { type ClientOptions, createS3Client, loadSdk, type Sdk } from "./client.js";
+import { explain, StorageError } from "./errors.js";
+import { formatPath, type ObjectPath, type PathLike, safeBaseName, safeRelativePath, toObjectPath } from "./paths.js";
+import type { ProgressListener } from "./progress.js";
+
+/** Options of {@link createStorage}. */
+export interface StorageOptions extends ClientOptions {
+  /** Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize. */
+  partSize?: number;
+  /** Parts uploaded at once (default 4). */
+  queueSize?: number;
+  /** Receives progress events of every transfer (see `progressReporter`). */
+  onProgress?: ProgressListener;
+}
+
+/** Per-call options of a transfer. */
+export interface TransferOptions {
+  /** Cancels the transfer; an upload is aborted on the server, a partial download removed. */
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+/** What the store knows of an object. */
+export interface ObjectInfo {
+  /** `s3://bucket/key` */
+  path: string;
+  key: string;
+  size: number;
+  lastModified?: Date;
+  etag?: string;
+}
+
+/** Data to put as an object. */
+export type ObjectData = string | Uint8Array;
+
+const MiB = 1024 * 1024;
+
+/**
+ * The object store of a task: stream objects in and out with bounded memory, paths as
+ * `s3://bucket/key` or `bucket/key`. Errors are {@link StorageError}s that say what to check.
+ */
+export class Storage {
+  /** The endpoint in use. */
+  readonly endpoint: string;
+  /** Bytes read from the store so far. */
+  bytesIn = 0;
+  /** Bytes written to the store so far. */
+  bytesOut = 0;
+  readonly #options: StorageOptions;
+  readonly #settings: MinioSettings;
+  #client: Promise<S3Client> | undefined;
+
+  constructor(settings: MinioSettings, options: StorageOptions = {}) {
+    this.endpoint = settings.endpoint;
+    this.#settings = settings;
+    this.#options = options;
+  }
+
+  /** The underlying AWS SDK client, for what this class does not cover (created on first use). */
+  client(): Promise<S3Client> {
+    this.#client ??= createS3Client(this.#settings, this.#options);
+    return this.#client;
+  }
+
+  /** Sends a command built from the SDK's classes. */
+  async #send<T>(build: (sdk: Sdk) => object, options: { abortSignal?: AbortSignal } = {}): Promise<T> {
+    const [sdk, client] = await Promise.all([loadSdk(), this.client()]);
+    // Each command class has its own input type; the client's union of them is not worth spelling out here.
+    return (await client.send(build(sdk) as never, options)) as T;
+  }
+
+  /** The object's size and date, or undefined when it does not exist. */
+  async stat(path: PathLike): Promise<ObjectInfo | undefined> {
+    const p = toObjectPath(path, { requireKey: true });
+    try {
+      const head = await this.#send<{ ContentLength?: number; LastModified?: Date; ETag?: string }>(
+        (sdk) => new sdk.HeadObjectCommand({ Bucket: p.bucket, Key: p.key }),
+      );
+      return {
+        path: formatPath(p),
+        key: p.key,
+        size: head.ContentLength ?? 0,
+        lastModified: head.LastModified,
+        etag: head.ETag,
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return undefined;
+      throw this.#explain(error, "stat", p);
+    }
+  }
+
+  /** True when the object exists. */
+  async exists(path: PathLike): Promise<boolean> {
+    return (await this.stat(path)) !== undefined;
+  }
+
+  /** Opens an object as a stream: nothing is held in memory beyond the stream's buffer. */
+  async open(path: PathLike, options: TransferOptions = {}): Promise<Readable> {
+    const p = toObjectPath(path, { requireKey: true });
+    let body: Readable;
+    let total: number | undefined;
+    try {
+      const res = await this.#send<{ Body?: unknown; ContentLength?: number }>(
+        (sdk) => new sdk.GetObjectCommand({ Bucket: p.bucket, Key: p.key }),
+        { abortSignal: options.signal },
+      );
+      body = res.Body as Readable;
+      total = res.ContentLength;
+    } catch (error) {
+      throw this.#explain(error, "download", p);
+    }
+    const report = this.#progress(options, "download", formatPath(p), total);
+    let done = 0;
+    const counter = new Transform({
+      transform: (chunk: Buffer, _enc, next) => {
+        done += chunk.length;
+        this.bytesIn += chunk.length;
+        report(done);
+        next(null, chunk);
+      },
+    });
+    body.on("error", (error) => counter.destroy(this.#explain(error, "download", p)));
+    return body.pipe(counter);
+  }
+
+  /** Reads a whole object into memory; refuses objects over `maxBytes` (default 64 MiB): stream those. */
+  async getBuffer(path: PathLike, options: TransferOptions & { maxBytes?: number } = {}): Promise<Buffer> {
+    const max = options.maxBytes ?? 64 * MiB;
+    const p = toObjectPath(path, { requireKey: true });
+    const info = await this.stat(p);
+    if (!info) throw new StorageError("NoSuchKey", `read ${formatPath(p)} failed: the object does not exist`);
+    if (info.size > max) {
+      throw new StorageError(
+        "TooLarge",
+        `${formatPath(p)} is ${info.size} bytes, over the ${max}-byte limit for reading into memory: use open() or download()`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.open(p, options)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Reads a whole object as UTF-8 text (same limit as {@link Storage.getBuffer}). */
+  async getText(path: PathLike, options: TransferOptions & { maxBytes?: number } = {}): Promise<string> {
+    return (await this.getBuffer(path, options)).toString("utf8");
+  }
+
+  /**
+   * Downloads an object to a local file, streaming. The file appears only when complete: a
+   * failed or cancelled download leaves nothing behind.
+   */
+  async download(path: PathLike, file: string, options: TransferOptions = {}): Promise<string> {
+    const target = resolve(file);
+    await mkdir(dirname(target), { recursive: true });
+    const partial = `${target}.part-${process.pid}-${Date.now()}`;
+    try {
+      const source = await this.open(path, options);
+      await pipeline(source, createWriteStream(partial), options.signal ? { signal: options.signal } : {});
+      await rename(partial, target);
+      return target;
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error instanceof StorageError ? error : this.#explain(error, "download", toObjectPath(path));
+    }
+  }
+
+  /**
+   * Downloads an object into a folder under its own base name (`s3://b/x/data.csv` →
+   * `<dir>/data.csv`). A key whose last segment is unsafe (`..`, empty) is refused: no key can
+   * write outside the folder.
+   */
+  async downloadInto(path: PathLike, dir: string, options: TransferOptions = {}): Promise<string> {
+    const p = toObjectPath(path, { requireKey: true });
+    const name = safeBaseName(p.key);
+    if (!name) throw new StorageError("BadPath", `${formatPath(p)} has no usable file name to download it under`);
+    return this.download(p, join(dir, name), options);
+  }
+
+  /** Downloads every object under a prefix into a folder, keeping the relative paths. */
+  async downloadFolder(prefix: PathLike, dir: string, options: TransferOptions = {}): Promise<string[]> {
+    const p = toObjectPath(prefix);
+    const base = p.key === "" || p.key.endsWith("/") ? p.key : `${p.key}/`;
+    const root = resolve(dir);
+    const files: string[] = [];
+    for await (const object of this.list({ bucket: p.bucket, key: base })) {
+      const rel = safeRelativePath(object.key, base);
+      const target = rel === undefined ? undefined : resolve(root, rel);
+      if (!target || !target.startsWith(root + sep)) {
+        throw new StorageError(
+          "BadPath",
+          `s3://${p.bucket}/${object.key} cannot be written under ${dir}: its key is not a safe relative path`,
+        );
+      }
+      files.push(await this.download({ bucket: p.bucket, key: object.key }, target, options));
+    }
+    return files;
+  }
+
+  /** Puts data (a string or bytes) as an object. */
+  async put(
+    path: PathLike,
+    data: ObjectData,
+    options: TransferOptions & { contentType?: string } = {},
+  ): Promise<string> {
+    const p = toObjectPath(path, { requireKey: true });
+    const body = typeof data === "string" ? Buffer.from(data) : data;
+    try {
+      await this.#send(
+        (sdk) =>
+          new sdk.PutObjectCommand({ Bucket: p.bucket, Key: p.key, Body: body, ContentType: options.contentType }),
+        {
+          abortSignal: options.signal,
+        },
+      );
+    } catch (error) {
+      throw this.#explain(error, "upload", p);
+    }
+    this.bytesOut += body.byteLength;
+    this.#progress(options, "upload", formatPath(p), body.byteLength)(body.byteLength);
+    return formatPath(p);
+  }
+
+  /**
+   * Uploads a local file or a stream (of unknown length) as an object, in parts sent
+   * concurrently, with memory bounded by partSize × queueSize. On failure or cancellation the
+   * multipart upload is aborted on the server, so no partial object remains.
+   */
+  async upload(
+    path: PathLike,
+    source: string | Readable,
+    options: TransferOptions & { contentType?: string } = {},
+  ): Promise<string> {
+    const p = toObjectPath(path, { requireKey: true });
+    let total: number | undefined;
+    let body: Readable;
+    if (typeof source === "string") {
+      total = (await stat(source)).size;
+      body = createReadStream(source);
+    } else {
+      body = source;
+    }
+    if (options.signal?.aborted) throw this.#explain(options.signal.reason ?? new Error("aborted"), "upload", p);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const [{ Upload }, client] = await Promise.all([loadSdk(), this.client()]);
+    const upload = new Upload({
+      client,
+      params: { Bucket: p.bucket, Key: p.key, Body: body.pipe(new PassThrough()), ContentType: options.contentType },
+      partSize: Math.max(5 * MiB, this.#options.partSize ?? 8 * MiB),
+      queueSize: this.#options.queueSize ?? 4,
+      leavePartsOnError: false,
+      abortController: controller,
+    });
+    const report = this.#progress(options, "upload", formatPath(p), total);
+    let sent = 0;
+    upload.on("httpUploadProgress", (e) => {
+      const loaded = e.loaded ?? 0;
+      if (loaded > sent) {
+        this.bytesOut += loaded - sent;
+        sent = loaded;
+      }
+      report(sent);
+    });
+    try {
+      await upload.done();
+      return formatPath(p);
+    } catch (error) {
+      body.destroy();
+      throw this.#explain(
+        options.signal?.aborted ? Object.assign(new Error("aborted"), { name: "AbortError" }) : error,
+        "upload",
+        p,
+      );
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Uploads every file of a local folder under a prefix; returns the paths written. */
+  async uploadFolder(dir: string, prefix: PathLike, options: TransferOptions = {}): Promise<string[]> {
+    const p = toObjectPath(prefix);
+    const base = p.key === "" || p.key.endsWith("/") ? p.key : `${p.key}/`;
+    const root = resolve(dir);
+    const written: string[] = [];
+    for (const file of await listFiles(root)) {
+      const key = base + relative(root, file).split(sep).join("/");
+      written.push(await this.upload({ bucket: p.bucket, key }, file, options));
+    }
+    return written;
+  }
+
+  /** Lists the objects under a prefix, page after page. */
+  async *list(prefix: PathLike, options: { signal?: AbortSignal; pageSize?: number } = {}): AsyncGenerator<ObjectInfo> {
+    const p = toObjectPath(prefix);
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.#send<ListObjectsV2CommandOutput>(
+          (sdk) =>
+            new sdk.ListObjectsV2Command({
+              Bucket: p.bucket,
+              Prefix: p.key || undefined,
+              ContinuationToken: token,
+              MaxKeys: options.pageSize,
+            }),
+          { abortSignal: options.signal },
+        );
+      } catch (error) {
+        throw this.#explain(error, "list", p);
+      }
+      for (const o of page.Contents ?? []) {
+        if (!o.Key) continue;
+        yield {
+          path: `s3://${p.bucket}/${o.Key}`,
+          key: o.Key,
+          size: o.Size ?? 0,
+          lastModified: o.LastModified,
+          etag: o.ETag,
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Deletes an object (no error when it does not exist). */
+  async delete(path: PathLike): Promise<void> {
+    const p = toObjectPath(path, { requireKey: true });
+    try {
+      await this.#send((sdk) => new sdk.DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
+    } catch (error) {
+      throw this.#explain(error, "delete", p);
+    }
+  }
+
+  /** Closes the client's connections. */
+  close(): void {
+    void this.#client?.then((c) => c.destroy());
+  }
+
+  #explain(error: unknown, action: string, p: ObjectPath): StorageError {
+    return explain(error, { action, bucket: p.bucket, key: p.key || undefined, endpoint: this.endpoint });
+  }
+
+  #progress(options: TransferOptions, direction: "upload" | "download", path: string, total: number | undefined) {
+    const listeners = [this.#options.onProgress, options.onProgress].filter((l): l is ProgressListener => Boolean(l));
+    return (done: number) => {
+      for (const l of listeners) l({ direction, path, done, ...(total !== undefined ? { total } : {}) });
+    };
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) files.push(...(await listFiles(full)));
+    else if (e.isFile()) files.push(full);
+  }
+  return files;
+}
+
+/** Creates the {@link Storage} of a task from its MinIO settings (see `minioSettings`). */
+export function createStorage(settings: MinioSettings, options: StorageOptions = {}): Storage {
+  return new Storage(settings, options);
+}
