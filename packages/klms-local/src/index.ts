@@ -22,3 +22,4 @@ export {
 export type { RunOptions, RunResult } from "./runner.js";
 export type { TaskSpec } from "./task-spec.js";
 export type { TaskRecord } from "./tasks.js";
+export { runToolTask, type ToolTaskOptions, type ToolTaskResult } from "./testing.js";

@@ -40,6 +40,8 @@ export interface LocalKlms {
   /** `Bearer <jwt>`: a valid dev token. */
   token: string;
   dataDir: string;
+  /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
+  minio: MinioInput;
   /** Creates a task with the same rules as `POST /api/v2/task`. */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
   /** The same record as `GET /api/v2/task/<id>`. */
@@ -140,6 +142,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
       token: `Bearer ${issueDevToken(secret)}`,
       dataDir,
+      minio: { ...minio },
       async createTask(spec) {
         let parsed: ParsedSpec;
         try {

@@ -112,7 +112,11 @@ describe("the platform's parse_state", () => {
   test("an error key forces failed", () => {
     assert.equal(outcomeOf({ status: "succeeded", error: "" }), "failed");
     assert.equal(outcomeOf({ status: 0, error: "x" }), "failed");
-    assert.equal(checkTaskOutput({ status: 0 }).violations[0]?.rejected, false, "the platform accepts it (and never finishes)");
+    assert.equal(
+      checkTaskOutput({ status: 0 }).violations[0]?.rejected,
+      false,
+      "the platform accepts it (and never finishes)",
+    );
     assert.equal(checkTaskOutput({ status: 0, error: "x" }).valid, true);
   });
 });

@@ -37,9 +37,7 @@ export function taskInput(overrides: Record<string, unknown> = {}): Record<strin
 }
 
 /** A temporary folder holding input.json; removed by `cleanup`. */
-export async function workspace(
-  input: unknown,
-): Promise<{
+export async function workspace(input: unknown): Promise<{
   dir: string;
   inputPath: string;
   outputPath: string;

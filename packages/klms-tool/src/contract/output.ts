@@ -56,7 +56,8 @@ export function checkTaskOutput(value: unknown): OutputCheck {
   const violations: Violation[] = [];
   const error = (path: string, message: string, rejected = true) =>
     violations.push({ path, severity: "error", rejected, message });
-  const warn = (path: string, message: string) => violations.push({ path, severity: "warning", rejected: false, message });
+  const warn = (path: string, message: string) =>
+    violations.push({ path, severity: "warning", rejected: false, message });
 
   if (!isObject(value)) {
     error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
@@ -76,7 +77,11 @@ export function checkTaskOutput(value: unknown): OutputCheck {
     if (typeof s !== "string" && !isInt && typeof s !== "boolean") {
       error("status", `must be a string or an integer, got ${describeType(s)}`);
     } else if ((s === 0 || s === "" || s === false) && !("error" in value)) {
-      error("status", `${JSON.stringify(s)} is falsy: the platform accepts it and leaves the task running forever`, false);
+      error(
+        "status",
+        `${JSON.stringify(s)} is falsy: the platform accepts it and leaves the task running forever`,
+        false,
+      );
     } else if (typeof s === "boolean") {
       warn("status", 'true is accepted as the integer 1 and means failed; use "succeeded" or "failed"');
     } else if (typeof s === "string" && /^\d+$/.test(s)) {

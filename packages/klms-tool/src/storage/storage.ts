@@ -193,7 +193,7 @@ export class Storage {
     for await (const object of this.list({ bucket: p.bucket, key: base })) {
       const rel = safeRelativePath(object.key, base);
       const target = rel === undefined ? undefined : resolve(root, rel);
-      if (!target || !target.startsWith(root + sep)) {
+      if (!target?.startsWith(root + sep)) {
         throw new StorageError(
           "BadPath",
           `s3://${p.bucket}/${object.key} cannot be written under ${dir}: its key is not a safe relative path`,

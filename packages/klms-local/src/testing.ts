@@ -1,0 +1,132 @@
+/**
+ * A test kit for tool authors: run a tool as a KLMS task, end to end, in a few lines of
+ * `node:test`. The task goes through the local KLMS and the real entrypoint, exactly as the
+ * cluster would run it: input GET, worker, output POST.
+ *
+ * ```ts
+ * const run = await runToolTask({ files: { series: ["fixtures/a.csv"] }, parameters: { method: "spearman" } });
+ * t.after(() => run.stop());
+ * assert.equal(run.state, "succeeded");
+ * ```
+ */
+import { createRequire } from "node:module";
+import { basename, dirname, join, resolve } from "node:path";
+import { createStorage, minioSettings, type Storage } from "klms-tool";
+import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
+import type { TaskRecord } from "./tasks.js";
+
+/** Options of {@link runToolTask}. */
+export interface ToolTaskOptions {
+  /** The tool project's folder: the worker runs there (default: the current folder). */
+  cwd?: string;
+  /** The worker command (default `node dist/main.js`), e.g. `python3 -u main.py`. */
+  worker?: string;
+  /** Local files to upload into the object store, by input group. */
+  files?: Record<string, string[]>;
+  /** Input paths passed as they are (e.g. objects already in the store), by group. */
+  inputs?: Record<string, string[]>;
+  /** Output name → path; default for each name in `outputNames`: `s3://klms-bucket/outputs/<task>/<name>`. */
+  outputs?: Record<string, string>;
+  /** Outputs to ask for at their default paths. */
+  outputNames?: string[];
+  parameters?: Record<string, unknown>;
+  secrets?: Record<string, unknown>;
+  /** Reuse a running local KLMS instead of starting one. */
+  klms?: LocalKlms;
+  /** Extra options for the entrypoint, e.g. `["--timeout", "30"]`. */
+  execArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/** The outcome of {@link runToolTask}. */
+export interface ToolTaskResult {
+  /** The task's final state in the local KLMS. */
+  state: TaskRecord["exec_state"];
+  task: TaskRecord;
+  /** The entrypoint's exit code. */
+  exitCode: number | null;
+  /** The task's logs (everything the entrypoint and the tool printed, secrets masked). */
+  logs: string;
+  /** Output name → path, as the tool reported them. */
+  output: Record<string, string>;
+  metrics: Record<string, unknown>;
+  message: string | null;
+  /** The local KLMS the task ran in. */
+  klms: LocalKlms;
+  /** Reads an object of the store as text (e.g. an output). */
+  readText(path: string): Promise<string>;
+  /** Stops the local KLMS if this run started it. */
+  stop(): Promise<void>;
+}
+
+const ENTRYPOINT = join(
+  dirname(createRequire(import.meta.url).resolve("klms-tool/package.json")),
+  "dist",
+  "cli",
+  "main.js",
+);
+
+/** Runs a tool as a KLMS task through the local KLMS and the real entrypoint. */
+export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTaskResult> {
+  const klms = options.klms ?? (await startLocalKlms({ quiet: true }));
+  const own = !options.klms;
+  let storage: Storage | undefined;
+  const store = () => {
+    storage ??= createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }));
+    return storage;
+  };
+  const stop = async () => {
+    storage?.close();
+    if (own) await klms.stop();
+  };
+  try {
+    const run = `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    const inputs: Record<string, string[]> = { ...options.inputs };
+    for (const [group, files] of Object.entries(options.files ?? {})) {
+      inputs[group] ??= [];
+      for (const file of files) {
+        const path = `s3://${DEFAULT_BUCKET}/inputs/${run}/${group}/${basename(file)}`;
+        await store().upload(path, resolve(options.cwd ?? ".", file));
+        inputs[group].push(path);
+      }
+    }
+    const outputs: Record<string, string> = { ...options.outputs };
+    for (const name of options.outputNames ?? []) outputs[name] ??= `s3://${DEFAULT_BUCKET}/outputs/${run}/${name}`;
+
+    const { id } = await klms.createTask({
+      name: run,
+      inputs,
+      outputs,
+      parameters: options.parameters ?? {},
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+    });
+    const result = await klms.runTask(id, {
+      command: [
+        process.execPath,
+        ENTRYPOINT,
+        "exec",
+        "--worker",
+        options.worker ?? "node dist/main.js",
+        ...(options.execArgs ?? []),
+      ],
+      cwd: resolve(options.cwd ?? "."),
+      ...(options.env ? { env: options.env } : {}),
+    });
+    const task = await klms.getTask(id);
+    return {
+      state: task.exec_state,
+      task,
+      exitCode: result.exitCode,
+      logs: result.logs,
+      output: Object.fromEntries(Object.entries(task.outputs).map(([k, v]) => [k, v.url])),
+      metrics: task.metrics,
+      message: task.messages,
+      klms,
+      readText: (path) => store().getText(path),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
