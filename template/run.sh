@@ -1,0 +1,11 @@
+#!/bin/sh
+# The image's entrypoint. The KLMS runs it with four arguments:
+#   "Bearer <jwt>" <api_url> <task_id> <signature>
+# Do not edit it: klms-tool exec fetches the task input, runs the tool (node dist/main.js
+# input.json output.json), checks its output and always reports the outcome to the platform.
+# `exec` replaces this shell, so that SIGTERM reaches Node (a shell as PID 1 would swallow it).
+# A tool in another language keeps this file and changes only the worker:
+#   exec node node_modules/klms-tool/dist/cli/main.js exec --worker "python3 -u main.py" "$@"
+set -eu
+cd "$(dirname "$0")"
+exec node node_modules/klms-tool/dist/cli/main.js exec "$@"
