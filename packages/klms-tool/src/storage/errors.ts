@@ -31,7 +31,7 @@ const HINTS: Record<string, string> = {
     "the access key is not known to the object store: check minio.id, and that the endpoint is the one that issued it (minio.endpoint_url or internal_url)",
   SignatureDoesNotMatch: "the request signature was refused: the secret key (minio.key) does not match the access key",
   AccessDenied:
-    "access denied: the credentials do not allow this on this bucket, or the session token (minio.skey) is missing or invalid",
+    "access denied: the credentials do not allow this on this bucket, the session token (minio.skey) is missing or invalid, or the secret key (minio.key) does not match",
   InvalidArgument: "the object store refused the request's credentials: the session token (minio.skey) looks invalid",
   InvalidToken: "the session token (minio.skey) is invalid",
   SlowDown: "the object store is throttling requests; retried without success",
@@ -56,8 +56,13 @@ export function explain(error: unknown, op: Operation): StorageError {
   let code = e.Code ?? e.name ?? "Error";
   const errno = e.code ?? e.cause?.code;
   if (errno && HINTS[errno]) code = errno;
-  if (code === "Error" && e.$metadata?.httpStatusCode === 404) code = op.key ? "NoSuchKey" : "NoSuchBucket";
-  if (code === "Error" && e.$metadata?.httpStatusCode === 403) code = "AccessDenied";
+  // Answers without a body (to HEAD requests) carry no error code, only the HTTP status.
+  if (["Error", "Unknown", "UnknownError", "NotFound", "Forbidden", "BadRequest"].includes(code)) {
+    const status = e.$metadata?.httpStatusCode;
+    if (status === 404) code = op.key ? "NoSuchKey" : "NoSuchBucket";
+    else if (status === 403) code = "AccessDenied";
+    else if (status === 400) code = "InvalidArgument";
+  }
   const where = op.key !== undefined ? `s3://${op.bucket}/${op.key}` : `s3://${op.bucket}`;
   const hint =
     HINTS[code] ?? `the object store answered: ${code}${e.message && e.message !== code ? ` (${e.message})` : ""}`;

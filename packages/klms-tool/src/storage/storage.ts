@@ -135,16 +135,23 @@ export class Storage {
   async getBuffer(path: PathLike, options: TransferOptions & { maxBytes?: number } = {}): Promise<Buffer> {
     const max = options.maxBytes ?? 64 * MiB;
     const p = toObjectPath(path, { requireKey: true });
-    const info = await this.stat(p);
-    if (!info) throw new StorageError("NoSuchKey", `read ${formatPath(p)} failed: the object does not exist`);
-    if (info.size > max) {
-      throw new StorageError(
-        "TooLarge",
-        `${formatPath(p)} is ${info.size} bytes, over the ${max}-byte limit for reading into memory: use open() or download()`,
-      );
-    }
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.open(p, options)) chunks.push(chunk as Buffer);
+    let size = 0;
+    const tooLarge = () =>
+      new StorageError(
+        "TooLarge",
+        `${formatPath(p)} is over the ${max}-byte limit for reading into memory: use open() or download()`,
+      );
+    // A GET, not a HEAD first: error answers to HEAD have no body, so no error code to explain.
+    const stream = await this.open(p, options);
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        stream.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 
@@ -275,6 +282,7 @@ export class Storage {
       return formatPath(p);
     } catch (error) {
       body.destroy();
+      await abortMultipart(upload, client, p);
       throw this.#explain(
         options.signal?.aborted ? Object.assign(new Error("aborted"), { name: "AbortError" }) : error,
         "upload",
@@ -357,6 +365,20 @@ export class Storage {
       for (const l of listeners) l({ direction, path, done, ...(total !== undefined ? { total } : {}) });
     };
   }
+}
+
+/**
+ * Makes sure a failed or cancelled upload leaves no multipart upload on the server. lib-storage
+ * aborts it itself, but only once its part uploads have settled, after `done()` has already
+ * rejected on cancellation; so the upload is aborted here too (a second abort is harmless).
+ */
+async function abortMultipart(upload: object, client: S3Client, p: ObjectPath): Promise<void> {
+  // Fields of lib-storage's Upload (public in JavaScript, not in its types).
+  const internal = upload as { uploadId?: string; createMultiPartPromise?: Promise<{ UploadId?: string }> };
+  const id = internal.uploadId ?? (await internal.createMultiPartPromise?.catch(() => undefined))?.UploadId;
+  if (!id) return;
+  const { AbortMultipartUploadCommand } = await loadSdk();
+  await client.send(new AbortMultipartUploadCommand({ Bucket: p.bucket, Key: p.key, UploadId: id })).catch(() => {});
 }
 
 async function listFiles(dir: string): Promise<string[]> {
