@@ -1,0 +1,373 @@
+// Benchmarks of the kit, side by side with the Python KLMS template's pipeline, in one run.
+//
+//   npm run bench                      # everything (builds first), writes BENCHMARKS.md
+//   node bench/run.mjs overhead        # one benchmark: overhead | coldstart | transfers | scale
+//   BENCH_RUNS=30 BENCH_SIZES=64,256 node bench/run.mjs
+//
+// overhead   a no-op task end to end through the local KLMS: klms-tool exec vs the template's
+//            run.sh (bash, curl, jq, python3 main.py, curl)
+// coldstart  the worker alone on input.json: node (bundled, unbundled) vs python3
+// transfers  upload and download of 64 MiB, 256 MiB and 1 GiB through the storage helpers vs
+//            curl, on the embedded store (and radosgw when KLMS_TEST_RGW_* is set): throughput, peak RSS
+// scale      10 and 50 concurrent tasks through the local KLMS's runner
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, freemem, release, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(root, "packages", "klms-tool", "dist", "cli", "main.js");
+const work = mkdtempSync(join(tmpdir(), "klms-bench-"));
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const WARMUP = 2;
+const SIZES = (process.env.BENCH_SIZES ?? "64,256,1024").split(",").map(Number);
+const only = process.argv[2] ?? "all";
+
+if (!existsSync(cli)) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+const { startLocalKlms, startObjectStore } = await import("../packages/klms-local/dist/index.js");
+// The real interpreter, not a version manager's shim (pyenv's costs ~0.4 s a start), as in the
+// template's python:3.8-slim image.
+const python = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+const pythonPath = `${dirname(python)}:${process.env.PATH}`;
+const node24 = (() => {
+  try {
+    return join(
+      execFileSync(join(root, "scripts", "node24.sh"), {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim(),
+      "node",
+    );
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Median, min, max and p90 of a list of numbers. */
+function stats(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { median: at(0.5), min: s[0], max: s[s.length - 1], p90: at(0.9), n: s.length };
+}
+const ms = (x) => `${x.toFixed(0)} ms`;
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+
+/** Runs a command and returns its wall time in ms; throws when it fails. */
+function timed(command, args, options = {}) {
+  const t = performance.now();
+  const r = spawnSync(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+  const elapsed = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  return elapsed;
+}
+
+async function overhead() {
+  log("overhead: a no-op task end to end, ours vs the template's run.sh");
+  const klms = await startLocalKlms({ quiet: true });
+  const baselineDir = join(work, "baseline");
+  mkdirSync(baselineDir, { recursive: true });
+  copyFileSync(join(root, "bench", "baseline", "main.py"), join(baselineDir, "main.py"));
+  const variants = [
+    {
+      name: "klms-tool exec (Node 20)",
+      command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
+      cwd: join(root, "bench", "noop"),
+    },
+    ...(node24
+      ? [
+          {
+            name: "klms-tool exec (Node 24)",
+            command: [node24, cli, "exec", "--worker", "node main.mjs"],
+            cwd: join(root, "bench", "noop"),
+          },
+        ]
+      : []),
+    {
+      name: "template run.sh (bash, curl, jq, python3)",
+      command: ["bash", join(root, "bench", "baseline", "run.sh")],
+      cwd: baselineDir,
+      env: { PATH: pythonPath },
+      baseline: true,
+    },
+  ];
+  const times = new Map(variants.map((v) => [v.name, []]));
+  try {
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      for (const v of variants) {
+        const { id } = await klms.createTask({ name: "noop", inputs: {}, outputs: {}, parameters: { x: 1 } });
+        const t = performance.now();
+        const r = await klms.runTask(id, { command: v.command, cwd: v.cwd, ...(v.env ? { env: v.env } : {}) });
+        const elapsed = performance.now() - t;
+        const task = await klms.getTask(id);
+        if (r.exitCode !== 0 || task.exec_state !== "succeeded")
+          throw new Error(`${v.name}: task ${task.exec_state}, exit ${r.exitCode}: ${r.logs}`);
+        if (i >= WARMUP) times.get(v.name).push(elapsed);
+      }
+    }
+  } finally {
+    await klms.stop();
+  }
+  const base = stats(times.get(variants.find((v) => v.baseline).name)).median;
+  const rows = variants.map((v) => {
+    const s = stats(times.get(v.name));
+    return `| ${v.name} | ${ms(s.median)} | ${ms(s.min)} | ${ms(s.p90)} | ${(s.median / base).toFixed(2)} |`;
+  });
+  return `### Wrapper overhead: a no-op task, end to end
+
+Fetch the input, run the worker, post the output, against the same local KLMS; ${RUNS} runs each,
+interleaved, after ${WARMUP} warm-up runs. Goal: ours at most one third of the baseline.
+
+| pipeline | median | min | p90 | ratio to baseline |
+|---|---|---|---|---|
+${rows.join("\n")}
+`;
+}
+
+async function coldstart() {
+  log("coldstart: the worker alone on input.json");
+  const dir = join(work, "coldstart");
+  mkdirSync(dir, { recursive: true });
+  const input = join(dir, "input.json");
+  writeFileSync(input, JSON.stringify({ input: {}, output: {}, parameters: {}, minio: {} }));
+  const bundle = join(dir, "noop.bundle.mjs");
+  execFileSync(join(root, "node_modules", ".bin", "esbuild"), [
+    join(root, "bench", "noop", "main.mjs"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--minify",
+    `--outfile=${bundle}`,
+    "--log-level=error",
+    "--external:@aws-sdk/*",
+  ]);
+  // The bundle's main() checks that it is the program being run; run it under its own name.
+  const variants = [];
+  for (const [label, nodeBin] of [["Node 20", process.execPath], ...(node24 ? [["Node 24", node24]] : [])]) {
+    variants.push({
+      name: `node main.mjs, unbundled (${label})`,
+      command: nodeBin,
+      args: [join(root, "bench", "noop", "main.mjs")],
+    });
+    variants.push({ name: `node main.mjs, bundled with esbuild (${label})`, command: nodeBin, args: [bundle] });
+  }
+  variants.push({
+    name: "python3 main.py (the template's)",
+    command: python,
+    args: [join(root, "bench", "baseline", "main.py")],
+    baseline: true,
+  });
+  const times = new Map(variants.map((v) => [v.name, []]));
+  for (let i = 0; i < WARMUP + RUNS * 2; i++) {
+    for (const v of variants) {
+      const t = timed(v.command, [...v.args, input, join(dir, "output.json")]);
+      if (i >= WARMUP) times.get(v.name).push(t);
+    }
+  }
+  const base = stats(times.get(variants.find((v) => v.baseline).name)).median;
+  const rows = variants.map((v) => {
+    const s = stats(times.get(v.name));
+    return `| ${v.name} | ${ms(s.median)} | ${ms(s.min)} | ${ms(s.p90)} | ${(s.median / base).toFixed(2)} |`;
+  });
+  return `### Worker cold start: a no-op tool on input.json
+
+\`<runtime> main input.json output.json\`, ${RUNS * 2} runs each, interleaved. The bundle is
+esbuild's single file of the tool and the runtime (the AWS SDK, loaded only on first use, left
+out: a no-op tool never loads it).
+
+| worker | median | min | p90 | ratio to python3 |
+|---|---|---|---|---|
+${rows.join("\n")}
+`;
+}
+
+/** Runs a command, returning its wall time and, through GNU time, its peak RSS. */
+function measured(command, args, env = {}) {
+  const t = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  const seconds = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr}`);
+  const kb = Number(r.stderr.trim().split("\n").pop());
+  return { seconds, maxRssBytes: kb * 1024, stdout: r.stdout };
+}
+
+async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4) {
+  const rows = [];
+  for (const mib of SIZES) {
+    const file = join(work, `blob-${mib}`);
+    if (!existsSync(file))
+      execFileSync("head", ["-c", String(mib * 1024 * 1024), "/dev/urandom"], {
+        stdio: ["ignore", openSync(file, "w"), "inherit"],
+      });
+    const bytes = mib * 1024 * 1024;
+    const key = `bench/${mib}-${Date.now()}`;
+    const curlAuth = sigv4
+      ? ["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", `${accessKeyId}:${secretAccessKey}`]
+      : [];
+    const url = `${endpoint}/${bucket}/${key}`;
+    const oursUp = JSON.parse(
+      measured(process.execPath, [
+        join(root, "bench", "transfer-child.mjs"),
+        "up",
+        `s3://${bucket}/${key}`,
+        file,
+        endpoint,
+        accessKeyId,
+        secretAccessKey,
+      ]).stdout,
+    );
+    const curlUp = measured("curl", ["-sf", ...curlAuth, "-T", file, `${url}-curl`]);
+    const back = join(work, `back-${mib}`);
+    const oursDown = JSON.parse(
+      measured(process.execPath, [
+        join(root, "bench", "transfer-child.mjs"),
+        "down",
+        `s3://${bucket}/${key}`,
+        back,
+        endpoint,
+        accessKeyId,
+        secretAccessKey,
+      ]).stdout,
+    );
+    rmSync(back, { force: true });
+    const curlDown = measured("curl", ["-sf", ...curlAuth, "-o", back, `${url}-curl`]);
+    rmSync(back, { force: true });
+    const mbps = (s) => (bytes / 1e6 / s).toFixed(0);
+    const mb = (b) => (b / 1e6).toFixed(0);
+    rows.push(
+      `| ${label} | ${mib} MiB | upload | ${mbps(oursUp.seconds)} MB/s | ${mbps(curlUp.seconds)} MB/s | ${(curlUp.seconds / oursUp.seconds).toFixed(2)} | ${mb(oursUp.maxRssBytes)} MB | ${mb(curlUp.maxRssBytes)} MB |`,
+      `| ${label} | ${mib} MiB | download | ${mbps(oursDown.seconds)} MB/s | ${mbps(curlDown.seconds)} MB/s | ${(curlDown.seconds / oursDown.seconds).toFixed(2)} | ${mb(oursDown.maxRssBytes)} MB | ${mb(curlDown.maxRssBytes)} MB |`,
+    );
+    log(`transfers: ${label} ${mib} MiB done`);
+  }
+  return rows;
+}
+
+async function transfers() {
+  log(`transfers: ${SIZES.join(", ")} MiB through the storage helpers vs curl`);
+  const store = await startObjectStore({ directory: join(work, "objects"), buckets: ["bench"] });
+  const rows = [];
+  try {
+    rows.push(
+      ...(await transfersOn("embedded (s3rver)", store.url, store.accessKeyId, store.secretAccessKey, "bench", false)),
+    );
+  } finally {
+    await store.stop();
+    rmSync(join(work, "objects"), { recursive: true, force: true });
+  }
+  if (process.env.KLMS_TEST_RGW_ENDPOINT) {
+    const { KLMS_TEST_RGW_ENDPOINT: ep, KLMS_TEST_RGW_ACCESS_KEY: ak, KLMS_TEST_RGW_SECRET_KEY: sk } = process.env;
+    execFileSync("curl", [
+      "-sf",
+      "--aws-sigv4",
+      "aws:amz:us-east-1:s3",
+      "--user",
+      `${ak}:${sk}`,
+      "-X",
+      "PUT",
+      `${ep}/bench`,
+    ]);
+    rows.push(...(await transfersOn("radosgw", ep, ak, sk, "bench", true)));
+  }
+  return `### Transfers: the storage helpers vs curl
+
+A file of random bytes uploaded, then downloaded to a file; each transfer of ours in its own
+process (so that its peak RSS is its own), curl's measured by GNU time. "ratio" is our throughput
+over curl's (goal: at least 0.9); the peak RSS goal is under 200 MB and flat as the object grows.
+Client and server share the same 2 cores: these are loopback figures, bound by CPU.
+
+| store | size | direction | ours | curl | ratio | ours: peak RSS | curl: peak RSS |
+|---|---|---|---|---|---|---|---|
+${rows.join("\n")}
+`;
+}
+
+async function scale() {
+  const rows = [];
+  for (const n of [10, 50]) {
+    log(`scale: ${n} concurrent tasks`);
+    const klms = await startLocalKlms({ quiet: true });
+    try {
+      const ids = [];
+      for (let i = 0; i < n; i++)
+        ids.push((await klms.createTask({ name: `t${i}`, inputs: {}, outputs: {}, parameters: {} })).id);
+      const t = performance.now();
+      const runs = await Promise.all(
+        ids.map(
+          (id) =>
+            klms.startTask(id, {
+              command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
+              cwd: join(root, "bench", "noop"),
+            }).done,
+        ),
+      );
+      const seconds = (performance.now() - t) / 1000;
+      const tasks = await Promise.all(ids.map((id) => klms.getTask(id)));
+      const succeeded = tasks.filter((x) => x.exec_state === "succeeded").length;
+      const postedOnce = runs.filter(
+        (r) => r.exitCode === 0 && (r.logs.match(/task output recorded/g) ?? []).length === 1,
+      ).length;
+      if (succeeded !== n || postedOnce !== n)
+        throw new Error(`scale ${n}: ${succeeded} succeeded, ${postedOnce} posted once`);
+      rows.push(
+        `| ${n} | ${succeeded}/${n} | ${postedOnce}/${n} | ${seconds.toFixed(1)} s | ${((seconds * 1000) / n).toFixed(0)} ms |`,
+      );
+    } finally {
+      await klms.stop();
+    }
+  }
+  return `### Scale of the local KLMS: concurrent tasks
+
+N no-op tasks started at once through the runner (each a real entrypoint and worker process).
+
+| tasks | succeeded | output posted exactly once | total | per task |
+|---|---|---|---|---|
+${rows.join("\n")}
+`;
+}
+
+const benches = { overhead, coldstart, transfers, scale };
+const chosen = only === "all" ? Object.keys(benches) : [only];
+if (chosen.some((c) => !benches[c])) {
+  console.error(`unknown benchmark "${only}": choose ${Object.keys(benches).join(", ")} or all`);
+  process.exit(2);
+}
+const started = performance.now();
+const sections = [];
+try {
+  for (const c of chosen) sections.push(await benches[c]());
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} GiB free), Linux ${release()}`;
+const pythonVersion = spawnSync(python, ["--version"], { encoding: "utf8" }).stdout.trim();
+const versions = `Node ${process.version}${node24 ? `, ${execFileSync(node24, ["--version"], { encoding: "utf8" }).trim()}` : ""}; ${pythonVersion}`;
+const generated = `<!-- bench:start -->
+Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`node bench/run.mjs ${only}\` in ${((performance.now() - started) / 1000).toFixed(0)} s.
+Machine: ${machine}. ${versions}.
+
+${sections.join("\n")}<!-- bench:end -->`;
+console.log(generated);
+
+if (only === "all") {
+  const path = join(root, "BENCHMARKS.md");
+  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const next = current.includes("<!-- bench:start -->")
+    ? current.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, generated)
+    : `# Benchmarks\n\n${generated}\n`;
+  writeFileSync(path, next);
+  log("BENCHMARKS.md updated");
+}

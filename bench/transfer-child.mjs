@@ -1,0 +1,26 @@
+// One transfer through the kit's storage helpers, in its own process so that its peak RSS is its
+// own: node transfer-child.mjs <up|down> <s3 path> <local file> <endpoint> <access key> <secret>
+// Prints one JSON line: {"seconds", "bytes", "maxRssBytes"}.
+import { stat } from "node:fs/promises";
+import { createStorage } from "../packages/klms-tool/dist/index.js";
+
+const [direction, path, file, endpoint, accessKeyId, secretAccessKey] = process.argv.slice(2);
+const u = new URL(endpoint);
+const storage = createStorage({
+  endpoint: u.origin,
+  host: u.hostname,
+  port: Number(u.port),
+  useSSL: u.protocol === "https:",
+  accessKeyId,
+  secretAccessKey,
+  source: "endpoint_url",
+});
+// Load the SDK first: the figure is the transfer's, not the import's (the cold start is measured apart).
+await storage.client();
+const start = performance.now();
+if (direction === "up") await storage.upload(path, file);
+else await storage.download(path, file);
+const seconds = (performance.now() - start) / 1000;
+storage.close();
+const bytes = (await stat(file)).size;
+process.stdout.write(`${JSON.stringify({ seconds, bytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
