@@ -5,17 +5,26 @@ import { checkTaskOutput, formatViolations } from "../contract/output.js";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, err, out, parse } from "./command.js";
 
-async function readJson(path: string): Promise<{ json: unknown } | { unreadable: string } | { invalid: string }> {
+/**
+ * Reads the one JSON file a validate command takes. On failure prints why and returns the exit
+ * code: 2 for a file that cannot be read, 1 for one that is not JSON (the platform would refuse it).
+ */
+async function readJsonArgument(argv: string[], help: string): Promise<{ json: unknown } | { exit: ExitCode }> {
+  const args = parse(argv, {}, help, { min: 1, max: 1 });
+  if ("exit" in args) return args;
+  const path = args.positionals[0] as string;
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    return { unreadable: `cannot read ${path}: ${(error as Error).message}` };
+    err(`cannot read ${path}: ${(error as Error).message}`);
+    return { exit: ExitCode.Usage };
   }
   try {
     return { json: JSON.parse(text) };
   } catch (error) {
-    return { invalid: `${path} is not valid JSON: ${(error as Error).message}` };
+    err(`✗ ${path} is not valid JSON: ${(error as Error).message}`);
+    return { exit: ExitCode.Failure };
   }
 }
 
@@ -35,17 +44,8 @@ export const validateOutputCommand: Command = {
   summary: "check an output.json against the platform's rules",
   help: outputHelp,
   async run(argv) {
-    const args = parse(argv, {}, outputHelp, { min: 1, max: 1 });
-    if ("exit" in args) return args.exit;
-    const read = await readJson(args.positionals[0] as string);
-    if ("unreadable" in read) {
-      err(read.unreadable);
-      return ExitCode.Usage;
-    }
-    if ("invalid" in read) {
-      err(`✗ ${read.invalid}`);
-      return ExitCode.Failure;
-    }
+    const read = await readJsonArgument(argv, outputHelp);
+    if ("exit" in read) return read.exit;
     const check = checkTaskOutput(read.json);
     if (check.violations.length > 0) err(formatViolations(check.violations));
     if (!check.valid) {
@@ -72,17 +72,8 @@ export const validateInputCommand: Command = {
   summary: "check an input.json and show what a tool would receive",
   help: inputHelp,
   async run(argv) {
-    const args = parse(argv, {}, inputHelp, { min: 1, max: 1 });
-    if ("exit" in args) return args.exit;
-    const read = await readJson(args.positionals[0] as string);
-    if ("unreadable" in read) {
-      err(read.unreadable);
-      return ExitCode.Usage;
-    }
-    if ("invalid" in read) {
-      err(`✗ ${read.invalid}`);
-      return ExitCode.Failure;
-    }
+    const read = await readJsonArgument(argv, inputHelp);
+    if ("exit" in read) return read.exit;
     try {
       const { task, warnings } = readTaskInput(read.json);
       for (const w of warnings) err(`! ${w}`);
