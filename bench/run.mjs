@@ -213,9 +213,8 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
       });
     const bytes = mib * 1024 * 1024;
     const key = `bench/${mib}-${Date.now()}`;
-    const curlAuth = sigv4
-      ? ["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", `${accessKeyId}:${secretAccessKey}`]
-      : [];
+    // radosgw refuses curl's signature unless the payload is declared unsigned (as the SDK does).
+    const curlAuth = sigv4 ? [...sigv4Args(accessKeyId, secretAccessKey)] : [];
     const url = `${endpoint}/${bucket}/${key}`;
     const oursUp = JSON.parse(
       measured(process.execPath, [
@@ -255,6 +254,11 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
   return rows;
 }
 
+/** curl's options to sign S3 requests (SigV4) with an unsigned payload, as radosgw wants. */
+function sigv4Args(accessKeyId, secretAccessKey) {
+  return ["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", `${accessKeyId}:${secretAccessKey}`, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"];
+}
+
 async function transfers() {
   log(`transfers: ${SIZES.join(", ")} MiB through the storage helpers vs curl`);
   const store = await startObjectStore({ directory: join(work, "objects"), buckets: ["bench"] });
@@ -269,16 +273,7 @@ async function transfers() {
   }
   if (process.env.KLMS_TEST_RGW_ENDPOINT) {
     const { KLMS_TEST_RGW_ENDPOINT: ep, KLMS_TEST_RGW_ACCESS_KEY: ak, KLMS_TEST_RGW_SECRET_KEY: sk } = process.env;
-    execFileSync("curl", [
-      "-sf",
-      "--aws-sigv4",
-      "aws:amz:us-east-1:s3",
-      "--user",
-      `${ak}:${sk}`,
-      "-X",
-      "PUT",
-      `${ep}/bench`,
-    ]);
+    execFileSync("curl", ["-sf", ...sigv4Args(ak, sk), "-X", "PUT", `${ep}/bench`]);
     rows.push(...(await transfersOn("radosgw", ep, ak, sk, "bench", true)));
   }
   return `### Transfers: the storage helpers vs curl
