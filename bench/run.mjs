@@ -256,7 +256,14 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
 
 /** curl's options to sign S3 requests (SigV4) with an unsigned payload, as radosgw wants. */
 function sigv4Args(accessKeyId, secretAccessKey) {
-  return ["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", `${accessKeyId}:${secretAccessKey}`, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"];
+  return [
+    "--aws-sigv4",
+    "aws:amz:us-east-1:s3",
+    "--user",
+    `${accessKeyId}:${secretAccessKey}`,
+    "-H",
+    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+  ];
 }
 
 async function transfers() {

@@ -142,6 +142,42 @@ describe("storage against the embedded object store", () => {
     assert.ok(storage.bytesOut >= size && storage.bytesIn >= size);
   });
 
+  test("a file goes up in one PUT below the threshold and in parts above it, intact both ways", async () => {
+    const file = join(dir, "twelve.bin");
+    const data = generated(12 * MiB + 5, 3);
+    await writeFile(file, data.stream);
+    const expected = await data.sha256;
+    const small = createStorage(
+      {
+        endpoint: store.url,
+        host: "",
+        port: 0,
+        useSSL: false,
+        accessKeyId: store.accessKeyId,
+        secretAccessKey: store.secretAccessKey,
+        source: "endpoint_url",
+      },
+      { singlePutMaxBytes: 5 * MiB, partSize: 5 * MiB },
+    );
+    try {
+      events.length = 0;
+      await storage.upload(`s3://${BUCKET}/file/one-put.bin`, file);
+      await small.upload(`s3://${BUCKET}/file/parts.bin`, file);
+      for (const key of ["file/one-put.bin", "file/parts.bin"]) {
+        assert.equal(
+          await sha256Of((await storage.open(`s3://${BUCKET}/${key}`)) as AsyncIterable<Buffer>),
+          expected,
+          key,
+        );
+      }
+      assert.ok(
+        events.some((e) => e.path.endsWith("one-put.bin") && e.done === 12 * MiB + 5 && e.total === 12 * MiB + 5),
+      );
+    } finally {
+      small.close();
+    }
+  });
+
   test("download keeps the base name; a failed download leaves no file", async () => {
     await storage.put(`s3://${BUCKET}/in/series-1.csv`, "a,b\n1,2\n");
     const local = await storage.downloadInto(`s3://${BUCKET}/in/series-1.csv`, join(dir, "dl"));
