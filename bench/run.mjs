@@ -205,6 +205,11 @@ function measured(command, args, env = {}) {
 
 async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4) {
   const rows = [];
+  // Warm the server up (a new bucket's first write is slow on radosgw) before measuring.
+  const warm = join(work, "warm");
+  writeFileSync(warm, "warm-up");
+  const auth = sigv4 ? sigv4Args(accessKeyId, secretAccessKey) : [];
+  execFileSync("curl", ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`]);
   for (const mib of SIZES) {
     const file = join(work, `blob-${mib}`);
     if (!existsSync(file))
