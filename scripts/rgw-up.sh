@@ -63,6 +63,8 @@ rgw frontends = beast endpoint=127.0.0.1:$PORT
 rgw data = $DIR/rgw
 rgw sts key = $STS_KEY
 rgw s3 auth use sts = true
+# Free deleted objects at once: memstore is RAM, and the default waits hours.
+rgw gc obj min wait = 0
 CONF
 export CEPH_CONF="$DIR/ceph.conf"
 

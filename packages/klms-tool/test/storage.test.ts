@@ -7,7 +7,10 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-store.ts";
 import { createStorage, parsePath, type Storage, StorageError, type TransferProgress } from "../src/index.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { explain } from "../src/storage/errors.ts";
 import { safeRelativePath } from "../src/storage/paths.ts";
+import { progressReporter } from "../src/storage/progress.ts";
 import { createInputFile, createOutputTarget } from "../src/storage/task-files.ts";
 
 const BUCKET = "klms-bucket";
@@ -83,6 +86,68 @@ describe("storage paths", () => {
     for (const key of ["p/../x", "p/./x", "p//x", "p/a\\..\\x", "p/"])
       assert.equal(safeRelativePath(key, "p/"), undefined, key);
     assert.equal(safeRelativePath("p/a/b.csv", "p/"), "a/b.csv");
+  });
+});
+
+describe("storage errors", () => {
+  const secret = "wJalrXUtnFEMI-very-secret";
+  const token = "FQoGZXIvYXdzE-session-token";
+  // What the SDK throws: the S3 error code as the name, or a network errno; the message may echo
+  // request details, so it carries the credentials here to prove they do not reach the result.
+  const cases: [string, object, RegExp][] = [
+    ["ExpiredToken", { name: "ExpiredToken" }, /have expired .*run the task again/],
+    ["InvalidAccessKeyId", { name: "InvalidAccessKeyId" }, /access key is not known .*check minio\.id/],
+    ["SignatureDoesNotMatch", { name: "SignatureDoesNotMatch" }, /secret key \(minio\.key\) does not match/],
+    ["AccessDenied", { name: "AccessDenied" }, /access denied: .*session token \(minio\.skey\)/],
+    ["NoSuchBucket", { name: "NoSuchBucket" }, /the bucket does not exist: check the bucket name/],
+    ["NoSuchKey", { name: "NoSuchKey" }, /the object does not exist: check the path/],
+    ["NoSuchKey", { name: "NotFound", $metadata: { httpStatusCode: 404 } }, /the object does not exist/],
+    [
+      "ECONNREFUSED",
+      { name: "Error", code: "ECONNREFUSED" },
+      /nothing answers at the endpoint: check minio\.endpoint_url/,
+    ],
+  ];
+  for (const [code, error, hint] of cases) {
+    test(`${code} (${(error as { name: string }).name}) is explained without credentials`, () => {
+      const e = explain(Object.assign(new Error(`request with ${secret} and ${token}`), error), {
+        action: "download",
+        bucket: "klms-bucket",
+        key: "in/data.csv",
+        endpoint: "https://minio.example.org",
+      });
+      assert.ok(e instanceof StorageError);
+      assert.equal(e.code, code);
+      assert.match(e.message, /^download s3:\/\/klms-bucket\/in\/data\.csv at https:\/\/minio\.example\.org failed: /);
+      assert.match(e.message, hint);
+      assert.ok(!e.message.includes(secret) && !e.message.includes(token));
+    });
+  }
+});
+
+describe("progress reporter", () => {
+  test("a terminal gets one line redrawn in place, with a bar", () => {
+    let out = "";
+    const write = (s: string) => {
+      out += s;
+      return true;
+    };
+    const stream = { isTTY: true, write } as unknown as NodeJS.WriteStream;
+    const report = progressReporter({ log: createLogger({ source: "t", write: () => {} }), stream, intervalMs: 0 });
+    report({ direction: "upload", path: "s3://b/k", done: 512, total: 1024 });
+    report({ direction: "upload", path: "s3://b/k", done: 1024, total: 1024 });
+    assert.match(out, /^\r\[#{12}\.{12}\] 50% upload s3:\/\/b\/k 512 B \/ 1\.0 KiB/);
+    assert.match(out, /\r\[#{24}\] 100% upload s3:\/\/b\/k 1\.0 KiB \/ 1\.0 KiB\x1b\[K\n$/);
+    assert.equal(out.split("\n").length, 2, "a single line, ended once");
+  });
+  test("elsewhere, log lines at most every interval, and the last one", () => {
+    const lines: string[] = [];
+    const log = createLogger({ source: "t", write: (l) => lines.push(l) });
+    const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
+    const report = progressReporter({ log, stream, intervalMs: 60_000 });
+    for (let done = 0; done <= 100; done += 10) report({ direction: "download", path: "s3://b/k", done, total: 100 });
+    assert.equal(lines.length, 2, "the first event, then none until the transfer ends");
+    assert.match(lines[1] ?? "", /download s3:\/\/b\/k 100 B \/ 100 B \(100%\)/);
   });
 });
 
@@ -188,6 +253,33 @@ describe("storage against the embedded object store", () => {
       (e: unknown) => e instanceof StorageError && e.code === "NoSuchKey" && /does not exist/.test(e.message),
     );
     assert.deepEqual(await readdir(join(dir, "dl")), ["series-1.csv"]);
+  });
+
+  test("a cancelled download leaves no partial file", async () => {
+    const data = generated(12 * MiB, 11);
+    await storage.upload(`s3://${BUCKET}/dl/big.bin`, data.stream);
+    const controller = new AbortController();
+    const target = join(dir, "cancelled");
+    await assert.rejects(
+      storage.downloadInto(`s3://${BUCKET}/dl/big.bin`, target, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.done >= MiB) controller.abort();
+        },
+      }),
+      (e: unknown) => e instanceof StorageError,
+    );
+    assert.deepEqual(await readdir(target), []);
+  });
+
+  test("keys that name no file cannot be downloaded into a folder", async () => {
+    for (const path of [`s3://${BUCKET}/dl/..`, `s3://${BUCKET}/dl/.`, `s3://${BUCKET}/dl/`]) {
+      await assert.rejects(
+        storage.downloadInto(path, join(dir, "safe")),
+        (e: unknown) => e instanceof StorageError && e.code === "BadPath",
+        path,
+      );
+    }
   });
 
   test("getBuffer refuses an object over its limit", async () => {

@@ -61,14 +61,12 @@ export function formatPath(path: ObjectPath): string {
 }
 
 /**
- * The local file name for a key: its last segment, or undefined when the key has none that is
- * safe (empty, `.`, `..`): such keys must never pick a place outside the download folder.
+ * The local file name for a key: its last segment, or undefined when that is not a safe file
+ * name (empty as in a folder key `a/b/`, `.`, `..`): such keys must never pick a place outside
+ * the download folder, nor stand for a folder.
  */
 export function safeBaseName(key: string): string | undefined {
-  const last = key
-    .split("/")
-    .filter((s) => s !== "")
-    .pop();
+  const last = key.split("/").pop();
   if (!last || last === "." || last === ".." || last.includes("\\") || last.includes("\0")) return undefined;
   return last;
 }

@@ -189,7 +189,13 @@ export class Storage {
   async downloadInto(path: PathLike, dir: string, options: TransferOptions = {}): Promise<string> {
     const p = toObjectPath(path, { requireKey: true });
     const name = safeBaseName(p.key);
-    if (!name) throw new StorageError("BadPath", `${formatPath(p)} has no usable file name to download it under`);
+    if (!name) {
+      throw new StorageError(
+        "BadPath",
+        `${formatPath(p)} has no usable file name to download it under (its last segment is empty, "." or ".."): ` +
+          "name an object like s3://bucket/folder/file.csv, or use downloadFolder() for a prefix",
+      );
+    }
     return this.download(p, join(dir, name), options);
   }
 
