@@ -4,8 +4,8 @@
 // Checks: the task succeeds with its output in the store; SIGTERM to the container ends the task
 // failed ("cancelled"); the image's files hold no task file, .env or credential of the run.
 import { spawn } from "node:child_process";
-import { createStorage, minioSettings } from "../packages/klms-tool/dist/index.js";
 import { startLocalKlms } from "../packages/klms-local/dist/index.js";
+import { createStorage, minioSettings } from "../packages/klms-tool/dist/index.js";
 
 const [image, ...podman] = process.argv.slice(2);
 const step = (s) => console.log(`image-e2e: ${s}`);
@@ -17,14 +17,28 @@ const fail = (s) => {
 function runJob(klms, task, { stopAfterMs } = {}) {
   return new Promise((resolve, reject) => {
     const name = `klms-e2e-${task.id.slice(0, 8)}`;
-    const args = ["run", "--rm", "--name", name, "--network=host", image, klms.token, `${klms.apiUrl}/`, task.id, task.signature];
+    const args = [
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--network=host",
+      image,
+      klms.token,
+      `${klms.apiUrl}/`,
+      task.id,
+      task.signature,
+    ];
     const child = spawn(podman[0], [...podman.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let logs = "";
     child.stdout.on("data", (d) => (logs += d));
     child.stderr.on("data", (d) => (logs += d));
     let timer;
     if (stopAfterMs) {
-      timer = setTimeout(() => spawn(podman[0], [...podman.slice(1), "kill", "--signal", "TERM", name], { stdio: "ignore" }), stopAfterMs);
+      timer = setTimeout(
+        () => spawn(podman[0], [...podman.slice(1), "kill", "--signal", "TERM", name], { stdio: "ignore" }),
+        stopAfterMs,
+      );
     }
     child.on("error", reject);
     child.on("close", (code) => {
@@ -47,7 +61,8 @@ try {
   });
   const run = await runJob(klms, task);
   const record = await klms.getTask(task.id);
-  if (record.exec_state !== "succeeded" || run.code !== 0) fail(`task ${record.exec_state}, exit ${run.code}:\n${run.logs}`);
+  if (record.exec_state !== "succeeded" || run.code !== 0)
+    fail(`task ${record.exec_state}, exit ${run.code}:\n${run.logs}`);
   const report = JSON.parse(await storage.getText("s3://klms-bucket/e2e/report.json"));
   if (report.sum !== 5 || report.lines !== 3) fail(`unexpected report ${JSON.stringify(report)}`);
   for (const secret of [task.signature, klms.token.slice(7), "sk-e2e-secret-value", klms.minio.key]) {
@@ -67,7 +82,9 @@ try {
   if (after.exec_state !== "failed" || !/cancel/i.test(String(after.messages))) {
     fail(`SIGTERM: task ${after.exec_state} "${after.messages}", exit ${stopped.code}:\n${stopped.logs}`);
   }
-  step(`SIGTERM: task failed ("${after.messages}") ${((Date.now() - started) / 1000).toFixed(1)} s after start, exit ${stopped.code}`);
+  step(
+    `SIGTERM: task failed ("${after.messages}") ${((Date.now() - started) / 1000).toFixed(1)} s after start, exit ${stopped.code}`,
+  );
 } finally {
   storage.close();
   await klms.stop();

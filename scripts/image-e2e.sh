@@ -65,9 +65,15 @@ fs.writeFileSync(f, s);' "$E2E/tool/src/main.ts"
 (cd "$E2E/tool" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 step "tool scaffolded"
 
-(cd "$E2E/tool" && buildah bud --quiet --isolation chroot --network host --layers \
-  --build-arg BASE_IMAGE=localhost/klms/node:24-slim -t "$IMAGE" . >/dev/null)
-step "image built: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+# The template's Makefile, with buildah: `make build` as a tool author runs it without Docker.
+(cd "$E2E/tool" && make build DOCKER=buildah IMGTAG="$IMAGE" BASE_IMAGE=localhost/klms/node:24-slim >"$E2E/build.log" 2>&1) ||
+  { tail -30 "$E2E/build.log" >&2; exit 1; }
+manifest="$(podman image inspect --format '{{index .Config.Labels "klms.tool.manifest"}}' "$IMAGE")"
+title="$(podman image inspect --format '{{index .Config.Labels "org.opencontainers.image.title"}}' "$IMAGE")"
+node -e 'const m = JSON.parse(process.argv[1]); if (m.name !== "e2e-tool" || !m.outputs.properties.report.description.includes(" ")) process.exit(1)' "$manifest" ||
+  { echo "image-e2e: the klms.tool.manifest label is wrong: $manifest" >&2; exit 1; }
+[ "$title" = "e2e-tool" ] || { echo "image-e2e: org.opencontainers.image.title is '$title'" >&2; exit 1; }
+step "image built with make (labels: title $title, the tool manifest): $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
 
 mkdir -p "$WORK/registry"
 cat >"$WORK/registry/config.yml" <<CONF
