@@ -24,6 +24,7 @@ import {
 import { cpus, freemem, release, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sigv4Args } from "./curl.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(root, "packages", "klms-tool", "dist", "cli", "main.js");
@@ -218,8 +219,6 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
       });
     const bytes = mib * 1024 * 1024;
     const key = `bench/${mib}-${Date.now()}`;
-    // radosgw refuses curl's signature unless the payload is declared unsigned (as the SDK does).
-    const curlAuth = sigv4 ? [...sigv4Args(accessKeyId, secretAccessKey)] : [];
     const url = `${endpoint}/${bucket}/${key}`;
     const oursUp = JSON.parse(
       measured(process.execPath, [
@@ -232,7 +231,7 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
         secretAccessKey,
       ]).stdout,
     );
-    const curlUp = measured("curl", ["-sf", ...curlAuth, "-T", file, `${url}-curl`]);
+    const curlUp = measured("curl", ["-sf", ...auth, "-T", file, `${url}-curl`]);
     const back = join(work, `back-${mib}`);
     const oursDown = JSON.parse(
       measured(process.execPath, [
@@ -246,7 +245,7 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
       ]).stdout,
     );
     rmSync(back, { force: true });
-    const curlDown = measured("curl", ["-sf", ...curlAuth, "-o", back, `${url}-curl`]);
+    const curlDown = measured("curl", ["-sf", ...auth, "-o", back, `${url}-curl`]);
     rmSync(back, { force: true });
     const mbps = (s) => (bytes / 1e6 / s).toFixed(0);
     const mb = (b) => (b / 1e6).toFixed(0);
@@ -257,18 +256,6 @@ async function transfersOn(label, endpoint, accessKeyId, secretAccessKey, bucket
     log(`transfers: ${label} ${mib} MiB done`);
   }
   return rows;
-}
-
-/** curl's options to sign S3 requests (SigV4) with an unsigned payload, as radosgw wants. */
-function sigv4Args(accessKeyId, secretAccessKey) {
-  return [
-    "--aws-sigv4",
-    "aws:amz:us-east-1:s3",
-    "--user",
-    `${accessKeyId}:${secretAccessKey}`,
-    "-H",
-    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-  ];
 }
 
 async function transfers() {

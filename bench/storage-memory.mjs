@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { sigv4Args } from "./curl.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "packages", "klms-tool", "dist", "index.js");
@@ -27,18 +28,9 @@ else await main();
 
 /** One transfer, alone in this process: prints {seconds, bytes, sha256, maxRssBytes}. */
 async function child([direction, path, mib, endpoint, accessKeyId, secretAccessKey]) {
-  const { createStorage } = await import(dist);
-  const u = new URL(endpoint);
+  const { createStorage, minioSettings } = await import(dist);
   const storage = createStorage(
-    {
-      endpoint: u.origin,
-      host: u.hostname,
-      port: Number(u.port),
-      useSSL: u.protocol === "https:",
-      accessKeyId,
-      secretAccessKey,
-      source: "endpoint_url",
-    },
+    minioSettings({ endpoint_url: endpoint, id: accessKeyId, key: secretAccessKey }, { env: {} }),
     { maxAttempts: 3 },
   );
   // Load the SDK before the clock starts: the figure is the transfer's, not the import's.
@@ -104,7 +96,7 @@ async function main() {
   const env = process.env;
   if (env.KLMS_TEST_RGW_ENDPOINT && env.KLMS_TEST_RGW_ACCESS_KEY && env.KLMS_TEST_RGW_SECRET_KEY) {
     const ep = env.KLMS_TEST_RGW_ENDPOINT;
-    const sign = sigv4(env.KLMS_TEST_RGW_ACCESS_KEY, env.KLMS_TEST_RGW_SECRET_KEY);
+    const sign = sigv4Args(env.KLMS_TEST_RGW_ACCESS_KEY, env.KLMS_TEST_RGW_SECRET_KEY);
     spawnSync("curl", ["-s", "-o", "/dev/null", ...sign, "-X", "PUT", `${ep}/bench-memory`]);
     rows.push(
       ...runOn(
@@ -181,16 +173,4 @@ function timed(command, args) {
   const seconds = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr}`);
   return { seconds, maxRssBytes: Number(r.stderr.trim().split("\n").pop()) * 1024 };
-}
-
-/** curl's SigV4 options; radosgw wants the payload declared unsigned (as the SDK does over http). */
-function sigv4(accessKeyId, secretAccessKey) {
-  return [
-    "--aws-sigv4",
-    "aws:amz:us-east-1:s3",
-    "--user",
-    `${accessKeyId}:${secretAccessKey}`,
-    "-H",
-    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-  ];
 }

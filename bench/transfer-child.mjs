@@ -2,19 +2,12 @@
 // own: node transfer-child.mjs <up|down> <s3 path> <local file> <endpoint> <access key> <secret>
 // Prints one JSON line: {"seconds", "bytes", "maxRssBytes"}.
 import { stat } from "node:fs/promises";
-import { createStorage } from "../packages/klms-tool/dist/index.js";
+import { createStorage, minioSettings } from "../packages/klms-tool/dist/index.js";
 
 const [direction, path, file, endpoint, accessKeyId, secretAccessKey] = process.argv.slice(2);
-const u = new URL(endpoint);
-const storage = createStorage({
-  endpoint: u.origin,
-  host: u.hostname,
-  port: Number(u.port),
-  useSSL: u.protocol === "https:",
-  accessKeyId,
-  secretAccessKey,
-  source: "endpoint_url",
-});
+const storage = createStorage(
+  minioSettings({ endpoint_url: endpoint, id: accessKeyId, key: secretAccessKey }, { env: {} }),
+);
 // Load the SDK first: the figure is the transfer's, not the import's (the cold start is measured apart).
 await storage.client();
 const start = performance.now();

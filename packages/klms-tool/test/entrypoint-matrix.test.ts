@@ -13,6 +13,12 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Fault, type LocalKlms, type RunResult, startLocalKlms } from "../../klms-local/src/index.ts";
 
+/** A well-formed JWT that no server can verify (its MAC is made up): made here, not committed as a token. */
+function unverifiableJwt(): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  return `${part({ alg: "HS256" })}.${part({ sub: "x" })}.not-a-valid-mac`;
+}
+
 const PACKAGE = resolve(import.meta.dirname, "..");
 const CLI = join(PACKAGE, "dist/cli/main.js");
 const WORKERS = join(PACKAGE, "test/fixtures/workers");
@@ -83,12 +89,7 @@ const rows: Row[] = [
   },
   {
     name: "401 on input (token refused): exit 3, and the failure is reported with the signature",
-    jobArgs: (k, t) => [
-      "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.not-a-valid-mac",
-      `${k.apiUrl}/`,
-      t.id,
-      t.signature,
-    ],
+    jobArgs: (k, t) => [`Bearer ${unverifiableJwt()}`, `${k.apiUrl}/`, t.id, t.signature],
     expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401.*token/i, stderr: /401/ },
   },
   {
