@@ -8,4 +8,8 @@
 #   exec node node_modules/klms-tool/dist/cli/main.js exec --worker "python3 -u main.py" "$@"
 set -eu
 cd "$(dirname "$0")"
+# In the image: the bundles made by `npm run bundle`. Elsewhere: the installed packages.
+if [ -f bundle/entrypoint.mjs ]; then
+  exec node bundle/entrypoint.mjs --worker "node bundle/tool.mjs" "$@"
+fi
 exec node node_modules/klms-tool/dist/cli/main.js exec "$@"
