@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { cpus, freemem, release, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sigv4Args } from "./curl.mjs";
 
@@ -72,13 +72,47 @@ function timed(command, args, options = {}) {
   return elapsed;
 }
 
+/**
+ * Bundles a module with esbuild the way the template's `npm run bundle` does for images (one ESM
+ * file; `require` made available for the SDK's CommonJS parts); returns the bundle's path.
+ */
+function bundled(entry, outdir) {
+  execFileSync(join(root, "node_modules", ".bin", "esbuild"), [
+    entry,
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    // The ESM builds of the AWS SDK: its CommonJS builds break when split into lazy chunks.
+    "--main-fields=module,main",
+    "--splitting",
+    `--outdir=${outdir}`,
+    "--out-extension:.js=.mjs",
+    "--log-level=error",
+    "--banner:js=import { createRequire as __klmsRequire } from 'node:module'; const require = __klmsRequire(import.meta.url);",
+  ]);
+  return join(outdir, `${basename(entry).replace(/\.m?js$/, "")}.mjs`);
+}
+
 async function overhead() {
   log("overhead: a no-op task end to end, ours vs the template's run.sh");
   const klms = await startLocalKlms({ quiet: true });
   const baselineDir = join(work, "baseline");
   mkdirSync(baselineDir, { recursive: true });
   copyFileSync(join(root, "bench", "baseline", "main.py"), join(baselineDir, "main.py"));
+  const entry = bundled(
+    join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js"),
+    join(work, "entrypoint.mjs"),
+  );
+  const tool = bundled(join(root, "bench", "noop", "main.mjs"), join(work, "noop.mjs"));
+  const imageLike = (label, nodeBin) => ({
+    name: `entrypoint and tool bundled, as in the image (${label})`,
+    command: [nodeBin, entry, "--worker", `node ${tool}`],
+    cwd: work,
+  });
   const variants = [
+    imageLike("Node 20", process.execPath),
+    ...(node24 ? [imageLike("Node 24", node24)] : []),
     {
       name: "klms-tool exec (Node 20)",
       command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
@@ -140,18 +174,7 @@ async function coldstart() {
   mkdirSync(dir, { recursive: true });
   const input = join(dir, "input.json");
   writeFileSync(input, JSON.stringify({ input: {}, output: {}, parameters: {}, minio: {} }));
-  const bundle = join(dir, "noop.bundle.mjs");
-  execFileSync(join(root, "node_modules", ".bin", "esbuild"), [
-    join(root, "bench", "noop", "main.mjs"),
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--minify",
-    `--outfile=${bundle}`,
-    "--log-level=error",
-    "--external:@aws-sdk/*",
-  ]);
-  // The bundle's main() checks that it is the program being run; run it under its own name.
+  const bundle = bundled(join(root, "bench", "noop", "main.mjs"), join(dir, "bundle"));
   const variants = [];
   for (const [label, nodeBin] of [["Node 20", process.execPath], ...(node24 ? [["Node 24", node24]] : [])]) {
     variants.push({

@@ -8,8 +8,9 @@
 #   exec node node_modules/klms-tool/dist/cli/main.js exec --worker "python3 -u main.py" "$@"
 set -eu
 cd "$(dirname "$0")"
-# In the image: the bundles made by `npm run bundle`. Elsewhere: the installed packages.
+# In the image: the bundles made by `npm run bundle` (the tool split so that the AWS SDK is
+# parsed only when the tool touches the store). Elsewhere: the installed packages.
 if [ -f bundle/entrypoint.mjs ]; then
-  exec node bundle/entrypoint.mjs --worker "node bundle/tool.mjs" "$@"
+  exec node bundle/entrypoint.mjs --worker "node bundle/tool/main.mjs" "$@"
 fi
 exec node node_modules/klms-tool/dist/cli/main.js exec "$@"
