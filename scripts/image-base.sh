@@ -5,8 +5,10 @@
 #
 #   scripts/image-base.sh        # -> localhost/klms/node:24-slim in the storage under .klms/images
 #
-# Needs root, debootstrap and buildah (scripts/image-e2e.sh installs them).
+# Needs root, debootstrap and buildah (scripts/image-e2e.sh installs them). Env: KLMS_IMAGE_WORK
+# (storage + rootfs cache), NODE24_VERSION, NPM_VERSION, KLMS_BASE_IMAGE.
 set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="${KLMS_IMAGE_WORK:-$ROOT/.klms/images}"
 NODE_VERSION="${NODE24_VERSION:-24.21.0}"
