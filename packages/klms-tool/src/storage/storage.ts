@@ -119,16 +119,7 @@ export class Storage {
     } catch (error) {
       throw this.#explain(error, "download", p);
     }
-    const report = this.#progress(options, "download", formatPath(p), total);
-    let done = 0;
-    const counter = new Transform({
-      transform: (chunk: Buffer, _enc, next) => {
-        done += chunk.length;
-        this.bytesIn += chunk.length;
-        report(done);
-        next(null, chunk);
-      },
-    });
+    const counter = this.#counter(options, "download", p, total);
     body.on("error", (error) => counter.destroy(this.#explain(error, "download", p)));
     return body.pipe(counter);
   }
@@ -263,7 +254,7 @@ export class Storage {
     } else {
       body = source;
     }
-    if (options.signal?.aborted) throw this.#explain(options.signal.reason ?? new Error("aborted"), "upload", p);
+    if (options.signal?.aborted) throw this.#explain(cancelled(), "upload", p);
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -292,11 +283,7 @@ export class Storage {
     } catch (error) {
       body.destroy();
       await abortMultipart(upload, client, p);
-      throw this.#explain(
-        options.signal?.aborted ? Object.assign(new Error("aborted"), { name: "AbortError" }) : error,
-        "upload",
-        p,
-      );
+      throw this.#explain(options.signal?.aborted ? cancelled() : error, "upload", p);
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
     }
@@ -312,18 +299,7 @@ export class Storage {
     size: number,
     options: TransferOptions & { contentType?: string },
   ): Promise<string> {
-    const report = this.#progress(options, "upload", formatPath(p), size);
-    let sent = 0;
-    const counted = createReadStream(file).pipe(
-      new Transform({
-        transform: (chunk: Buffer, _enc, next) => {
-          sent += chunk.length;
-          this.bytesOut += chunk.length;
-          report(sent);
-          next(null, chunk);
-        },
-      }),
-    );
+    const counted = createReadStream(file).pipe(this.#counter(options, "upload", p, size));
     try {
       await this.#send(
         (sdk) =>
@@ -338,11 +314,7 @@ export class Storage {
       );
     } catch (error) {
       counted.destroy();
-      throw this.#explain(
-        options.signal?.aborted ? Object.assign(new Error("aborted"), { name: "AbortError" }) : error,
-        "upload",
-        p,
-      );
+      throw this.#explain(options.signal?.aborted ? cancelled() : error, "upload", p);
     }
     return formatPath(p);
   }
@@ -413,6 +385,26 @@ export class Storage {
     return explain(error, { action, bucket: p.bucket, key: p.key || undefined, endpoint: this.endpoint });
   }
 
+  /** A pass-through that counts the bytes of one transfer and reports its progress. */
+  #counter(
+    options: TransferOptions,
+    direction: "upload" | "download",
+    p: ObjectPath,
+    total: number | undefined,
+  ): Transform {
+    const report = this.#progress(options, direction, formatPath(p), total);
+    let done = 0;
+    return new Transform({
+      transform: (chunk: Buffer, _enc, next) => {
+        done += chunk.length;
+        if (direction === "upload") this.bytesOut += chunk.length;
+        else this.bytesIn += chunk.length;
+        report(done);
+        next(null, chunk);
+      },
+    });
+  }
+
   #progress(options: TransferOptions, direction: "upload" | "download", path: string, total: number | undefined) {
     const listeners = [this.#options.onProgress, options.onProgress].filter((l): l is ProgressListener => Boolean(l));
     return (done: number) => {
@@ -433,6 +425,11 @@ async function abortMultipart(upload: object, client: S3Client, p: ObjectPath): 
   if (!id) return;
   const { AbortMultipartUploadCommand } = await loadSdk();
   await client.send(new AbortMultipartUploadCommand({ Bucket: p.bucket, Key: p.key, UploadId: id })).catch(() => {});
+}
+
+/** The error a cancelled transfer is explained from (its name selects the "cancelled" message). */
+function cancelled(): Error {
+  return Object.assign(new Error("aborted"), { name: "AbortError" });
 }
 
 async function listFiles(dir: string): Promise<string[]> {
