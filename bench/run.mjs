@@ -110,9 +110,16 @@ async function overhead() {
     command: [nodeBin, entry, "--worker", `node ${tool}`],
     cwd: work,
   });
+  const inThread = (label, nodeBin) => ({
+    name: `bundled, tool in a worker thread (--worker-thread, ${label})`,
+    command: [nodeBin, entry, "--worker-thread", tool],
+    cwd: work,
+  });
   const variants = [
     imageLike("Node 20", process.execPath),
     ...(node24 ? [imageLike("Node 24", node24)] : []),
+    inThread("Node 20", process.execPath),
+    ...(node24 ? [inThread("Node 24", node24)] : []),
     {
       name: "klms-tool exec (Node 20)",
       command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],

@@ -72,6 +72,34 @@ describe("parseEntrypointArgs", () => {
     }
   });
 
+  it("runs the tool in a thread with --worker-thread or KLMS_WORKER_THREAD; the command line wins", () => {
+    const fromArgs = parseEntrypointArgs(["--worker-thread", "bundle/tool/main.mjs", ...FOUR], {});
+    assert.equal(fromArgs.kind, "run");
+    if (fromArgs.kind === "run") {
+      assert.equal(fromArgs.options.workerThread, "bundle/tool/main.mjs");
+      assert.deepEqual(fromArgs.options.worker, ["bundle/tool/main.mjs"]);
+    }
+    const fromEnv = parseEntrypointArgs(FOUR, { KLMS_WORKER_THREAD: "dist/main.js" });
+    assert.equal(fromEnv.kind === "run" && fromEnv.options.workerThread, "dist/main.js");
+    // --worker on the command line beats a thread asked for by the environment.
+    const overridden = parseEntrypointArgs(["--worker", "python3 main.py", ...FOUR], { KLMS_WORKER_THREAD: "x.mjs" });
+    assert.equal(overridden.kind, "run");
+    if (overridden.kind === "run") {
+      assert.equal(overridden.options.workerThread, undefined);
+      assert.deepEqual(overridden.options.worker, ["python3", "main.py"]);
+    }
+    const none = parseEntrypointArgs(FOUR, {});
+    assert.equal(none.kind === "run" && none.options.workerThread, undefined);
+  });
+
+  it("refuses --worker with --worker-thread, and an empty module", () => {
+    const both = parseEntrypointArgs(["--worker", "node a.js", "--worker-thread", "a.js", ...FOUR], {});
+    assert.equal(both.kind, "usage");
+    assert.match(both.kind === "usage" ? both.error : "", /--worker and --worker-thread exclude each other/);
+    const empty = parseEntrypointArgs(["--worker-thread", " ", ...FOUR], {});
+    assert.match(empty.kind === "usage" ? empty.error : "", /--worker-thread: the module is empty/);
+  });
+
   it("refuses bad numbers", () => {
     for (const bad of [
       ["--grace-period", "-1"],

@@ -36,6 +36,10 @@ interface Task {
 interface Row {
   name: string;
   worker?: string;
+  /** Run this tool module with --worker-thread instead of a --worker command. */
+  thread?: string;
+  /** Options of the entrypoint's own Node (before the script). */
+  nodeFlags?: string[];
   flags?: string[];
   env?: Record<string, string>;
   /** Faults for this task only (they match its own paths, so rows can run side by side). */
@@ -282,6 +286,92 @@ const rows: Row[] = [
     worker: "python3 -u main.py",
     expect: { exit: 0, state: "succeeded", message: /^python worker done$/, stdout: /python worker: starting/ },
   },
+  // The tool in a worker thread of the entrypoint (--worker-thread): the same guarantees.
+  {
+    name: "worker thread: success off the main thread, every credential masked",
+    thread: "../tools/thread-ok.mjs",
+    expect: {
+      exit: 0,
+      state: "succeeded",
+      message: /^used key \*\*\*$/,
+      stdout: /tool: started; minio id=\*\*\* key=\*\*\* skey=\*\*\*/,
+      stderr: /worker="\.\.\/tools\/thread-ok\.mjs \(worker thread\)"[\s\S]*the worker thread exited with code 0/,
+      metrics: { main_thread: false, groups: 1 },
+    },
+  },
+  {
+    name: "worker thread: the tool throws with a secret in its message",
+    thread: "../tools/chatty.mjs",
+    expect: { exit: 0, state: "failed", message: /request failed with key \*\*\*/ },
+  },
+  {
+    name: "worker thread: the tool calls process.exit mid-run; the entrypoint carries on",
+    thread: "../tools/process-exit.mjs",
+    expect: { exit: 0, state: "failed", message: /ended the process \(process\.exit\(0\)\) before returning a result/ },
+  },
+  {
+    name: "worker thread: an error thrown from a timer",
+    thread: "../tools/uncaught.mjs",
+    expect: { exit: 0, state: "failed", message: /uncaught error in the tool: .*thrown from a timer/ },
+  },
+  {
+    name: "worker thread: the tool runs out of heap; the entrypoint survives and reports it",
+    thread: "../tools/thread-oom.mjs",
+    nodeFlags: ["--max-old-space-size=64"],
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /^The worker thread exited with code 1 \(out of memory: .*memory limit/,
+    },
+  },
+  {
+    name: "worker thread: the module fails to load",
+    thread: "../tools/broken-import.mjs",
+    expect: {
+      exit: 0,
+      state: "failed",
+      message:
+        /worker thread "\.\.\/tools\/broken-import\.mjs" could not be started \(the module failed to load: .*JSON/,
+    },
+  },
+  {
+    name: "worker thread: a module that never calls main() is refused with the fix",
+    thread: "../tools/plain.mjs",
+    expect: { exit: 0, state: "failed", message: /did not call main\(import\.meta, tool\).*--worker/ },
+  },
+  {
+    name: "worker thread: SIGTERM mid-run reaches the tool's task.signal",
+    thread: "../tools/cancellable.mjs",
+    during: async (run) => {
+      await run.waitFor(/started/);
+      run.child.kill("SIGTERM");
+    },
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /cancelled by SIGTERM: the worker thread exited with code 1.*stopped early/,
+    },
+  },
+  {
+    name: "worker thread: SIGTERM, and the tool ignores it: stopped after the grace period",
+    thread: "../tools/cancellable.mjs",
+    env: { IGNORE: "1" },
+    during: async (run) => {
+      await run.waitFor(/started/);
+      run.child.kill("SIGTERM");
+    },
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /cancelled by SIGTERM: the worker thread was stopped after the grace period/,
+    },
+  },
+  {
+    name: "worker thread: the token is refused; the loading thread does not keep the entrypoint alive",
+    thread: "../tools/thread-ok.mjs",
+    jobArgs: (k, t) => [`Bearer ${unverifiableJwt()}`, `${k.apiUrl}/`, t.id, t.signature],
+    expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401/ },
+  },
 ];
 
 describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrency: 4 }, () => {
@@ -321,11 +411,11 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
 
       const command = [
         process.execPath,
+        ...(row.nodeFlags ?? []),
         CLI,
         "exec",
         ...FAST,
-        "--worker",
-        row.worker ?? "node succeed.mjs",
+        ...(row.thread ? ["--worker-thread", row.thread] : ["--worker", row.worker ?? "node succeed.mjs"]),
         ...(row.flags ?? []),
       ];
       const run = start(klms, task, command, row);

@@ -146,7 +146,6 @@ describe("fetchTaskInput", () => {
       (requests[0]?.init.headers as Record<string, string> | undefined)?.Authorization,
       "Bearer abc.def.ghi",
     );
-    assert.equal(requests[0]?.init.redirect, "follow");
   });
 
   it("retries network errors and 5xx, then succeeds", async () => {

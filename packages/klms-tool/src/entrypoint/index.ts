@@ -12,12 +12,14 @@ import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
 import { type ClientOptions, fetchTaskInput, PlatformError, postTaskOutput } from "../platform/client.js";
+import type { FetchLike } from "../platform/http.js";
 import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
 import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
 import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
 import { type Cancellation, describeCancel, isCancelReason, watchCancellation } from "./signals.js";
 import { summarizeInput } from "./summary.js";
-import { superviseWorker } from "./supervisor.js";
+import { superviseWorker, type WorkerResult } from "./supervisor.js";
+import { WorkerThread } from "./thread.js";
 import { readWorkerOutput } from "./worker-output.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -41,7 +43,8 @@ export interface EntrypointIO {
   cwd?: string;
   /** Where SIGTERM/SIGINT are heard; `process` by default. */
   signals?: EventEmitter;
-  fetch?: typeof fetch;
+  /** Replaces the built-in HTTP client (tests); the global `fetch` fits. */
+  fetch?: FetchLike;
   /** Randomness for the retry jitter. */
   random?: () => number;
   /** Parent folder of the task's private workspace; the system's temporary directory by default. */
@@ -104,6 +107,8 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
 /** One task run: the steps of {@link runEntrypoint} sharing their state. */
 class TaskRun {
   #workspace: Workspace | undefined;
+  /** With `--worker-thread`: the tool, loading from the start so that it is ready when the input is. */
+  #thread: WorkerThread | undefined;
 
   constructor(
     readonly options: EntrypointOptions,
@@ -138,10 +143,30 @@ class TaskRun {
       task: options.taskId,
       api: routes.version,
       endpoint: new URL(routes.input).origin,
-      worker: options.worker.join(" "),
+      worker: options.workerThread ? `${options.workerThread} (worker thread)` : options.worker.join(" "),
       timeout_s: options.timeoutMs === undefined ? "none" : options.timeoutMs / 1000,
     });
 
+    if (options.workerThread) {
+      this.#thread = new WorkerThread({
+        module: options.workerThread,
+        cwd: this.io.cwd ?? process.cwd(),
+        env: this.env,
+        stdout: this.stdout,
+        stderr: this.stderr,
+        masker: this.masker,
+      });
+    }
+    try {
+      return await this.fetchAndRun();
+    } finally {
+      // A thread whose task never started (input refused, cancelled early) must not outlive the run.
+      await this.#thread?.dispose();
+    }
+  }
+
+  async fetchAndRun(): Promise<ExitCode> {
+    const { options, routes, log } = this;
     let result: Record<string, unknown>;
     try {
       result = (await fetchTaskInput(routes, options.token, this.client(this.cancellation.signal))).result;
@@ -184,20 +209,33 @@ class TaskRun {
     const { options, log } = this;
     if (this.cancellation.signal.aborted) return this.cancelledEarly();
     this.#workspace = await createWorkspace(result, this.io.tmpDir);
-    log.info("worker starting", { command: options.worker.join(" ") });
-    const worker = await superviseWorker({
-      command: options.worker,
-      inputPath: this.#workspace.inputPath,
-      outputPath: this.#workspace.outputPath,
-      cwd: this.io.cwd ?? process.cwd(),
-      env: this.env,
-      stdout: this.stdout,
-      stderr: this.stderr,
-      masker: this.masker,
-      gracePeriodMs: options.gracePeriodMs,
-      cancellation: this.cancellation,
-      log,
-    });
+    const { inputPath, outputPath } = this.#workspace;
+    let worker: WorkerResult;
+    if (this.#thread) {
+      log.info("worker starting", { thread: options.workerThread });
+      worker = await this.#thread.run({
+        inputPath,
+        outputPath,
+        gracePeriodMs: options.gracePeriodMs,
+        cancellation: this.cancellation,
+        log,
+      });
+    } else {
+      log.info("worker starting", { command: options.worker.join(" ") });
+      worker = await superviseWorker({
+        command: options.worker,
+        inputPath,
+        outputPath,
+        cwd: this.io.cwd ?? process.cwd(),
+        env: this.env,
+        stdout: this.stdout,
+        stderr: this.stderr,
+        masker: this.masker,
+        gracePeriodMs: options.gracePeriodMs,
+        cancellation: this.cancellation,
+        log,
+      });
+    }
     log.info(describeWorkerEnd(worker, options.worker), {
       exit_code: worker.exitCode,
       signal: worker.signal,

@@ -18,10 +18,15 @@ export interface Report {
 
 /** One sentence on how the worker ended, e.g. "the worker exited with code 1". */
 export function describeWorkerEnd(worker: WorkerResult, command: string[]): string {
+  const name = worker.thread ? "worker thread" : "worker";
   if (worker.spawnError !== undefined) {
-    return `the worker ${JSON.stringify(command.join(" "))} could not be started (${worker.spawnError})`;
+    return `the ${name} ${JSON.stringify(command.join(" "))} could not be started (${worker.spawnError})`;
   }
   const oom = worker.outOfMemory !== undefined ? ` (out of memory: ${worker.outOfMemory})` : "";
+  if (worker.thread && worker.forceKilled) {
+    const when = worker.forceKilled === "grace-period" ? "after the grace period" : "at a second signal";
+    return `the worker thread was stopped ${when}${oom}`;
+  }
   if (worker.signal) {
     let how = `the worker was killed by signal ${worker.signal}`;
     if (worker.forceKilled === "grace-period") how += " after the grace period";
@@ -31,7 +36,7 @@ export function describeWorkerEnd(worker: WorkerResult, command: string[]): stri
     }
     return `${how}${oom}`;
   }
-  return `the worker exited with code ${worker.exitCode}${oom}`;
+  return `the ${name} exited with code ${worker.exitCode}${oom}`;
 }
 
 /** Decides the output to post for a worker that ended as `worker` and left `file`. */

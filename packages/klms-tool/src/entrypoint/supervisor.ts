@@ -33,8 +33,10 @@ export interface WorkerRun {
 export interface WorkerResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** Set when the command could not be started at all (e.g. ENOENT). */
+  /** Set when the command could not be started at all (e.g. ENOENT), or the thread's module not loaded. */
   spawnError?: string;
+  /** Set when the worker was a thread of the entrypoint (`--worker-thread`) rather than a process. */
+  thread?: boolean;
   /** Set when the run was cancelled (signal or timeout) while the worker ran. */
   cancelled?: CancelReason;
   /** Why the entrypoint killed the worker with SIGKILL, if it did: it outlived the grace period, or a second signal came. */

@@ -6,6 +6,7 @@
  * which holds the signature.
  */
 import { isObject } from "../contract/errors.js";
+import { type FetchInit, type FetchLike, httpFetch } from "./http.js";
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -62,8 +63,8 @@ export interface ClientOptions {
   retry?: RetryPolicy;
   /** Abandons the call, including any wait between attempts. */
   signal?: AbortSignal;
-  /** Replaces the global fetch (tests). */
-  fetch?: typeof fetch;
+  /** Replaces the built-in HTTP client (tests); the global `fetch` fits. */
+  fetch?: FetchLike;
   /** Source of randomness for the backoff jitter (tests). */
   random?: () => number;
   onRetry?: (notice: RetryNotice) => void;
@@ -181,16 +182,16 @@ type Reply =
   | { kind: "network"; reason: string };
 
 /** One request with its own timeout. Network failures are returned, not thrown; only an abort by the caller throws. */
-async function exchange(url: string, init: RequestInit, options: ClientOptions, attempt: number): Promise<Reply> {
+async function exchange(url: string, init: FetchInit, options: ClientOptions, attempt: number): Promise<Reply> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) {
     if (options.signal.aborted) throw abortedError(attempt - 1);
     signals.push(options.signal);
   }
-  const doFetch = options.fetch ?? fetch;
+  const doFetch = options.fetch ?? httpFetch;
   try {
-    const response = await doFetch(url, { ...init, redirect: "follow", signal: AbortSignal.any(signals) });
+    const response = await doFetch(url, { ...init, signal: AbortSignal.any(signals) });
     const text = await response.text();
     let json: unknown;
     try {
@@ -274,8 +275,10 @@ function errorText(body: Record<string, unknown>): string {
 function describeNetworkError(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && err.name === "TimeoutError") return `no reply within ${timeoutMs / 1000} s`;
   if (err instanceof Error) {
+    // The socket's own error (node:http), or fetch's TypeError with the socket's error as cause.
+    const own = (err as { code?: unknown }).code;
     const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const code = typeof cause?.code === "string" ? cause.code : undefined;
+    const code = typeof own === "string" ? own : typeof cause?.code === "string" ? cause.code : undefined;
     const detail = typeof cause?.message === "string" ? cause.message : err.message;
     return code ? `network error ${code}` : `network error: ${detail}`;
   }

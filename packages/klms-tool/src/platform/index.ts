@@ -12,6 +12,7 @@ export {
   postTaskOutput,
   type RetryNotice,
 } from "./client.js";
+export { type FetchInit, type FetchLike, type FetchReply, httpFetch } from "./http.js";
 export {
   backoffDelay,
   DEFAULT_RETRY_POLICY,

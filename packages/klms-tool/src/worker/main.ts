@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ExitCode } from "../exit-codes.js";
+import { isWorkerThread, serveThread } from "./thread.js";
 import { type RunnableTool, runWorker } from "./worker.js";
 
 const USAGE = `usage: node <main.js> input.json output.json
@@ -12,8 +13,13 @@ contract). The output file is always written, also when the tool fails.`;
  * Runs the tool when its module is the program Node started (`node dist/main.js input.json
  * output.json`), and does nothing when the module is imported (by tests, `klms-tool run`, or
  * `klms-tool manifest`). Put it at the end of `src/main.ts`: `main(import.meta, tool)`.
+ * In a worker thread started by `klms-tool exec --worker-thread`, it serves the entrypoint instead.
  */
 export function main(meta: ImportMeta, tool: RunnableTool): void {
+  if (isWorkerThread()) {
+    serveThread(tool);
+    return;
+  }
   if (!isProgram(meta.url)) return;
   const args = process.argv.slice(2);
   if (args.includes("--help") || args.includes("-h")) {

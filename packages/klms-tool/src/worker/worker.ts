@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -36,6 +37,11 @@ export interface WorkerOptions {
   ownProcess?: boolean;
   /** After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms). */
   graceMs?: number;
+  /**
+   * Where SIGTERM/SIGINT are heard when `ownProcess` is set; `process` by default. A worker thread
+   * hears no signals: the entrypoint sends them as messages, re-emitted here.
+   */
+  signals?: EventEmitter;
   /** Where log lines go (default standard error). */
   write?: (line: string) => void;
 }
@@ -85,6 +91,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         log,
         controller,
         graceMs: options.graceMs ?? graceFromEnv() ?? DEFAULT_GRACE_MS,
+        signals: options.signals ?? process,
         fail,
         done: () => result,
       })
@@ -328,6 +335,7 @@ interface OwnProcessContext {
   log: Logger;
   controller: AbortController;
   graceMs: number;
+  signals: EventEmitter;
   fail: (message: string, details?: string) => WorkerResult;
   done: () => WorkerResult | undefined;
 }
@@ -361,14 +369,14 @@ function ownProcess(ctx: OwnProcessContext): () => void {
   process.on("exit", onExit);
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  ctx.signals.on("SIGTERM", onSignal);
+  ctx.signals.on("SIGINT", onSignal);
   return () => {
     process.off("exit", onExit);
     process.off("uncaughtException", onCrash);
     process.off("unhandledRejection", onCrash);
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+    ctx.signals.off("SIGTERM", onSignal);
+    ctx.signals.off("SIGINT", onSignal);
     restore();
   };
 }

@@ -1,0 +1,203 @@
+/**
+ * The entrypoint's side of `--worker-thread`: runs the tool module in a worker thread instead of
+ * a child process. The thread starts before the input is fetched, so the module (the runtime,
+ * zod, the tool) loads while the request is in flight, and no second Node has to start.
+ *
+ * What a thread keeps from a process: a tool that throws, calls `process.exit`, leaves a promise
+ * rejected or runs out of heap ends its thread, not the entrypoint, and the outcome is still
+ * reported; its output goes through the masker; a signal is forwarded, and the thread is stopped
+ * after the grace period. What it gives up: a crash in native code (a segfault in an addon) or a
+ * kill of the whole process ends the entrypoint too, so the Job's next pod runs the task again;
+ * `process.chdir` is unavailable; the automatic CPU and memory metrics count the whole process.
+ * That is why a child process stays the default.
+ */
+import { resolve } from "node:path";
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "../log/logger.js";
+import type { Masker } from "../log/mask.js";
+import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
+import { type Cancellation, type CancelReason, describeCancel, isCancelReason } from "./signals.js";
+import type { WorkerResult } from "./supervisor.js";
+
+/** Where and how the thread starts. */
+export interface ThreadStart {
+  /** The tool module, e.g. `bundle/tool/main.mjs`; it must end with `main(import.meta, tool)`. */
+  module: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  stderr: Writable;
+  masker: Masker;
+  /** Lines of standard error kept for the failure report. Default 20. */
+  tailLines?: number;
+}
+
+/** What a run of the started thread needs. */
+export interface ThreadRun {
+  inputPath: string;
+  outputPath: string;
+  gracePeriodMs: number;
+  cancellation: Cancellation;
+  log: Logger;
+}
+
+const TAIL_BYTES = 16 * 1024;
+const PIPE_DRAIN_MS = 2000;
+
+/** A tool module loading in a worker thread, waiting for its task. */
+export class WorkerThread {
+  readonly #thread: Worker;
+  readonly #start: ThreadStart;
+  readonly #ready: Promise<void>;
+  readonly #exited: Promise<number>;
+  readonly #masks: NodeJS.ReadWriteStream[];
+  #loaded = false;
+  #loadError: string | undefined;
+  #uncaught: string | undefined;
+  #outOfMemory: string | undefined;
+  #tail = "";
+
+  /** Starts the thread: the module begins to load now. */
+  constructor(start: ThreadStart) {
+    this.#start = start;
+    this.#thread = new Worker(resolve(start.cwd, start.module), {
+      workerData: { [WORKER_THREAD_MARK]: true },
+      env: { ...start.env },
+      stdout: true,
+      stderr: true,
+    });
+    const outMask = start.masker.stream();
+    const errMask = start.masker.stream();
+    errMask.on("data", (chunk: Buffer | string) => {
+      this.#tail = (this.#tail + chunk.toString()).slice(-TAIL_BYTES);
+    });
+    this.#thread.stdout.pipe(outMask).pipe(start.stdout, { end: false });
+    this.#thread.stderr.pipe(errMask).pipe(start.stderr, { end: false });
+    this.#masks = [outMask, errMask];
+
+    this.#exited = new Promise((resolveExit) => this.#thread.once("exit", resolveExit));
+    this.#ready = new Promise<void>((resolveReady) => {
+      this.#thread.on("message", (message: FromWorkerThread) => {
+        if (message?.type === "ready") {
+          this.#loaded = true;
+          resolveReady();
+        }
+      });
+      this.#thread.on("error", (error: Error & { code?: string }) => {
+        const text = start.masker.mask(error?.stack ?? String(error));
+        if (!this.#loaded) this.#loadError = start.masker.mask(error?.message ?? String(error));
+        else if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") this.#outOfMemory = start.masker.mask(error.message);
+        else this.#uncaught = text;
+      });
+      // A thread that ends before `ready` failed to load, or its module never called main().
+      this.#exited.then(() => resolveReady());
+    });
+    // Until the task starts, the loading thread must not keep the entrypoint alive on its own.
+    this.#thread.unref();
+  }
+
+  /** Stops a thread whose task will not run (the input could not be fetched, or a signal came first). */
+  async dispose(): Promise<void> {
+    await this.#thread.terminate();
+    await this.#drain();
+  }
+
+  /** Runs the task in the thread and resolves when the thread has ended and its output has been passed on. */
+  async run(run: ThreadRun): Promise<WorkerResult> {
+    const started = Date.now();
+    this.#thread.ref();
+    let cancelled: CancelReason | undefined;
+    let forceKilled: WorkerResult["forceKilled"];
+    let graceTimer: NodeJS.Timeout | undefined;
+    let running = false;
+    let stoppedBeforeStart = false;
+
+    const stop = (why: "grace-period" | "second-signal") => {
+      if (forceKilled) return;
+      forceKilled = why;
+      void this.#thread.terminate();
+    };
+    const onCancel = () => {
+      const reason = run.cancellation.signal.reason;
+      cancelled = isCancelReason(reason) ? reason : { kind: "signal", signal: "SIGTERM" };
+      const forward = cancelled.kind === "signal" ? cancelled.signal : "SIGTERM";
+      if (!running) {
+        // Still loading: there is nothing to cancel gracefully.
+        stoppedBeforeStart = true;
+        void this.#thread.terminate();
+        return;
+      }
+      run.log.warn(`${describeCancel(cancelled)}: stopping the worker thread (${forward})`, {
+        grace_period_s: run.gracePeriodMs / 1000,
+      });
+      this.#thread.postMessage({ type: "cancel", signal: forward } satisfies ToWorkerThread);
+      graceTimer = setTimeout(() => {
+        run.log.warn("the worker thread did not stop within the grace period: stopping it now");
+        stop("grace-period");
+      }, run.gracePeriodMs);
+    };
+    run.cancellation.onRepeat((signal) => {
+      if (!running || forceKilled) return;
+      run.log.warn(`${signal} received again: stopping the worker thread now`);
+      stop("second-signal");
+    });
+    if (run.cancellation.signal.aborted) onCancel();
+    else run.cancellation.signal.addEventListener("abort", onCancel, { once: true });
+
+    await this.#ready;
+    if (this.#loaded && !stoppedBeforeStart) {
+      running = true;
+      this.#thread.postMessage({
+        type: "start",
+        inputPath: run.inputPath,
+        outputPath: run.outputPath,
+      } satisfies ToWorkerThread);
+    }
+    const exitCode = await this.#exited;
+    if (graceTimer) clearTimeout(graceTimer);
+    run.cancellation.signal.removeEventListener("abort", onCancel);
+    await this.#drain();
+
+    const result: WorkerResult = {
+      exitCode,
+      signal: null,
+      stderrTail: this.#stderrTail(),
+      durationMs: Date.now() - started,
+      thread: true,
+    };
+    if (!this.#loaded && !stoppedBeforeStart) {
+      result.spawnError =
+        this.#loadError !== undefined
+          ? `the module failed to load: ${this.#loadError}`
+          : `${this.#start.module} did not call main(import.meta, tool), which a worker thread needs (or run it as a process with --worker)`;
+    }
+    if (cancelled) result.cancelled = cancelled;
+    if (forceKilled) result.forceKilled = forceKilled;
+    if (this.#outOfMemory !== undefined) result.outOfMemory = this.#outOfMemory;
+    return result;
+  }
+
+  #stderrTail(): string {
+    const tail = `${this.#tail}${this.#uncaught ? `\n${this.#uncaught}` : ""}`.trim();
+    return tail
+      ? tail
+          .split("\n")
+          .slice(-(this.#start.tailLines ?? 20))
+          .join("\n")
+      : "";
+  }
+
+  /** Waits until the thread's output has gone through the maskers, without hanging on it. */
+  async #drain(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.#masks.map((mask) => finished(mask as never).catch(() => {}))),
+      new Promise((resolveTimeout) => {
+        timer = setTimeout(resolveTimeout, PIPE_DRAIN_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}

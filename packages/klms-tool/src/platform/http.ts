@@ -1,0 +1,130 @@
+/**
+ * The subset of `fetch` the Data API client needs, on `node:http`/`node:https`. Node's global
+ * fetch (undici) costs a task about 70 ms to load on Node 20, and compiles its WebAssembly HTTP
+ * parser in the background, which holds a worker thread's exit ~150 ms more: the entrypoint makes
+ * two requests per task, and starts every task (see BENCHMARKS.md).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/** What the client reads of a reply. */
+export interface FetchReply {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** What the client asks of a request. */
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** A fetch-like function: the global `fetch` fits, and so does {@link httpFetch}. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchReply>;
+
+/** How many redirects are followed, as fetch does. */
+const MAX_REDIRECTS = 20;
+
+// Kept-alive connections: the input GET and the output POST share one (a TLS handshake less).
+const agents = { "http:": new HttpAgent({ keepAlive: true }), "https:": new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * Sends one request, follows redirects like fetch (303, and 301/302 after a POST, become a GET
+ * without a body; the Authorization header is dropped when the redirect leaves the origin), and
+ * reads the whole reply. Rejects with the signal's reason when it aborts, and with the socket's
+ * error (its `code`, e.g. ECONNREFUSED) when the network fails.
+ */
+export async function httpFetch(url: string, init: FetchInit = {}): Promise<FetchReply> {
+  let target = new URL(url);
+  let method = (init.method ?? "GET").toUpperCase();
+  let body = init.body;
+  const headers = { ...(init.headers ?? {}) };
+  for (let redirects = 0; ; redirects++) {
+    const response = await send(target, method, headers, body, init.signal);
+    const location = response.headers.location;
+    if (![301, 302, 303, 307, 308].includes(response.statusCode ?? 0) || !location) {
+      return reply(response, init.signal);
+    }
+    response.resume();
+    if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, target);
+    if (next.origin !== target.origin) {
+      for (const name of Object.keys(headers)) if (name.toLowerCase() === "authorization") delete headers[name];
+    }
+    if (
+      response.statusCode === 303 ||
+      (method === "POST" && response.statusCode !== 307 && response.statusCode !== 308)
+    ) {
+      if (method !== "HEAD") method = "GET";
+      body = undefined;
+      for (const name of Object.keys(headers)) if (name.toLowerCase() === "content-type") delete headers[name];
+    }
+    target = next;
+  }
+}
+
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const https = url.protocol === "https:";
+    if (!https && url.protocol !== "http:") {
+      reject(new Error(`unsupported protocol ${url.protocol} in ${url.origin}`));
+      return;
+    }
+    const outgoing = { ...headers };
+    if (body !== undefined) outgoing["Content-Length"] = String(Buffer.byteLength(body));
+    const options = { method, headers: outgoing, agent: agents[url.protocol as "http:" | "https:"] };
+    const req = https ? httpsRequest(url, options) : httpRequest(url, options);
+    const onAbort = () => req.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.once("response", (response) => {
+      // The reply's body is read under the same signal by reply().
+      signal?.removeEventListener("abort", onAbort);
+      resolve(response);
+    });
+    req.once("error", (err) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(signal?.aborted ? signal.reason : err);
+    });
+    req.end(body);
+  });
+}
+
+function reply(response: IncomingMessage, signal: AbortSignal | undefined): Promise<FetchReply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onAbort = () => response.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.once("error", (err) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(signal?.aborted ? signal.reason : err);
+    });
+    response.once("end", () => {
+      signal?.removeEventListener("abort", onAbort);
+      const text = Buffer.concat(chunks).toString("utf8");
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: {
+          get: (name) => {
+            const value = response.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+          },
+        },
+        text: async () => text,
+      });
+    });
+  });
+}
