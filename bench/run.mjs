@@ -105,35 +105,27 @@ async function overhead() {
     join(work, "entrypoint.mjs"),
   );
   const tool = bundled(join(root, "bench", "noop", "main.mjs"), join(work, "noop.mjs"));
-  const imageLike = (label, nodeBin) => ({
-    name: `entrypoint and tool bundled, as in the image (${label})`,
-    command: [nodeBin, entry, "--worker", `node ${tool}`],
+  // As the template's image runs a task: the two bundles, Node's compile cache (used by Node 24,
+  // ignored by Node 20), the tool as a child process or, with KLMS_WORKER_THREAD, in a thread.
+  const cache = { NODE_COMPILE_CACHE: join(work, "compile-cache") };
+  const image = (label, nodeBin, how) => ({
+    name:
+      how === "thread"
+        ? `image, tool in a worker thread (KLMS_WORKER_THREAD; ${label})`
+        : `image, tool as a child process (the default; ${label})`,
+    command: [nodeBin, entry, ...(how === "thread" ? ["--worker-thread", tool] : ["--worker", `node ${tool}`])],
     cwd: work,
-  });
-  const inThread = (label, nodeBin) => ({
-    name: `bundled, tool in a worker thread (--worker-thread, ${label})`,
-    command: [nodeBin, entry, "--worker-thread", tool],
-    cwd: work,
+    env: cache,
   });
   const variants = [
-    imageLike("Node 20", process.execPath),
-    ...(node24 ? [imageLike("Node 24", node24)] : []),
-    inThread("Node 20", process.execPath),
-    ...(node24 ? [inThread("Node 24", node24)] : []),
+    ...(node24 ? [image("Node 24", node24, "process"), image("Node 24", node24, "thread")] : []),
+    image("Node 20", process.execPath, "process"),
+    image("Node 20", process.execPath, "thread"),
     {
-      name: "klms-tool exec (Node 20)",
+      name: "klms-tool exec, unbundled, as in development (Node 20)",
       command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
       cwd: join(root, "bench", "noop"),
     },
-    ...(node24
-      ? [
-          {
-            name: "klms-tool exec (Node 24)",
-            command: [node24, cli, "exec", "--worker", "node main.mjs"],
-            cwd: join(root, "bench", "noop"),
-          },
-        ]
-      : []),
     {
       name: "template run.sh (bash, curl, jq, python3)",
       command: ["bash", join(root, "bench", "baseline", "run.sh")],
@@ -191,6 +183,14 @@ async function coldstart() {
     });
     variants.push({ name: `node main.mjs, bundled with esbuild (${label})`, command: nodeBin, args: [bundle] });
   }
+  if (node24) {
+    variants.push({
+      name: "node main.mjs, bundled, compile cache, as in the image (Node 24)",
+      command: node24,
+      args: [bundle],
+      env: { NODE_COMPILE_CACHE: join(dir, "compile-cache") },
+    });
+  }
   variants.push({
     name: "python3 main.py (the template's)",
     command: python,
@@ -200,7 +200,9 @@ async function coldstart() {
   const times = new Map(variants.map((v) => [v.name, []]));
   for (let i = 0; i < WARMUP + RUNS * 2; i++) {
     for (const v of variants) {
-      const t = timed(v.command, [...v.args, input, join(dir, "output.json")]);
+      const t = timed(v.command, [...v.args, input, join(dir, "output.json")], {
+        env: { ...process.env, ...(v.env ?? {}) },
+      });
       if (i >= WARMUP) times.get(v.name).push(t);
     }
   }

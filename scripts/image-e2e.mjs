@@ -1,7 +1,8 @@
 // The image test's driver: runs a tool image the way the KLMS Job does (its ENTRYPOINT with the
 // four arguments, host network, no environment) against a local KLMS, and checks the outcome.
 //   node scripts/image-e2e.mjs <image> <podman command…>
-// Checks: the task succeeds with its output in the store; SIGTERM to the container ends the task
+// Checks: the task succeeds with its output in the store, with the tool as a child process and in a
+// worker thread (KLMS_WORKER_THREAD); SIGTERM to the container ends the task
 // failed ("cancelled"); the image's files hold no task file, .env or credential of the run.
 import { spawn } from "node:child_process";
 import { startLocalKlms } from "../packages/klms-local/dist/index.js";
@@ -14,7 +15,7 @@ const fail = (s) => {
 };
 
 /** Runs the image like the cluster's Job: podman run … IMAGE "Bearer <jwt>" <api>/ <id> <sig>. */
-function runJob(klms, task, { stopAfterMs } = {}) {
+function runJob(klms, task, { stopAfterMs, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const name = `klms-e2e-${task.id.slice(0, 8)}`;
     const args = [
@@ -23,6 +24,7 @@ function runJob(klms, task, { stopAfterMs } = {}) {
       "--name",
       name,
       "--network=host",
+      ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
       image,
       klms.token,
       `${klms.apiUrl}/`,
@@ -69,6 +71,32 @@ try {
     if (secret && run.logs.includes(secret)) fail("a secret appears in the container's logs");
   }
   step(`task succeeded in the container: ${record.messages}`);
+
+  // The same task with the tool in a worker thread of the entrypoint (the Dockerfile's option).
+  const threaded = await klms.createTask({
+    name: "image-e2e-thread",
+    inputs: { data: ["s3://klms-bucket/e2e/data.txt"] },
+    outputs: { report: "s3://klms-bucket/e2e/report-thread.json" },
+    parameters: { x: 4, y: 5 },
+  });
+  const inThread = await runJob(klms, threaded, {
+    env: { KLMS_WORKER_THREAD: "bundle/tool/main.mjs", NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+  });
+  const threadRecord = await klms.getTask(threaded.id);
+  if (
+    threadRecord.exec_state !== "succeeded" ||
+    inThread.code !== 0 ||
+    !/worker thread exited with code 0/.test(inThread.logs)
+  )
+    fail(`worker thread: task ${threadRecord.exec_state}, exit ${inThread.code}:\n${inThread.logs}`);
+  const threadReport = JSON.parse(await storage.getText("s3://klms-bucket/e2e/report-thread.json"));
+  if (threadReport.sum !== 9) fail(`worker thread: unexpected report ${JSON.stringify(threadReport)}`);
+  // The compile cache made at build time is read and accepted, for the entrypoint and the tool.
+  for (const file of ["entrypoint.mjs", "tool/main.mjs"]) {
+    if (!new RegExp(`code cache for ESM file:///app/bundle/${file} was accepted`).test(inThread.logs))
+      fail(`the image's compile cache was not used for bundle/${file}:\n${inThread.logs}`);
+  }
+  step(`task succeeded with the tool in a worker thread, from the compile cache: ${threadRecord.messages}`);
 
   const slow = await klms.createTask({
     name: "image-e2e-sigterm",

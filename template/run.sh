@@ -10,7 +10,10 @@ set -eu
 cd "$(dirname "$0")"
 # In the image: the bundles made by `npm run bundle` (the tool split so that the AWS SDK is
 # parsed only when the tool touches the store). Elsewhere: the installed packages.
+# The tool runs as a child process (KLMS_WORKER), or in a worker thread of the entrypoint when
+# the image sets KLMS_WORKER_THREAD (see the Dockerfile and the README).
 if [ -f bundle/entrypoint.mjs ]; then
-  exec node bundle/entrypoint.mjs --worker "node bundle/tool/main.mjs" "$@"
+  export KLMS_WORKER="${KLMS_WORKER:-node bundle/tool/main.mjs}"
+  exec node bundle/entrypoint.mjs "$@"
 fi
 exec node node_modules/klms-tool/dist/cli/main.js exec "$@"

@@ -12,6 +12,14 @@ test("z = x + y, as a KLMS task", async (t) => {
   assert.equal(run.metrics.z, 42);
 });
 
+test("the same in a worker thread of the entrypoint (--worker-thread)", async (t) => {
+  const run = await runToolTask({ cwd, workerThread: "dist/main.js", parameters: { x: 2, y: 40 } });
+  t.after(() => run.stop());
+  assert.equal(run.state, "succeeded", run.logs);
+  assert.equal(run.metrics.z, 42);
+  assert.match(run.logs, /the worker thread exited with code 0/);
+});
+
 test("numbers sent as strings are refused with a clear message", async (t) => {
   // The platform turns "2" into 2 by itself; "two" stays a string and must be refused.
   const run = await runToolTask({ cwd, parameters: { x: "two", y: 1 } });

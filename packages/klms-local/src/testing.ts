@@ -21,6 +21,11 @@ export interface ToolTaskOptions {
   cwd?: string;
   /** The worker command (default `node dist/main.js`), e.g. `python3 -u main.py`. */
   worker?: string;
+  /**
+   * Runs this tool module in a worker thread of the entrypoint (`--worker-thread`), e.g.
+   * `dist/main.js`, instead of the `worker` command.
+   */
+  workerThread?: string;
   /** Local files to upload into the object store, by input group. */
   files?: Record<string, string[]>;
   /** Input paths passed as they are (e.g. objects already in the store), by group. */
@@ -105,8 +110,9 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
         process.execPath,
         ENTRYPOINT,
         "exec",
-        "--worker",
-        options.worker ?? "node dist/main.js",
+        ...(options.workerThread
+          ? ["--worker-thread", options.workerThread]
+          : ["--worker", options.worker ?? "node dist/main.js"]),
         ...(options.execArgs ?? []),
       ],
       cwd: resolve(options.cwd ?? "."),
