@@ -133,11 +133,24 @@ async function overhead() {
       env: { PATH: pythonPath },
       baseline: true,
     },
+    // The floor: a Node that starts and does nothing, timed the same way (no task involved).
+    ...[
+      ["Node 24", node24],
+      ["Node 20", process.execPath],
+    ]
+      .filter(([, bin]) => bin)
+      .map(([label, bin]) => ({ name: `for reference: \`node -e 0\`, no task (${label})`, bare: [bin, "-e", "0"] })),
   ];
   const times = new Map(variants.map((v) => [v.name, []]));
   try {
     for (let i = 0; i < WARMUP + RUNS; i++) {
       for (const v of variants) {
+        if (v.bare) {
+          const [bin, ...args] = v.bare;
+          const elapsed = timed(bin, args);
+          if (i >= WARMUP) times.get(v.name).push(elapsed);
+          continue;
+        }
         const { id } = await klms.createTask({ name: "noop", inputs: {}, outputs: {}, parameters: { x: 1 } });
         const t = performance.now();
         const r = await klms.runTask(id, { command: v.command, cwd: v.cwd, ...(v.env ? { env: v.env } : {}) });

@@ -43,6 +43,12 @@ export interface ObjectInfo {
 export type ObjectData = string | Uint8Array;
 
 const MiB = 1024 * 1024;
+/**
+ * Buffer size of the file streams of a transfer. Node's defaults (64 KiB read, 16 KiB write) cost
+ * a thread-pool round trip per small chunk; 1 MiB measured ~10 % faster both ways on loopback
+ * (BENCHMARKS.md), for 1 MiB more memory per transfer.
+ */
+const FILE_BUFFER = MiB;
 
 /**
  * The object store of a task: stream objects in and out with bounded memory, paths as
@@ -163,7 +169,11 @@ export class Storage {
     const partial = `${target}.part-${process.pid}-${Date.now()}`;
     try {
       const source = await this.open(path, options);
-      await pipeline(source, createWriteStream(partial), options.signal ? { signal: options.signal } : {});
+      await pipeline(
+        source,
+        createWriteStream(partial, { highWaterMark: FILE_BUFFER }),
+        options.signal ? { signal: options.signal } : {},
+      );
       await rename(partial, target);
       return target;
     } catch (error) {
@@ -250,7 +260,7 @@ export class Storage {
     if (typeof source === "string") {
       total = (await stat(source)).size;
       if (total <= (this.#options.singlePutMaxBytes ?? 256 * MiB)) return this.#putFile(p, source, total, options);
-      body = createReadStream(source);
+      body = createReadStream(source, { highWaterMark: FILE_BUFFER });
     } else {
       body = source;
     }
@@ -299,7 +309,9 @@ export class Storage {
     size: number,
     options: TransferOptions & { contentType?: string },
   ): Promise<string> {
-    const counted = createReadStream(file).pipe(this.#counter(options, "upload", p, size));
+    const counted = createReadStream(file, { highWaterMark: FILE_BUFFER }).pipe(
+      this.#counter(options, "upload", p, size),
+    );
     try {
       await this.#send(
         (sdk) =>
