@@ -65,6 +65,7 @@ rgw sts key = $STS_KEY
 rgw s3 auth use sts = true
 # Free deleted objects at once: memstore is RAM, and the default waits hours.
 rgw gc obj min wait = 0
+rgw gc processor period = 10
 CONF
 export CEPH_CONF="$DIR/ceph.conf"
 

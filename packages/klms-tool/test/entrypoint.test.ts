@@ -107,6 +107,39 @@ describe("runEntrypoint against the local KLMS", () => {
     assert.equal((await klms.getTask(task.id)).exec_state, "succeeded");
   });
 
+  it("a worker that measures nothing gets the seed's metrics, measured from outside (Python)", async () => {
+    const task = await createTask();
+    const r = await run([...FAST, "--worker", "python3 -u main.py", klms.token, klms.apiUrl, task.id, task.signature]);
+    assert.equal(r.code, ExitCode.Success, r.stderr);
+    const { metrics, exec_state } = await klms.getTask(task.id);
+    assert.equal(exec_state, "succeeded");
+    const m = metrics as Record<string, unknown>;
+    assert.equal(m.files, 2, "the worker's own metrics are kept");
+    assert.ok(typeof m.runtime_seconds === "number" && m.runtime_seconds > 0, `runtime_seconds ${m.runtime_seconds}`);
+    assert.ok(typeof m.cpu_time_seconds === "number" && m.cpu_time_seconds >= 0, `cpu ${m.cpu_time_seconds}`);
+    // A Python interpreter holds several MB; the figure is the worker's peak, not the entrypoint's.
+    assert.ok(typeof m.memory_allocated === "number" && m.memory_allocated > 2 ** 20, `memory ${m.memory_allocated}`);
+  });
+
+  it("a worker's own figures win over the measured ones, which still count its CPU and memory", async () => {
+    const task = await createTask();
+    const r = await run([
+      ...FAST,
+      "--worker",
+      "node own-metrics.mjs",
+      klms.token,
+      klms.apiUrl,
+      task.id,
+      task.signature,
+    ]);
+    assert.equal(r.code, ExitCode.Success, r.stderr);
+    const m = (await klms.getTask(task.id)).metrics as Record<string, number>;
+    assert.equal(m.runtime_seconds, 42);
+    // It used 0.3 s of CPU and held 64 MiB: both show, as from outside.
+    assert.ok((m.cpu_time_seconds ?? 0) >= 0.2, `cpu ${m.cpu_time_seconds}`);
+    assert.ok((m.memory_allocated ?? 0) >= 64 * 2 ** 20, `memory ${m.memory_allocated}`);
+  });
+
   it("a signal during the input fetch reports the task cancelled before the worker started", async () => {
     const task = await createTask();
     klms.faults.add({ match: `/${task.id}/${task.signature}/input`, delayMs: 300 });

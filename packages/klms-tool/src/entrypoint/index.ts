@@ -20,6 +20,7 @@ import { type Cancellation, describeCancel, isCancelReason, watchCancellation } 
 import { summarizeInput } from "./summary.js";
 import { superviseWorker, type WorkerResult } from "./supervisor.js";
 import { WorkerThread } from "./thread.js";
+import { withUsage } from "./usage.js";
 import { readWorkerOutput } from "./worker-output.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
@@ -244,7 +245,9 @@ class TaskRun {
     const file = await readWorkerOutput(this.#workspace.outputPath);
     await this.#workspace.remove();
 
-    const report = decideReport(worker, file, options.worker);
+    const decided = decideReport(worker, file, options.worker);
+    // Tools that measure nothing themselves (a Python main.py) still get the seed's metrics.
+    const report = worker.usage ? { ...decided, output: withUsage(decided.output, worker.usage) } : decided;
     if (file.kind === "valid") for (const w of file.warnings) log.warn(`output.json: ${w.path}: ${w.message}`);
     if (report.source === "worker" && worker.exitCode !== 0) {
       log.warn("the worker exited with an error but wrote a valid output.json: posting it as its own report");

@@ -9,6 +9,7 @@ import { finished } from "node:stream/promises";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type Cancellation, type CancelReason, describeCancel, isCancelReason } from "./signals.js";
+import { measureWorker, type WorkerUsage } from "./usage.js";
 
 /** What the supervisor needs to run the worker. */
 export interface WorkerRun {
@@ -46,6 +47,8 @@ export interface WorkerResult {
   /** The first line of standard error that reports running out of memory, if any (masked). */
   outOfMemory?: string;
   durationMs: number;
+  /** The worker process's resource use, measured from outside (absent for a thread). */
+  usage?: WorkerUsage;
 }
 
 /** How long to wait for the worker's pipes to close once it has exited (a grandchild may hold them). */
@@ -70,6 +73,7 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
     detached: true,
   });
 
+  const usage = measureWorker(child.pid);
   const outMask = run.masker.stream();
   const errMask = run.masker.stream();
   let tail = "";
@@ -138,6 +142,7 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   else run.cancellation.signal.addEventListener("abort", onCancel, { once: true });
 
   const { code, signal } = await exited;
+  const measured = usage.stop();
   if (graceTimer) clearTimeout(graceTimer);
   run.cancellation.signal.removeEventListener("abort", onCancel);
   await drain(child, outMask, errMask);
@@ -148,6 +153,7 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
     signal,
     stderrTail: tail.trim() ? lines.slice(-(run.tailLines ?? 20)).join("\n") : "",
     durationMs: Date.now() - started,
+    usage: measured,
   };
   if (spawnError !== undefined) result.spawnError = spawnError;
   if (cancelled) result.cancelled = cancelled;
