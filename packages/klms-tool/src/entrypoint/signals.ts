@@ -81,3 +81,75 @@ export function watchCancellation(options: CancellationOptions = {}): Cancellati
     },
   };
 }
+
+/** How a worker (a process or a thread) is asked to stop, then made to. */
+export interface WorkerStopper {
+  cancellation: Cancellation;
+  log: { warn(message: string, fields?: Record<string, unknown>): void };
+  gracePeriodMs: number;
+  /** "worker" or "worker thread", for the log lines. */
+  name: string;
+  /** How forcing reads in the log: "killing" (a process, SIGKILL) or "stopping" (a thread). */
+  forcing: string;
+  /** Asks the worker to stop, forwarding the signal the entrypoint received (SIGTERM on a timeout). */
+  request(signal: NodeJS.Signals): void;
+  /** Stops the worker at once: SIGKILL for a process, terminate() for a thread. */
+  force(why: "grace-period" | "second-signal"): void;
+  /** True once the worker has ended (nothing left to stop). */
+  ended(): boolean;
+}
+
+/** What {@link stopWorkerOnCancel} saw, read once the worker has ended. */
+export interface StopState {
+  /** Why the run was cancelled, if it was. */
+  cancelled(): CancelReason | undefined;
+  /** Why the worker was forced to stop, if it was. */
+  forced(): "grace-period" | "second-signal" | undefined;
+  /** Stops listening and clears the grace timer. */
+  dispose(): void;
+}
+
+/**
+ * The one cancellation policy of the entrypoint, for a worker process and a worker thread alike:
+ * at the first signal (or the timeout) forward it and start the grace period; when the grace
+ * period ends, or a second signal comes, stop the worker at once.
+ */
+export function stopWorkerOnCancel(stopper: WorkerStopper): StopState {
+  let cancelled: CancelReason | undefined;
+  let forced: "grace-period" | "second-signal" | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const force = (why: "grace-period" | "second-signal") => {
+    if (forced || stopper.ended()) return;
+    forced = why;
+    stopper.force(why);
+  };
+  const onCancel = () => {
+    const reason = stopper.cancellation.signal.reason;
+    cancelled = isCancelReason(reason) ? reason : { kind: "signal", signal: "SIGTERM" };
+    const forward = cancelled.kind === "signal" ? cancelled.signal : "SIGTERM";
+    stopper.log.warn(`${describeCancel(cancelled)}: stopping the ${stopper.name} (${forward})`, {
+      grace_period_s: stopper.gracePeriodMs / 1000,
+    });
+    stopper.request(forward);
+    graceTimer = setTimeout(() => {
+      if (stopper.ended()) return;
+      stopper.log.warn(`the ${stopper.name} did not stop within the grace period: ${stopper.forcing} it now`);
+      force("grace-period");
+    }, stopper.gracePeriodMs);
+  };
+  stopper.cancellation.onRepeat((signal) => {
+    if (forced || stopper.ended()) return;
+    stopper.log.warn(`${signal} received again: ${stopper.forcing} the ${stopper.name} now`);
+    force("second-signal");
+  });
+  if (stopper.cancellation.signal.aborted) onCancel();
+  else stopper.cancellation.signal.addEventListener("abort", onCancel, { once: true });
+  return {
+    cancelled: () => cancelled,
+    forced: () => forced,
+    dispose() {
+      if (graceTimer) clearTimeout(graceTimer);
+      stopper.cancellation.signal.removeEventListener("abort", onCancel);
+    },
+  };
+}

@@ -8,7 +8,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
-import { type Cancellation, type CancelReason, describeCancel, isCancelReason } from "./signals.js";
+import { type Cancellation, type CancelReason, stopWorkerOnCancel } from "./signals.js";
 import { measureWorker, type WorkerUsage } from "./usage.js";
 
 /** What the supervisor needs to run the worker. */
@@ -92,40 +92,24 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   child.stderr.pipe(errMask).pipe(run.stderr, { end: false });
 
   let spawnError: string | undefined;
-  let cancelled: CancelReason | undefined;
-  let forceKilled: WorkerResult["forceKilled"];
-  let graceTimer: NodeJS.Timeout | undefined;
-
+  const running = () => child.exitCode === null && child.signalCode === null;
   const sendSignal = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (child.pid === undefined || !running()) return;
     try {
       process.kill(-child.pid, signal);
     } catch {
       child.kill(signal);
     }
   };
-  const kill = (why: "grace-period" | "second-signal") => {
-    if (child.exitCode !== null || child.signalCode !== null || forceKilled) return;
-    forceKilled = why;
-    sendSignal("SIGKILL");
-  };
-  const onCancel = () => {
-    const reason = run.cancellation.signal.reason;
-    cancelled = isCancelReason(reason) ? reason : { kind: "signal", signal: "SIGTERM" };
-    const forward = cancelled.kind === "signal" ? cancelled.signal : "SIGTERM";
-    run.log.warn(`${describeCancel(cancelled)}: stopping the worker (${forward})`, {
-      grace_period_s: run.gracePeriodMs / 1000,
-    });
-    sendSignal(forward);
-    graceTimer = setTimeout(() => {
-      run.log.warn("the worker did not stop within the grace period: killing it (SIGKILL)");
-      kill("grace-period");
-    }, run.gracePeriodMs);
-  };
-  run.cancellation.onRepeat((signal) => {
-    if (forceKilled || child.exitCode !== null || child.signalCode !== null) return;
-    run.log.warn(`${signal} received again: killing the worker now (SIGKILL)`);
-    kill("second-signal");
+  const stop = stopWorkerOnCancel({
+    cancellation: run.cancellation,
+    log: run.log,
+    gracePeriodMs: run.gracePeriodMs,
+    name: "worker",
+    forcing: "killing",
+    request: sendSignal,
+    force: () => sendSignal("SIGKILL"),
+    ended: () => !running(),
   });
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -138,13 +122,9 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
     });
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  if (run.cancellation.signal.aborted) onCancel();
-  else run.cancellation.signal.addEventListener("abort", onCancel, { once: true });
-
   const { code, signal } = await exited;
   const measured = usage.stop();
-  if (graceTimer) clearTimeout(graceTimer);
-  run.cancellation.signal.removeEventListener("abort", onCancel);
+  stop.dispose();
   await drain(child, outMask, errMask);
 
   const lines = tail.replace(/\s+$/, "").split("\n");
@@ -156,8 +136,10 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
     usage: measured,
   };
   if (spawnError !== undefined) result.spawnError = spawnError;
+  const cancelled = stop.cancelled();
+  const forced = stop.forced();
   if (cancelled) result.cancelled = cancelled;
-  if (forceKilled) result.forceKilled = forceKilled;
+  if (forced) result.forceKilled = forced;
   if (outOfMemory !== undefined) result.outOfMemory = outOfMemory;
   return result;
 }

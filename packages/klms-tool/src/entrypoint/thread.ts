@@ -18,7 +18,7 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
-import { type Cancellation, type CancelReason, describeCancel, isCancelReason } from "./signals.js";
+import { type Cancellation, stopWorkerOnCancel } from "./signals.js";
 import type { WorkerResult } from "./supervisor.js";
 
 /** Where and how the thread starts. */
@@ -108,43 +108,30 @@ export class WorkerThread {
   async run(run: ThreadRun): Promise<WorkerResult> {
     const started = Date.now();
     this.#thread.ref();
-    let cancelled: CancelReason | undefined;
-    let forceKilled: WorkerResult["forceKilled"];
-    let graceTimer: NodeJS.Timeout | undefined;
     let running = false;
+    let ended = false;
     let stoppedBeforeStart = false;
-
-    const stop = (why: "grace-period" | "second-signal") => {
-      if (forceKilled) return;
-      forceKilled = why;
-      void this.#thread.terminate();
-    };
-    const onCancel = () => {
-      const reason = run.cancellation.signal.reason;
-      cancelled = isCancelReason(reason) ? reason : { kind: "signal", signal: "SIGTERM" };
-      const forward = cancelled.kind === "signal" ? cancelled.signal : "SIGTERM";
-      if (!running) {
-        // Still loading: there is nothing to cancel gracefully.
-        stoppedBeforeStart = true;
-        void this.#thread.terminate();
-        return;
-      }
-      run.log.warn(`${describeCancel(cancelled)}: stopping the worker thread (${forward})`, {
-        grace_period_s: run.gracePeriodMs / 1000,
-      });
-      this.#thread.postMessage({ type: "cancel", signal: forward } satisfies ToWorkerThread);
-      graceTimer = setTimeout(() => {
-        run.log.warn("the worker thread did not stop within the grace period: stopping it now");
-        stop("grace-period");
-      }, run.gracePeriodMs);
-    };
-    run.cancellation.onRepeat((signal) => {
-      if (!running || forceKilled) return;
-      run.log.warn(`${signal} received again: stopping the worker thread now`);
-      stop("second-signal");
+    void this.#exited.then(() => {
+      ended = true;
     });
-    if (run.cancellation.signal.aborted) onCancel();
-    else run.cancellation.signal.addEventListener("abort", onCancel, { once: true });
+    const stop = stopWorkerOnCancel({
+      cancellation: run.cancellation,
+      log: run.log,
+      gracePeriodMs: run.gracePeriodMs,
+      name: "worker thread",
+      forcing: "stopping",
+      request: (signal) => {
+        if (running) {
+          this.#thread.postMessage({ type: "cancel", signal } satisfies ToWorkerThread);
+        } else {
+          // Still loading: there is nothing to cancel gracefully.
+          stoppedBeforeStart = true;
+          void this.#thread.terminate();
+        }
+      },
+      force: () => void this.#thread.terminate(),
+      ended: () => ended,
+    });
 
     await this.#ready;
     if (this.#loaded && !stoppedBeforeStart) {
@@ -156,8 +143,7 @@ export class WorkerThread {
       } satisfies ToWorkerThread);
     }
     const exitCode = await this.#exited;
-    if (graceTimer) clearTimeout(graceTimer);
-    run.cancellation.signal.removeEventListener("abort", onCancel);
+    stop.dispose();
     await this.#drain();
 
     const result: WorkerResult = {
@@ -173,8 +159,10 @@ export class WorkerThread {
           ? `the module failed to load: ${this.#loadError}`
           : `${this.#start.module} did not call main(import.meta, tool), which a worker thread needs (or run it as a process with --worker)`;
     }
+    const cancelled = stop.cancelled();
+    const forced = stop.forced();
     if (cancelled) result.cancelled = cancelled;
-    if (forceKilled) result.forceKilled = forceKilled;
+    if (forced) result.forceKilled = forced;
     if (this.#outOfMemory !== undefined) result.outOfMemory = this.#outOfMemory;
     return result;
   }
