@@ -4,8 +4,7 @@
  * parser in the background, which holds a worker thread's exit ~150 ms more: the entrypoint makes
  * two requests per task, and starts every task (see BENCHMARKS.md).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 
 /** What the client reads of a reply. */
 export interface FetchReply {
@@ -28,8 +27,27 @@ export type FetchLike = (url: string, init: FetchInit) => Promise<FetchReply>;
 /** How many redirects are followed, as fetch does. */
 const MAX_REDIRECTS = 20;
 
-// Kept-alive connections: the input GET and the output POST share one (a TLS handshake less).
-const agents = { "http:": new HttpAgent({ keepAlive: true }), "https:": new HttpsAgent({ keepAlive: true }) };
+/**
+ * node:http or node:https, each on first use, through `process.getBuiltinModule` rather than
+ * `import`: an ESM import of a built-in reads all of its exports, and on Node 24 some of
+ * node:http's are getters that load undici (40 ms a task, measured); node:https loads TLS, which
+ * a cluster-internal `http://` endpoint never needs.
+ */
+function transport(protocol: "http:" | "https:"): Transport {
+  let t = transports[protocol];
+  if (!t) {
+    const module = process.getBuiltinModule(protocol === "http:" ? "node:http" : "node:https");
+    // Kept-alive connections: the input GET and the output POST share one (a TLS handshake less).
+    t = { request: module.request, agent: new module.Agent({ keepAlive: true }) };
+    transports[protocol] = t;
+  }
+  return t;
+}
+interface Transport {
+  request: typeof import("node:http").request;
+  agent: HttpAgent;
+}
+const transports: Partial<Record<"http:" | "https:", Transport>> = {};
 
 /**
  * Sends one request, follows redirects like fetch (303, and 301/302 after a POST, become a GET
@@ -78,15 +96,15 @@ function send(
       reject(signal.reason);
       return;
     }
-    const https = url.protocol === "https:";
-    if (!https && url.protocol !== "http:") {
-      reject(new Error(`unsupported protocol ${url.protocol} in ${url.origin}`));
+    const protocol = url.protocol;
+    if (protocol !== "http:" && protocol !== "https:") {
+      reject(new Error(`unsupported protocol ${protocol} in ${url.origin}`));
       return;
     }
+    const { request, agent } = transport(protocol);
     const outgoing = { ...headers };
     if (body !== undefined) outgoing["Content-Length"] = String(Buffer.byteLength(body));
-    const options = { method, headers: outgoing, agent: agents[url.protocol as "http:" | "https:"] };
-    const req = https ? httpsRequest(url, options) : httpRequest(url, options);
+    const req = request(url, { method, headers: outgoing, agent });
     const onAbort = () => req.destroy(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     req.once("response", (response) => {
