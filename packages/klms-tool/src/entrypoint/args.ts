@@ -60,7 +60,7 @@ Options (each also read from the environment variable shown; the option wins):
                             e.g. --worker "python3 -u main.py"
   --worker-thread <module>  Run the tool module (which ends with main(import.meta, tool)) in a
                             worker thread of this process instead of a second Node: it loads
-                            while the input is fetched, and saves a Node start (about 60 ms,
+                            while the input is fetched, and saves a Node start (60 to 90 ms,
                             a sixth of a no-op task). A crash in native code then ends the
                             entrypoint too, so the platform learns nothing; keep the default
                             child process for tools with native addons.
