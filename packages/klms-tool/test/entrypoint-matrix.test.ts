@@ -70,6 +70,14 @@ interface Running {
   waitFor(pattern: RegExp): Promise<void>;
 }
 
+/** A `during` step: SIGTERM to the entrypoint once its output has matched `pattern`. */
+function sigtermOnce(pattern: RegExp): NonNullable<Row["during"]> {
+  return async (run) => {
+    await run.waitFor(pattern);
+    run.child.kill("SIGTERM");
+  };
+}
+
 const rows: Row[] = [
   // The platform side (the contract's failure table).
   {
@@ -242,20 +250,14 @@ const rows: Row[] = [
   {
     name: "SIGTERM to the entrypoint mid-run: the worker is stopped, the task failed (cancelled)",
     worker: "node hang.mjs",
-    during: async (run) => {
-      await run.waitFor(/worker: started/);
-      run.child.kill("SIGTERM");
-    },
+    during: sigtermOnce(/worker: started/),
     expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM: the worker was killed by signal SIGTERM/ },
   },
   {
     name: "SIGTERM, and the worker ignores it: killed after the grace period",
     worker: "node hang.mjs",
     env: { IGNORE_SIGTERM: "1" },
-    during: async (run) => {
-      await run.waitFor(/worker: started/);
-      run.child.kill("SIGTERM");
-    },
+    during: sigtermOnce(/worker: started/),
     expect: {
       exit: 0,
       state: "failed",
@@ -342,10 +344,7 @@ const rows: Row[] = [
   {
     name: "worker thread: SIGTERM mid-run reaches the tool's task.signal",
     thread: "../tools/cancellable.mjs",
-    during: async (run) => {
-      await run.waitFor(/started/);
-      run.child.kill("SIGTERM");
-    },
+    during: sigtermOnce(/started/),
     expect: {
       exit: 0,
       state: "failed",
@@ -356,10 +355,7 @@ const rows: Row[] = [
     name: "worker thread: SIGTERM, and the tool ignores it: stopped after the grace period",
     thread: "../tools/cancellable.mjs",
     env: { IGNORE: "1" },
-    during: async (run) => {
-      await run.waitFor(/started/);
-      run.child.kill("SIGTERM");
-    },
+    during: sigtermOnce(/started/),
     expect: {
       exit: 0,
       state: "failed",

@@ -40,7 +40,7 @@ export interface WorkerResult {
   thread?: boolean;
   /** Set when the run was cancelled (signal or timeout) while the worker ran. */
   cancelled?: CancelReason;
-  /** Why the entrypoint killed the worker with SIGKILL, if it did: it outlived the grace period, or a second signal came. */
+  /** Why the entrypoint forced the worker to stop (SIGKILL, or terminate() for a thread): it outlived the grace period, or a second signal came. */
   forceKilled?: "grace-period" | "second-signal";
   /** The last lines of the worker's standard error, already masked. */
   stderrTail: string;
