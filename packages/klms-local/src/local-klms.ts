@@ -6,14 +6,18 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { issueDevToken, loadServerSecret, signatureOf } from "./auth.js";
+import { Accounts, type UserSpec } from "./accounts.js";
+import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
+import { Catalog } from "./catalog/catalog.js";
+import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
 import { type Fault, FaultList } from "./faults.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
 import { type RunOptions, type RunResult, type StartedRun, startRun } from "./runner.js";
-import { createApp, listen, type RunningServer } from "./server.js";
-import { type ParsedSpec, parseTaskSpec, type TaskSpec } from "./task-spec.js";
-import { type MinioInput, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
+import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
+import { newTask } from "./task-catalog.js";
+import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
+import { type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
 
 /** Options of {@link startLocalKlms}. */
 export interface LocalKlmsOptions {
@@ -29,6 +33,21 @@ export interface LocalKlmsOptions {
   runner?: { command: string[]; cwd?: string; env?: Record<string, string> };
   /** No request log on stderr. */
   quiet?: boolean;
+  /** Users besides the default `dev` / `dev` (an admin); a user named `dev` replaces the default. */
+  users?: UserSpec[];
+  /** A seed file's path, or its content: users and catalog entities to add when absent (see the README). */
+  seed?: string | Seed;
+  /** Where warnings go (e.g. a record set aside); default stderr, even when quiet. */
+  warn?: (message: string) => void;
+}
+
+/** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
+export interface TaskOutcome {
+  exec_state: TaskRecord["exec_state"];
+  output: Record<string, string>;
+  metrics: Record<string, unknown>;
+  message: string | null;
+  error: string | null;
 }
 
 /** A running local KLMS. */
@@ -37,15 +56,24 @@ export interface LocalKlms {
   apiUrl: string;
   /** The object store URL, when there is one. */
   s3Url?: string;
-  /** `Bearer <jwt>`: a valid dev token. */
+  /** `Bearer <jwt>`: a valid token of the default `dev` user. */
   token: string;
+  /** The default user's name and password (`POST /api/v1/users/token`). */
+  username: string;
+  password: string;
   dataDir: string;
+  /** A running process that tasks can belong to: `klms-local-dev`, made at the first start (stable id). */
+  processId: string;
   /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
   minio: MinioInput;
-  /** Creates a task with the same rules as `POST /api/v2/task`. */
+  /** Creates a task for the `dev` user with the same rules as `POST /api/v2/task` (a process, `datasets`, … are required). */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
+  /** Creates a running process (`POST /api/v2/process` as `dev`; the body's fields are optional here) and returns its record. */
+  createProcess(fields?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** The same record as `GET /api/v2/task/<id>`. */
   getTask(id: string): Promise<TaskRecord>;
+  /** What the tool posted: every output path (registered or not), metrics, message, error. */
+  getOutcome(id: string): Promise<TaskOutcome>;
   /** Test-only fault injection, also at `POST`/`DELETE /__klms/faults`. */
   faults: { add(fault: Fault): void; clear(): void };
   /** Starts the task's command with the Job's arguments; its output becomes the task's logs. */
@@ -68,11 +96,23 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "klms-local-"));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = loadServerSecret(dataDir, options.secret);
-  const store = new TaskStore(dataDir);
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
+  const seed = seedOf(options.seed);
+  const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
+  const store = new TaskStore(dataDir, warn);
+  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
+  if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
+  const processId = devProcess(catalog);
   const faults = new FaultList();
   const runs = new Map<string, StartedRun>();
+  const exits = new Map<string, number | null>();
   const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
   const logFile = (id: string) => join(dataDir, "logs", `${id}.log`);
+  const currentUrl = (id: string) => catalog.find(id)?.url as string | undefined;
+  const taskOf = (id: string) => {
+    if (!store.has(id)) throw new Error(`task ${id} not found in this local KLMS`);
+    return store.get(id);
+  };
 
   let objectStore: ObjectStore | undefined;
   let minio: MinioInput = {};
@@ -87,7 +127,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     }
 
     const startTask = (id: string, run: RunOptions = {}): StartedRun => {
-      const task = store.get(id);
+      const task = taskOf(id);
       const command = run.command ?? options.runner?.command;
       if (!command || command.length === 0) {
         throw new Error("no command to run: pass options.command or start the local KLMS with runner.command");
@@ -103,7 +143,8 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         logFile: logFile(task.id),
       });
       runs.set(task.id, started);
-      void started.done.then(() => {
+      void started.done.then((result) => {
+        exits.set(task.id, result.exitCode);
         if (runs.get(task.id) === started) runs.delete(task.id);
       });
       return started;
@@ -116,13 +157,31 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       void done.then((r) => log?.(`task ${task.id} run ended (exit ${r.exitCode ?? r.signal})`));
     };
 
+    // Until the engine keeps one log per run: the task's one log file is its one "pod".
+    const podsOf = (task: StoredTask): PodView[] => {
+      if (!existsSync(logFile(task.id))) return [];
+      const exit = exits.get(task.id);
+      const phase = runs.has(task.id)
+        ? "Running"
+        : exit === undefined
+          ? "Unknown"
+          : exit === 0
+            ? "Succeeded"
+            : "Failed";
+      const name = `${task.job_id === "__external__" ? `task-${task.id}` : task.job_id}-${task.id.slice(0, 5)}`;
+      return [{ name, phase, logs: readFileSync(logFile(task.id), "utf8") }];
+    };
+
     server = await listen(
       createApp({
         store,
+        catalog,
+        accounts,
         secret,
         faults,
+        ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
         minio: () => ({ ...minio }),
-        logsOf: (task: StoredTask) => (existsSync(logFile(task.id)) ? readFileSync(logFile(task.id), "utf8") : ""),
+        podsOf,
         onCreated: launch,
         onTerminated: (task) => {
           runs.get(task.id)?.child.kill("SIGTERM");
@@ -141,22 +200,33 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       apiUrl: `http://127.0.0.1:${running.port}`,
       ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
       token: `Bearer ${issueDevToken(secret)}`,
+      username: DEV_USERNAME,
+      password: accounts.byName(DEV_USERNAME)?.password ?? "",
       dataDir,
+      processId,
       minio: { ...minio },
       async createTask(spec) {
-        let parsed: ParsedSpec;
-        try {
-          parsed = parseTaskSpec(spec);
-        } catch (e) {
-          if (!(e instanceof ApiError)) throw e;
-          throw new Error(`invalid task spec (the API would answer 422): ${JSON.stringify(e.detail.json)}`);
-        }
-        const task = store.create(parsed);
+        const task = asError(() => newTask(parseTaskSpec(spec), DEV_USERNAME, catalog), "task spec");
+        store.save(task);
         launch(task);
         return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, secret) };
       },
+      async createProcess(fields = {}) {
+        const body = { owner_org: "stelar-klms", ...fields };
+        return catalog.view(asError(() => catalog.create("process", body, DEV_USERNAME), "process"));
+      },
       async getTask(id) {
-        return taskRecordOf(store.get(id));
+        return taskRecordOf(taskOf(id), currentUrl);
+      },
+      async getOutcome(id) {
+        const task = taskOf(id);
+        return {
+          exec_state: task.exec_state,
+          output: { ...task.output },
+          metrics: { ...task.metrics },
+          message: task.message,
+          error: task.error,
+        };
       },
       faults: {
         add(fault) {
@@ -188,6 +258,56 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     await objectStore?.stop();
     if (temporary) rmSync(dataDir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** The seed as given: a file to read, or its content to check. */
+function seedOf(seed: string | Seed | undefined): Seed | undefined {
+  if (seed === undefined) return undefined;
+  return typeof seed === "string" ? readSeed(seed) : checkSeedShape(seed);
+}
+
+/** The process `klms-local-dev` (stable id), made when missing, so that tasks have one to belong to. */
+function devProcess(catalog: Catalog): string {
+  const id = nameUuid("process:klms-local-dev");
+  if (!catalog.find(id)) {
+    catalog.create(
+      "process",
+      { name: "klms-local-dev", title: "Local KLMS dev process", owner_org: "stelar-klms" },
+      DEV_USERNAME,
+      {
+        id,
+      },
+    );
+  }
+  return id;
+}
+
+/** The summaries a process record lists, by start date (`utils.py:262-284`). */
+function taskSummaries(store: TaskStore, processId: string) {
+  return store
+    .all()
+    .filter((t) => t.process_id === processId)
+    .sort((a, b) => a.start_date.localeCompare(b.start_date))
+    .map((t) => ({
+      id: t.id,
+      creator: t.creator,
+      exec_state: t.exec_state,
+      start_date: t.start_date,
+      end_date: t.end_date,
+      image: t.image ?? null,
+      name: t.name,
+    }));
+}
+
+/** Runs `fn`; an API error becomes an Error that says what the API would have answered. */
+function asError<T>(fn: () => T, what: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const detail = JSON.stringify(e.detail.json ?? e.detail);
+    throw new Error(`invalid ${what} (the API would answer ${e.status} ${e.message || e.type}): ${detail}`);
   }
 }
 

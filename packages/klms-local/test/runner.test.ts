@@ -8,11 +8,16 @@ import { assertSuccess, call } from "./helpers.js";
 
 const TOOL = fileURLToPath(new URL("./fixtures/tool.mjs", import.meta.url));
 const COMMAND = [process.execPath, TOOL];
-const SPEC = {
+const REPORT = "s3://klms-bucket/out/report.csv";
+/** A task spec the platform accepts, in the local KLMS's dev process. */
+const specFor = (klms: LocalKlms) => ({
+  process_id: klms.processId,
   name: "runner",
-  outputs: { report: "s3://klms-bucket/out/report.csv" },
+  datasets: {},
+  inputs: {},
+  outputs: { report: { url: REPORT } },
   parameters: { n: "3", s: "text" },
-};
+});
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
@@ -34,7 +39,7 @@ describe("runTask / startTask", () => {
   });
 
   test("runs the tool with the Job's four arguments; its output becomes the task's logs", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND });
     assert.equal(result.exitCode, 0, result.logs);
     assert.equal(result.signal, null);
@@ -47,16 +52,18 @@ describe("runTask / startTask", () => {
     const task = await klms.getTask(id);
     assert.equal(task.exec_state, "succeeded");
     assert.equal(task.messages, "echo done");
-    assert.deepEqual(task.outputs, { report: { url: SPEC.outputs.report } });
+    assert.deepEqual(task.outputs, {}, "a plain path is not registered in the catalog");
+    assert.deepEqual((await klms.getOutcome(id)).output, { report: REPORT });
     assert.deepEqual(task.metrics, { parameters: { n: 3, s: "text" } });
 
+    // One pod per task until the engine keeps one log per run: {<pod name>: <log>}.
     const logs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
-    assert.equal(assertSuccess(logs), result.logs);
+    assert.deepEqual(Object.values(assertSuccess(logs) as object), [result.logs]);
     assert.equal(readFileSync(join(klms.dataDir, "logs", `${id}.log`), "utf8"), result.logs);
   });
 
   test("the seed-era three-argument form uses the v1 routes", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, args: 3 });
     assert.equal(result.exitCode, 0, result.logs);
     assert.match(result.stdout, /^input: 200 keys=input,minio,output,parameters$/m);
@@ -67,20 +74,21 @@ describe("runTask / startTask", () => {
   test("the tool gets a minimal environment plus what is configured", async (t) => {
     process.env.KLMS_LEAK = "from-the-test-process";
     t.after(() => delete process.env.KLMS_LEAK);
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { KLMS_GIVEN: "1" } });
     assert.match(result.stderr, /^env=KLMS_GIVEN$/m);
   });
 
   test("a tool that exits without an output leaves the task running", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { TOOL_MODE: "no-output" } });
     assert.equal(result.exitCode, 3);
     assert.equal((await klms.getTask(id)).exec_state, "running");
   });
 
-  test("terminate stops the run and fails the task", async () => {
-    const { id } = await klms.createTask(SPEC);
+  test("terminate stops the run of a task with a Job and fails the task", async () => {
+    // An image makes it a Job's task (an external one is left alone by terminate, as on the platform).
+    const { id } = await klms.createTask({ ...specFor(klms), image: "me/tool:1" });
     const { child, done } = klms.startTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" } });
     assert.ok(child.pid);
     await waitFor(async () => ((await klms.getTask(id)).exec_state === "running" ? true : undefined));
@@ -91,21 +99,21 @@ describe("runTask / startTask", () => {
   });
 
   test("timeoutMs sends SIGTERM", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" }, timeoutMs: 200 });
     assert.equal(result.signal, "SIGTERM");
     assert.equal(result.exitCode, null);
   });
 
   test("a command that cannot start ends with exitCode null and the reason", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: ["/nonexistent/klms-tool-binary"] });
     assert.equal(result.exitCode, null);
     assert.match(result.stderr, /could not start/);
   });
 
   test("without a command, startTask throws", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     assert.throws(() => klms.startTask(id), /no command to run/);
     assert.throws(() => klms.startTask("unknown", { command: COMMAND }), /not found/);
   });
@@ -127,7 +135,7 @@ describe("the runner option: tasks with a tool or an image run on creation", () 
   test("POST /api/v2/task with an image starts the tool, like the cluster's Job", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
       token: klms.token,
-      body: { ...SPEC, image: "me/tool:1" },
+      body: { ...specFor(klms), image: "me/tool:1" },
     });
     const { id, job_id } = assertSuccess(reply) as { id: string; job_id: string };
     assert.notEqual(job_id, "__external__");
@@ -138,7 +146,7 @@ describe("the runner option: tasks with a tool or an image run on creation", () 
     assert.equal(task.messages, "echo done");
     const logs = await waitFor(async () => {
       const reply = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
-      const text = assertSuccess(reply) as string;
+      const text = Object.values(assertSuccess(reply) as Record<string, string>).join("");
       // The task succeeds before the tool prints the reply to its POST: wait for that line.
       return text.includes("output: 200") ? text : undefined;
     });
@@ -146,15 +154,15 @@ describe("the runner option: tasks with a tool or an image run on creation", () 
   });
 
   test("createTask() with a tool starts it too; an external task is not run", async () => {
-    const run = await klms.createTask({ ...SPEC, tool: "my-tool" });
-    const external = await klms.createTask(SPEC);
+    const run = await klms.createTask({ ...specFor(klms), image: "my-tool:latest" });
+    const external = await klms.createTask(specFor(klms));
     await waitFor(async () => ((await klms.getTask(run.id)).exec_state === "succeeded" ? true : undefined));
     assert.equal((await klms.getTask(external.id)).exec_state, "created");
   });
 
   test("stop() ends the runs still going", async () => {
     const other = await startLocalKlms({ objectStore: false, quiet: true });
-    const { id } = await other.createTask(SPEC);
+    const { id } = await other.createTask(specFor(other));
     const { done } = other.startTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" } });
     await waitFor(async () => ((await other.getTask(id)).exec_state === "running" ? true : undefined));
     await other.stop();
