@@ -92,17 +92,21 @@ export const DEFAULT_BUCKET = "klms-bucket";
 
 /** Starts a local KLMS; resolves once the API and the object store listen. */
 export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<LocalKlms> {
+  // Bad users or a bad seed fail here, before anything is made on disk.
+  const seed = seedOf(options.seed);
+  const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "klms-local-"));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secret = loadServerSecret(dataDir, options.secret);
   const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
-  const seed = seedOf(options.seed);
-  const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
-  const store = new TaskStore(dataDir, warn);
-  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
-  if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
-  const processId = devProcess(catalog);
+  let state: ReturnType<typeof openState>;
+  try {
+    state = openState(dataDir, options, seed, warn);
+  } catch (error) {
+    if (temporary) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { secret, store, catalog, processId } = state;
   const faults = new FaultList();
   const runs = new Map<string, StartedRun>();
   const exits = new Map<string, number | null>();
@@ -259,6 +263,15 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     if (temporary) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The server secret, the tasks and the catalog kept in the data dir, the seed applied, the dev process. */
+function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | undefined, warn: (line: string) => void) {
+  const secret = loadServerSecret(dataDir, options.secret);
+  const store = new TaskStore(dataDir, warn);
+  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
+  if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
+  return { secret, store, catalog, processId: devProcess(catalog) };
 }
 
 /** The seed as given: a file to read, or its content to check. */

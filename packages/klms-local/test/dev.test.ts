@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -36,6 +36,7 @@ const usage: Array<[string, string[], RegExp]> = [
   ["a stray argument", ["extra"], /positional/],
   ["a bad port", ["--port", "http"], /--port must be a port number/],
   ["a port out of range", ["--port", "70000"], /--port must be a port number/],
+  ["a --user without a password", ["--user", "alice"], /--user takes NAME:PASSWORD/],
 ];
 for (const [what, argv, message] of usage) {
   test(`${what} exits 2 with a message`, async () => {
@@ -61,6 +62,13 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.ok(klms.s3Url && lines.out.includes(klms.s3Url));
   assert.match(lines.out, /access key id +S3RVER/);
   assert.match(lines.out, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/api\/v2\/task/);
+  // The printed user and password log in as stelar_client does.
+  const user = /user +(\S+) +password (\S+)/.exec(lines.out);
+  const login = await call(klms.apiUrl, "POST", "/stelar/api/v1/users/token", {
+    body: { username: user?.[1], password: user?.[2] },
+  });
+  assertSuccess(login);
+  assert.ok(lines.out.includes(klms.processId), "the dev process is printed");
 
   const curlBody = /-d '(.+)'/.exec(lines.out)?.[1];
   const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
@@ -74,6 +82,43 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.equal(lines.err, "");
   await assert.rejects(fetch(klms.apiUrl), TypeError, "the server is down");
   assert.ok(existsSync(join(dataDir, "tasks")), "a given data dir is kept");
+});
+
+test("--user and --seed: more accounts, a shared catalog fixture", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "klms-local-dev-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const seed = join(dir, "catalog.json");
+  writeFileSync(seed, JSON.stringify({ datasets: [{ name: "team-data" }] }));
+  const { io } = capture();
+  const controller = new AbortController();
+  let ready: (klms: LocalKlms) => void = () => {};
+  const started = new Promise<LocalKlms>((resolve) => {
+    ready = resolve;
+  });
+  const argv = ["--quiet", "--seed", seed, "--user", "alice:alice-pw", "-u", "root:r00t:admin"];
+  const exit = devMain(argv, { ...io, signal: controller.signal, onReady: ready });
+  const klms = await started;
+  try {
+    for (const [username, password, admin] of [
+      ["alice", "alice-pw", false],
+      ["root", "r00t", true],
+    ] as const) {
+      const login = await call(klms.apiUrl, "POST", "/api/v1/users/token", { body: { username, password } });
+      const token = `Bearer ${(assertSuccess(login) as { token: string }).token}`;
+      const me = await call(klms.apiUrl, "GET", "/api/v1/users/me", { token });
+      assert.equal((assertSuccess(me) as { is_admin: boolean }).is_admin, admin);
+    }
+    assertSuccess(await call(klms.apiUrl, "GET", "/api/v2/dataset/team-data", { token: klms.token }));
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await exit, 0);
+});
+
+test("a bad seed file: exit 1 with the file and the problem", async () => {
+  const { lines, io } = capture();
+  assert.equal(await devMain(["--seed", "/nonexistent/seed.json", "--quiet"], io), 1);
+  assert.match(lines.err, /could not start the local KLMS: seed file \/nonexistent\/seed.json: ENOENT/);
 });
 
 test("as a process: prints the API URL, then stops cleanly on SIGINT and SIGTERM", async () => {
