@@ -4,9 +4,10 @@
  * secret, so they survive a restart on the same data dir).
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "./envelope.js";
+import { writeFileDurably } from "./records.js";
 
 /** How long an access token lives, in seconds. The platform's realm gives 3 h; a dev session lasts longer. */
 export const DEV_TOKEN_TTL_SECONDS = 12 * 60 * 60;
@@ -45,7 +46,7 @@ export function loadServerSecret(dataDir: string, given?: string): string {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const secret = randomBytes(32).toString("hex");
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  writeFileDurably(file, `${secret}\n`);
   return secret;
 }
 

@@ -17,7 +17,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** A folder of `<id>.json` records. */
 export class RecordDir<T> {
@@ -64,17 +64,7 @@ export class RecordDir<T> {
 
   /** Writes the record crash-safely (mode 0600). */
   write(id: string, record: T): void {
-    const file = join(this.dir, `${id}.json`);
-    const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-    const fd = openSync(temp, "w", 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-    this.#syncDir();
+    writeFileDurably(join(this.dir, `${id}.json`), `${JSON.stringify(record, null, 2)}\n`);
   }
 
   /** Removes the record, if it is there. */
@@ -84,19 +74,36 @@ export class RecordDir<T> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
-    this.#syncDir();
+    syncDir(this.dir);
   }
+}
 
-  /** The rename is durable only once the folder's entry is on disk. */
-  #syncDir(): void {
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.dir, "r");
-      fsyncSync(fd);
-    } catch {
-      // Some platforms (Windows) cannot open or fsync a folder; the rename is atomic anyway.
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+/**
+ * Replaces `file` with `text` so that a crash leaves either the old or the new content: a temp
+ * file beside it (mode 0600), fsync, rename, fsync of the folder.
+ */
+export function writeFileDurably(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  const fd = openSync(temp, "w", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  syncDir(dirname(file));
+}
+
+/** A rename is durable only once the folder's entry is on disk. */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows) cannot open or fsync a folder; the rename is atomic anyway.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

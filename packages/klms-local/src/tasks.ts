@@ -142,6 +142,9 @@ function checkStoredTask(value: unknown): string | undefined {
   if (!isCanonicalUuid(task.id)) return "no task id";
   if (!["created", "running", "succeeded", "failed"].includes(task.exec_state)) return "no known exec_state";
   if (typeof task.inputs !== "object" || typeof task.outputs !== "object") return "no inputs or outputs";
+  if (typeof task.process_id !== "string" || typeof task.registered !== "object") {
+    return "not a task record of this klms-local version (no process_id or registered outputs)";
+  }
   return undefined;
 }
 

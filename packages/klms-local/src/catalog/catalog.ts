@@ -52,7 +52,10 @@ export class Catalog {
 
   /** The entity of `kind` with this id or name, or the platform's 404 (`entity.py:393-423`). */
   get(kind: Kind, idOrName: string): StoredEntity {
-    const found = this.#entities.get(idOrName) ?? this.#byName(kind, idOrName) ?? this.#packageNamed(kind, idOrName);
+    // CKAN's `resource_show` takes an id only; packages and organizations an id or a name.
+    const byName =
+      kind === "resource" ? undefined : (this.#byName(kind, idOrName) ?? this.#packageNamed(kind, idOrName));
+    const found = this.#entities.get(idOrName) ?? byName;
     // CKAN's "Not found", relayed with the entity (`backend/ckan.py:193-251`).
     if (!found) throw new ApiError(404, "Not found", { entity: kind });
     if (found.kind !== kind) throw new ApiError(404, "", { entity: `${kind} not found, ID belongs to ${found.kind}` });

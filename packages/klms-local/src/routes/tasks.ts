@@ -57,6 +57,14 @@ export interface TasksContext {
 
 /** Registers the task routes: `authed` ones need a token, `open` ones (the signed output POSTs) do not. */
 export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksContext): void {
+  recordRoutes(authed, ctx);
+  const input = toolRoutes(authed, open, ctx);
+  jobRoutes(authed, ctx);
+  seedEraRoutes(authed, ctx, input);
+}
+
+/** Create, read, delete, list, status per process, signature. */
+function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
   const record = (task: StoredTask) => taskRecordOf(task, (id) => ctx.catalog.find(id)?.url as string | undefined);
 
   authed.post("/api/v2/task", async (c) => {
@@ -97,7 +105,14 @@ export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksConte
     }
     return ok(c, { signature: signatureOf(id, ctx.secret) });
   });
+}
 
+/** What a tool calls: the input GETs (token) and the output POSTs (signature). Returns the input handler. */
+function toolRoutes(
+  authed: RouteGroup,
+  open: RouteGroup,
+  ctx: TasksContext,
+): (c: Context<Env>, signature: string | undefined) => Promise<Response> {
   const input = async (c: Context<Env>, signature: string | undefined) => {
     const task = ctx.store.get(param(c, "id"));
     if (markInputRead(task)) ctx.store.save(task);
@@ -119,7 +134,11 @@ export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksConte
       return reply(c, 200, successBody(HIDDEN_HELP, null));
     });
   }
+  return input;
+}
 
+/** The task's Job: terminate, logs and jobs (from {@link TasksContext.podsOf}). */
+function jobRoutes(authed: RouteGroup, ctx: TasksContext): void {
   authed.post("/api/v2/task/:id/terminate", (c) => {
     const task = ctx.store.get(param(c, "id"));
     if (terminate(task)) {
@@ -136,8 +155,6 @@ export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksConte
     if (pods.length === 0) return ok(c, { message: "No logs available for the specified task execution" });
     return ok(c, Object.fromEntries(pods.map((p) => [p.name, { logs: p.logs, status: p.phase }])));
   });
-
-  seedEraRoutes(authed, ctx, input);
 }
 
 /** The seed template's routes: never served by the platform, kept so seed-era tools can be run. */
