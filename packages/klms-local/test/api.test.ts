@@ -89,7 +89,7 @@ describe("task creation", () => {
 
   test("400 on unparsable JSON", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw: "{oops" });
-    assertError(reply, 400, "BadRequest");
+    assertError(reply, 400, "HTTPError", "Bad Request");
   });
 
   test("422 without a JSON body: every required field is missing", async () => {
@@ -504,7 +504,7 @@ describe("output validation", () => {
 
   test("400 on unparsable JSON", async () => {
     const { id, signature } = await newTask();
-    assertError(await post(id, signature, undefined, { raw: '{"status": ' }), 400, "BadRequest");
+    assertError(await post(id, signature, undefined, { raw: '{"status": ' }), 400, "HTTPError", "Bad Request");
   });
 
   test("403 on a wrong signature, after validation and the 404", async () => {

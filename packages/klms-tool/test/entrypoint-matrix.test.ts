@@ -48,6 +48,8 @@ interface Row {
   jobArgs?: (klms: LocalKlms, task: Task) => string[];
   /** The seed-era form: three arguments, v1 routes. */
   seedForm?: boolean;
+  /** The task's image: a task with one has a Job, which terminate fails (an external task is left alone). */
+  image?: string;
   /** Acts on the run while it goes (send a signal, terminate the task, …). */
   during?: (run: Running, klms: LocalKlms, task: Task) => Promise<void>;
   expect: {
@@ -149,6 +151,7 @@ const rows: Row[] = [
   {
     name: "409 on the first POST (task terminated from the console meanwhile): exit 0, said clearly",
     worker: "node hang.mjs",
+    image: "me/tool:1",
     during: async (run, k, t) => {
       await run.waitFor(/worker: started/);
       const reply = await fetch(`${k.apiUrl}/api/v2/task/${t.id}/terminate`, {
@@ -157,7 +160,8 @@ const rows: Row[] = [
       });
       assert.equal(reply.status, 200);
     },
-    expect: { exit: 0, state: "failed", message: /terminated by user/, stderr: /HTTP 409 on the first post/ },
+    // The platform fails the task and records no message (`tasks.py:1331-1367`).
+    expect: { exit: 0, state: "failed", stderr: /HTTP 409 on the first post/ },
   },
   {
     name: "5xx on every POST: exit 4 with the output printed as a recovery record",
@@ -409,6 +413,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         outputs: { report: { url: "s3://klms-bucket/out/report.csv" } },
         parameters: { method: "pearson", rows: 10 },
         secrets,
+        ...(row.image ? { image: row.image } : {}),
       });
       const task: Task = { id: created.id, signature: created.signature, secrets };
       for (const fault of row.faults?.(task) ?? []) klms.faults.add(fault);
