@@ -8,11 +8,11 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
 import { isObject } from "klms-tool/contract";
 import { type TokenClaims, verifyAuthorization } from "./auth.js";
-import { successBody } from "./envelope.js";
+import { HIDDEN_HELP, successBody } from "./envelope.js";
 import { parseJsonBody } from "./output-body.js";
 
-/** The Hono environment: node's request, and the caller once a token was checked. */
-export type Env = { Bindings: HttpBindings; Variables: { user: TokenClaims } };
+/** The Hono environment: node's request, the caller once a token was checked, and whether `help` is hidden. */
+export type Env = { Bindings: HttpBindings; Variables: { user: TokenClaims; hideHelp: boolean } };
 
 /** The public deployment's prefix in front of every route (`sc:client.py:310-311`); also served locally. */
 export const PUBLIC_PREFIX = "/stelar";
@@ -40,10 +40,20 @@ export function reply(c: Context<Env>, status: number, body: unknown): Response 
   return c.body(JSON.stringify(sortKeys(body)), status as 200, { "content-type": "application/json" });
 }
 
-/** A 200 with the success envelope around `result`. */
+/** A 200 with the success envelope around `result` (`help` hidden on the routes of {@link hideHelp}). */
 export function ok(c: Context<Env>, result: unknown): Response {
-  return reply(c, 200, successBody(requestUrl(c), result));
+  return reply(c, 200, successBody(c.get("hideHelp") ? HIDDEN_HELP : requestUrl(c), result));
 }
+
+/**
+ * Middleware: the routes a tool calls with its signature write "Hidden for security reasons" as
+ * `help` on success, so the signed URL is not echoed (`workflows.py:288`, `:308`); their error
+ * replies still carry the URL, as on the platform.
+ */
+export const hideHelp: MiddlewareHandler<Env> = async (c, next) => {
+  c.set("hideHelp", true);
+  await next();
+};
 
 /** The request's JSON body as webargs reads it (non-JSON content type or empty body: `{}`; bad JSON: 400). */
 export async function jsonBody(c: Context<Env>): Promise<unknown> {

@@ -44,9 +44,8 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   });
 
   const authed = routeGroup(app, requireToken(ctx.secret));
-  const open = routeGroup(app);
   accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url }, authed);
-  taskRoutes(authed, open, ctx);
+  taskRoutes(app, ctx);
   catalogRoutes(authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
 

@@ -3,13 +3,13 @@
  * signature, input (three paths), output (two paths, signed, no token), terminate, logs and jobs
  * (from the Job's pods, {@link PodView}), plus the seed template's v1 input/output pair.
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import { isObject } from "klms-tool/contract";
 import type { Accounts } from "../accounts.js";
 import { signatureOf, verifySignature } from "../auth.js";
 import type { Catalog } from "../catalog/catalog.js";
-import { ApiError, HIDDEN_HELP, successBody } from "../envelope.js";
-import { type Env, jsonBody, ok, param, type RouteGroup, reply } from "../http.js";
+import { ApiError } from "../envelope.js";
+import { type Env, hideHelp, jsonBody, ok, param, type RouteGroup, requireToken, routeGroup } from "../http.js";
 import { checkOutputBody } from "../output-body.js";
 import { checkFields, isCanonicalUuid, loadBody, validationError } from "../schema.js";
 import { inputUrlsOf, newTask, registerOutputs } from "../task-catalog.js";
@@ -55,12 +55,19 @@ export interface TasksContext {
   onTerminated(task: StoredTask): void;
 }
 
-/** Registers the task routes: `authed` ones need a token, `open` ones (the signed output POSTs) do not. */
-export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksContext): void {
+/**
+ * Registers the task routes on `app`: the user's routes need a token; a tool's input GETs need a
+ * token and hide `help`; its output POSTs need only the signature and hide `help`.
+ */
+export function taskRoutes(app: Hono<Env>, ctx: TasksContext): void {
+  const token = requireToken(ctx.secret);
+  const authed = routeGroup(app, token);
+  const toolAuthed = routeGroup(app, token, hideHelp);
+  const toolSigned = routeGroup(app, hideHelp);
   recordRoutes(authed, ctx);
-  const input = toolRoutes(authed, open, ctx);
+  const input = toolRoutes(toolAuthed, toolSigned, ctx);
   jobRoutes(authed, ctx);
-  seedEraRoutes(authed, ctx, input);
+  seedEraRoutes(toolAuthed, ctx, input);
 }
 
 /** Create, read, delete, list, status per process, signature. */
@@ -118,7 +125,7 @@ function toolRoutes(
     if (markInputRead(task)) ctx.store.save(task);
     // A wrong signature is not an error here: the secrets are just left out.
     const verified = signature !== undefined && verifySignature(task.id, signature, ctx.secret);
-    return reply(c, 200, successBody(HIDDEN_HELP, await taskInputOf(task, verified, ctx)));
+    return ok(c, await taskInputOf(task, verified, ctx));
   };
   authed.get("/api/v2/task/:id/input", (c) => input(c, undefined));
   for (const base of ["/api/v2/task", "/api/v2/tasks"]) {
@@ -131,7 +138,7 @@ function toolRoutes(
         throw new ApiError(403, "Invalid Task Signature. Access Denied.");
       }
       saveOutput(task, body, ctx);
-      return reply(c, 200, successBody(HIDDEN_HELP, null));
+      return ok(c, null);
     });
   }
   return input;
@@ -174,7 +181,7 @@ function seedEraRoutes(
       throw validationError({ task_exec_id: ["Does not match the task in the URL."] });
     }
     saveOutput(task, checkOutputBody(wrapper.output_json), ctx);
-    return reply(c, 200, successBody(HIDDEN_HELP, null));
+    return ok(c, null);
   });
 }
 
