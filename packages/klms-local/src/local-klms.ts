@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { Accounts, type UserSpec } from "./accounts.js";
 import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
@@ -15,9 +16,10 @@ import { type Fault, FaultList } from "./faults.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
 import { type RunOptions, type RunResult, type StartedRun, startRun } from "./runner.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
-import { newTask } from "./task-catalog.js";
+import { newTask, wildcardExpansions } from "./task-catalog.js";
 import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
 import { type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
+import type { ObjectLister } from "./wildcards.js";
 
 /** Options of {@link startLocalKlms}. */
 export interface LocalKlmsOptions {
@@ -161,6 +163,8 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       void done.then((r) => log?.(`task ${task.id} run ended (exit ${r.exitCode ?? r.signal})`));
     };
 
+    const lister = Object.keys(minio).length > 0 ? objectLister(minio) : undefined;
+
     // Until the engine keeps one log per run: the task's one log file is its one "pod".
     const podsOf = (task: StoredTask): PodView[] => {
       if (!existsSync(logFile(task.id))) return [];
@@ -185,6 +189,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         faults,
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
         minio: () => ({ ...minio }),
+        ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,
         onTerminated: (task) => {
@@ -210,7 +215,9 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       processId,
       minio: { ...minio },
       async createTask(spec) {
-        const task = asError(() => newTask(parseTaskSpec(spec), DEV_USERNAME, catalog), "task spec");
+        const parsed = asError(() => parseTaskSpec(spec), "task spec");
+        const expansions = await wildcardExpansions(parsed.inputs, lister?.list);
+        const task = asError(() => newTask(parsed, DEV_USERNAME, catalog, expansions), "task spec");
         store.save(task);
         launch(task);
         return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, secret) };
@@ -250,6 +257,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
           for (const { child } of runs.values()) child.kill("SIGKILL");
           await Promise.all([...runs.values()].map((r) => r.done));
           await running.close();
+          lister?.close();
           await store_?.stop();
           if (temporary) rmSync(dataDir, { recursive: true, force: true });
         })();
@@ -272,6 +280,21 @@ function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | unde
   const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
   if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
   return { secret, store, catalog, processId: devProcess(catalog) };
+}
+
+/** Lists the object store the tasks' `minio` block points at (for wildcard inputs); opened on first use. */
+function objectLister(minio: MinioInput): { list: ObjectLister; close(): void } {
+  let storage: Storage | undefined;
+  return {
+    list: (prefix) => {
+      storage ??= createStorage(minioSettings(minio, { prefer: "external", env: {} }));
+      const objects = storage.list(prefix);
+      return (async function* () {
+        for await (const o of objects) yield o.path;
+      })();
+    },
+    close: () => storage?.close(),
+  };
 }
 
 /** The seed as given: a file to read, or its content to check. */

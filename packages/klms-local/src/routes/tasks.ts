@@ -12,7 +12,7 @@ import { ApiError } from "../envelope.js";
 import { type Env, hideHelp, jsonBody, ok, param, type RouteGroup, requireToken, routeGroup } from "../http.js";
 import { checkOutputBody } from "../output-body.js";
 import { checkFields, isCanonicalUuid, loadBody, validationError } from "../schema.js";
-import { inputUrlsOf, newTask, registerOutputs } from "../task-catalog.js";
+import { inputUrlsOf, newTask, registerOutputs, wildcardExpansions } from "../task-catalog.js";
 import { parseTaskSpec } from "../task-spec.js";
 import {
   applyOutput,
@@ -25,6 +25,7 @@ import {
   taskRecordOf,
   terminate,
 } from "../tasks.js";
+import type { ObjectLister } from "../wildcards.js";
 
 /** One run of a task's Job, as the cluster's pod (`execution/kubernetes.py:200-346`). */
 export interface PodView {
@@ -45,6 +46,8 @@ export interface TasksContext {
   catalog: Catalog;
   accounts: Accounts;
   secret: string;
+  /** Lists the object store (wildcard inputs); absent without a store. */
+  listObjects?: ObjectLister;
   /** The `minio` block for the task's input (minted for the task's creator where the store can). */
   minio(task: StoredTask): MinioInput | Promise<MinioInput>;
   /** The runs of the task's Job; [] for an external task or one with no run yet. */
@@ -76,7 +79,8 @@ function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
 
   authed.post("/api/v2/task", async (c) => {
     const spec = parseTaskSpec(await jsonBody(c));
-    const task = newTask(spec, c.var.user.preferred_username, ctx.catalog);
+    const expansions = await wildcardExpansions(spec.inputs, ctx.listObjects);
+    const task = newTask(spec, c.var.user.preferred_username, ctx.catalog, expansions);
     ctx.store.save(task);
     ctx.onCreated(task);
     return ok(c, { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, ctx.secret) });
@@ -208,7 +212,7 @@ async function taskInputOf(task: StoredTask, verified: boolean, ctx: TasksContex
   const output: Record<string, string> = {};
   for (const [name, spec] of Object.entries(task.outputs)) output[name] = spec.url;
   const result: Record<string, unknown> = {
-    input: inputUrlsOf(task, ctx.catalog),
+    input: await inputUrlsOf(task, ctx.catalog, ctx.listObjects),
     minio: await ctx.minio(task),
     output,
     parameters: parametersOf(task) ?? {},
