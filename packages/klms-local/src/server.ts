@@ -46,7 +46,7 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   const authed = routeGroup(app, requireToken(ctx.secret));
   accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url }, authed);
   taskRoutes(app, ctx);
-  catalogRoutes(authed, ctx.catalog);
+  catalogRoutes(app, authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
 
   app.notFound((c) => reply(c, 404, errorBody(requestUrl(c), new ApiError(404, "Not Found", {}, "HTTPError"))));

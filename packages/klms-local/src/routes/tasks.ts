@@ -13,7 +13,7 @@ import { type Env, hideHelp, jsonBody, ok, param, type RouteGroup, requireToken,
 import { checkOutputBody } from "../output-body.js";
 import { checkFields, isCanonicalUuid, loadBody, validationError } from "../schema.js";
 import { inputUrlsOf, newTask, registerOutputs, wildcardExpansions } from "../task-catalog.js";
-import { parseTaskSpec } from "../task-spec.js";
+import { type ParsedSpec, parseTaskSpec } from "../task-spec.js";
 import {
   applyOutput,
   checkAcceptsOutput,
@@ -77,14 +77,18 @@ export function taskRoutes(app: Hono<Env>, ctx: TasksContext): void {
 function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
   const record = (task: StoredTask) => taskRecordOf(task, (id) => ctx.catalog.find(id)?.url as string | undefined);
 
-  authed.post("/api/v2/task", async (c) => {
-    const spec = parseTaskSpec(await jsonBody(c));
-    const expansions = await wildcardExpansions(spec.inputs, ctx.listObjects);
-    const task = newTask(spec, c.var.user.preferred_username, ctx.catalog, expansions);
-    ctx.store.save(task);
-    ctx.onCreated(task);
-    return ok(c, { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, ctx.secret) });
-  });
+  authed.post(
+    "/api/v2/task",
+    async (c) => {
+      const spec = c.var.input as ParsedSpec;
+      const expansions = await wildcardExpansions(spec.inputs, ctx.listObjects);
+      const task = newTask(spec, c.var.user.preferred_username, ctx.catalog, expansions);
+      ctx.store.save(task);
+      ctx.onCreated(task);
+      return ok(c, { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, ctx.secret) });
+    },
+    { input: async (c) => parseTaskSpec(await jsonBody(c)) },
+  );
 
   authed.get("/api/v2/task/:id", (c) => ok(c, record(ctx.store.get(param(c, "id")))));
 
@@ -97,13 +101,15 @@ function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
     return ok(c, { id: task.id });
   });
 
-  authed.get("/api/v2/tasks", (c) => ok(c, listTasks(c, ctx)));
+  authed.get("/api/v2/tasks", (c) => ok(c, listTasks(c, ctx)), { input: queryOf });
 
-  authed.post("/api/v2/tasks/status", async (c) => {
-    const body = loadBody(await jsonBody(c), {
-      identifiers: { type: "list", required: true, items: "string", minLength: 1 },
-    });
-    return ok(c, statusOf(body.identifiers as string[], ctx.store));
+  authed.post("/api/v2/tasks/status", (c) => ok(c, statusOf(c.var.input as string[], ctx.store)), {
+    input: async (c) => {
+      const body = loadBody(await jsonBody(c), {
+        identifiers: { type: "list", required: true, items: "string", minLength: 1 },
+      });
+      return body.identifiers;
+    },
   });
 
   authed.get("/api/v2/task/:id/signature", (c) => {
@@ -228,7 +234,7 @@ const STATES: ExecState[] = ["created", "running", "succeeded", "failed"];
 
 /** `GET /api/v2/tasks` (`tasks.py:368-400`, `TaskListQuery`): ids by state; `null` when none. */
 function listTasks(c: Context<Env>, ctx: TasksContext): Record<string, string[]> | null {
-  const query = queryOf(c);
+  const query = c.var.input as ReturnType<typeof queryOf>;
   const user = c.var.user.preferred_username;
   const visible = ctx.store
     .all()
