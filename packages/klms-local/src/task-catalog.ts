@@ -228,10 +228,24 @@ function jobOf(
   return { image: `${(tool.repository as string | undefined) ?? tool.name}:${image}`, profile };
 }
 
-/** Secrets live in a text column on the platform: what is sent comes back as a string. */
+/**
+ * Secrets live in a text column on the platform: a scalar comes back as a string; a dict or a
+ * list cannot be stored there and fails the creation with a 500 (`klms-platform-api.md` §4.3).
+ */
 function secretsOf(secrets: Record<string, unknown> | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(secrets ?? {})) out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(secrets ?? {})) {
+    if (typeof v === "object" && v !== null) {
+      const type = Array.isArray(v) ? "list" : "dict";
+      throw new ApiError(
+        500,
+        `ProgrammingError: can't adapt type '${type}' (secret '${k}': the platform stores secrets as text; send a string)`,
+        {},
+        "InternalException",
+      );
+    }
+    out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
   return out;
 }
 
