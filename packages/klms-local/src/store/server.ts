@@ -42,7 +42,10 @@ export function createS3Server(options: S3ServerOptions): Server {
   };
   const server = options.tls ? createHttpsServer({ ...options.tls }, handler) : createHttpServer(handler);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (error.code !== "ECONNRESET") options.log?.(`object store: bad request from a client: ${error.message}`);
+    // A client that goes away mid-request (reset, or EOF inside a body) is not a failure of the store.
+    if (!["ECONNRESET", "HPE_INVALID_EOF_STATE"].includes(error.code ?? "")) {
+      options.log?.(`object store: bad request from a client: ${error.message} (${error.code})`);
+    }
     socket.destroy();
   });
   return server;
