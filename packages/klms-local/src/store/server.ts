@@ -43,7 +43,11 @@ export function createS3Server(options: S3ServerOptions): Server {
   const server = options.tls ? createHttpsServer({ ...options.tls }, handler) : createHttpServer(handler);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     // A client that goes away mid-request (reset, or EOF inside a body) is not a failure of the store.
-    if (!["ECONNRESET", "HPE_INVALID_EOF_STATE"].includes(error.code ?? "")) {
+    if (/alert (unknown ca|bad certificate)/.test(error.message)) {
+      options.log?.(
+        "object store: a client refused the store's certificate: make it trust the local CA (the export lines dev prints)",
+      );
+    } else if (!["ECONNRESET", "HPE_INVALID_EOF_STATE"].includes(error.code ?? "")) {
       options.log?.(`object store: bad request from a client: ${error.message} (${error.code})`);
     }
     socket.destroy();
