@@ -125,7 +125,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       const jobArgs = run.args === 3 ? [token, klms.apiUrl, task.id] : [token, `${klms.apiUrl}/`, task.id, signature];
       const started = startRun(command, jobArgs, {
         cwd: run.cwd ?? options.runner?.cwd,
-        env: { ...options.runner?.env, ...run.env },
+        env: { ...trustEnv(objectStore?.caFile), ...options.runner?.env, ...run.env },
         timeoutMs: run.timeoutMs,
         logFile: logFile(task.id),
       });
@@ -224,4 +224,10 @@ function minioBlock(url: string, id: string, key: string, sessionToken: string |
   const block: MinioInput = { endpoint_url: url, internal_url: url, id, key };
   if (sessionToken !== undefined) block.skey = sessionToken;
   return block;
+}
+
+/** With the store over https: what makes a tool's Node, Python and AWS CLI trust its CA. */
+function trustEnv(caFile: string | undefined): Record<string, string> {
+  if (caFile === undefined) return {};
+  return { NODE_EXTRA_CA_CERTS: caFile, SSL_CERT_FILE: caFile, REQUESTS_CA_BUNDLE: caFile, AWS_CA_BUNDLE: caFile };
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { devMain, type LocalKlms } from "../src/index.js";
+import { devMain, type LocalKlms, runToolTask } from "../src/index.js";
 import { assertSuccess, call } from "./helpers.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -70,4 +70,18 @@ test("dev --tls: a template-style Python client reads and writes over https with
     assert.equal(await exit, 0);
     await rm(dataDir, { recursive: true, force: true });
   }
+});
+
+test("runToolTask({ tls: true }): a Node tool reads and writes the store over https, trusting the CA the runner hands it", async (t) => {
+  const cwd = fileURLToPath(new URL("../../../examples/correlations", import.meta.url));
+  const run = await runToolTask({
+    cwd,
+    tls: true,
+    files: { series: ["fixtures/field.csv"] },
+    outputNames: ["correlations_file"],
+  });
+  t.after(() => run.stop());
+  assert.match(run.klms.s3Url ?? "", /^https:\/\//);
+  assert.equal(run.state, "succeeded", run.logs);
+  assert.match(await run.readText(run.output.correlations_file as string), /,/);
 });
