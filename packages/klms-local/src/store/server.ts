@@ -40,7 +40,11 @@ export function createS3Server(options: S3ServerOptions): Server {
       res.destroy();
     });
   };
-  const server = options.tls ? createHttpsServer({ ...options.tls }, handler) : createHttpServer(handler);
+  // No limit on a whole request (Node's default is 300 s): a big upload on a slow disk may take longer.
+  const limits = { requestTimeout: 0 };
+  const server = options.tls
+    ? createHttpsServer({ ...options.tls, ...limits }, handler)
+    : createHttpServer(limits, handler);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     // A client that goes away mid-request (reset, or EOF inside a body) is not a failure of the store.
     if (/alert (unknown ca|bad certificate)/.test(error.message)) {
