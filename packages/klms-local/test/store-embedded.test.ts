@@ -199,7 +199,9 @@ describe("the embedded store alone", () => {
     const got = await root.send(new GetObjectCommand({ Bucket: "bkt", Key: "streamed.bin" }));
     assert.ok(Buffer.from(await (got.Body?.transformToByteArray() ?? [])).equals(data));
     assert.equal(await streamingPut("tampered.bin", data, true), 403);
-    await assert.rejects(root.send(new GetObjectCommand({ Bucket: "bkt", Key: "tampered.bin" })), { name: "NoSuchKey" });
+    await assert.rejects(root.send(new GetObjectCommand({ Bucket: "bkt", Key: "tampered.bin" })), {
+      name: "NoSuchKey",
+    });
     root.destroy();
   });
 
