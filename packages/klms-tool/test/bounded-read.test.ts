@@ -57,6 +57,17 @@ describe("readFileBounded", () => {
     await symlink("/etc/hostname", join(dir, "link"));
     await assert.rejects(readFileBounded(join(dir, "link"), bounds(10)), refusal("not-a-file", /symbolic link/));
   });
+  it("follows a symbolic link when asked (a file a person names), still checking what it points to", async () => {
+    await writeFile(join(dir, "target.json"), "{}");
+    await symlink(join(dir, "target.json"), join(dir, "named"));
+    const followed = await readFileBounded(join(dir, "named"), { ...bounds(10), followSymlinks: true });
+    assert.equal(followed.toString(), "{}");
+    await symlink(join(dir, "folder"), join(dir, "to-folder"));
+    await assert.rejects(
+      readFileBounded(join(dir, "to-folder"), { ...bounds(10), followSymlinks: true }),
+      refusal("not-a-file", /a directory/),
+    );
+  });
 });
 
 describe("decodeUtf8", () => {

@@ -547,6 +547,19 @@ const rows: Row[] = [
     expect: { exit: 0, state: "failed", message: /output\.json is a symbolic link/ },
   },
   {
+    name: "SIGTERM during the worker, then a post that does not answer: given up 15 s after the signal",
+    worker: "node hang.mjs",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, delayMs: 20_000, status: 503 }],
+    flags: ["--request-timeout", "60"],
+    during: sigtermOnce(/worker: started/),
+    expect: {
+      exit: 4,
+      state: "running",
+      stdout: /^\{"status":"failed","message":"Task cancelled by SIGTERM.*\}$/m,
+      stderr: /cancelled and the post did not finish within 15 s of the signal/,
+    },
+  },
+  {
     name: "SIGTERM while the output POST waits on a server that does not answer: given up 15 s after the signal",
     // The server holds the post 20 s, then fails it; a retry would be recorded (the fault is used up).
     faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, delayMs: 20_000, status: 503 }],

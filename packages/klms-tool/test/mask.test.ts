@@ -237,3 +237,18 @@ describe("captureWorkerOutput: decoded across chunks, masked per line, nothing l
     assert.match(c.outOfMemory() ?? "", /heap out of memory/);
   });
 });
+
+describe("Masker.stream: the same pieces as a transform stream", () => {
+  it("decodes across chunks and masks per line", async () => {
+    const secret = "pässwörd-0123";
+    const stream = maskerOf(secret).stream();
+    let out = "";
+    stream.on("data", (t: Buffer | string) => {
+      out += t.toString();
+    });
+    for (const byte of Buffer.from(`≤ ${secret}\nlast`)) stream.write(Buffer.of(byte));
+    stream.end();
+    await new Promise((resolve) => stream.on("end", resolve));
+    assert.equal(out, `≤ ${MASK}\nlast`);
+  });
+});

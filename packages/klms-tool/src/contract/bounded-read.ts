@@ -29,6 +29,11 @@ export class ReadLimitError extends Error {
 export interface ReadBounds {
   what: string;
   maxBytes: number;
+  /**
+   * Follow a symbolic link (a file a person names on the command line); default false: a file a
+   * worker leaves (output.json) may not point elsewhere on the machine.
+   */
+  followSymlinks?: boolean;
 }
 
 /**
@@ -69,7 +74,8 @@ export async function readFileBounded(path: string, bounds: ReadBounds): Promise
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: a symlink is refused.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const noFollow = bounds.followSymlinks ? 0 : constants.O_NOFOLLOW;
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | noFollow);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ReadLimitError(`${bounds.what} does not exist`, "missing");

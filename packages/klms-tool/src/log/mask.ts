@@ -3,6 +3,8 @@
  * replaced by `***`. Masking is by value (not by variable name), so it works on text the kit did
  * not write: the worker's own prints, a Python traceback, a URL with a password in it.
  */
+import { Transform } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { secretForms } from "./secret-forms.js";
 
 /** What a masked value is replaced with. */
@@ -90,6 +92,24 @@ export class Masker {
   /** A line buffer that masks whole lines of text written to it in pieces. */
   lines(): LineMasker {
     return new LineMasker(this);
+  }
+
+  /**
+   * A transform stream of bytes in, masked UTF-8 text out: decoded across chunks, masked a whole
+   * line at a time, the rest flushed at the end. For a worker's two streams use
+   * `captureWorkerOutput` (capture.ts), which is built on the same pieces.
+   */
+  stream(): Transform {
+    const lines = this.lines();
+    const decoder = new StringDecoder("utf8");
+    return new Transform({
+      transform(chunk: Buffer | string, _encoding, done) {
+        done(null, lines.push(typeof chunk === "string" ? chunk : decoder.write(chunk)));
+      },
+      flush(done) {
+        done(null, lines.push(decoder.end()) + lines.flush());
+      },
+    });
   }
 }
 

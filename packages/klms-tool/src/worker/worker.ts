@@ -297,7 +297,7 @@ async function loadInput(
   let text: string;
   try {
     const what = `the task input ${path}`;
-    text = decodeUtf8(await readFileBounded(path, { what, maxBytes: MAX_INPUT_BYTES }), what);
+    text = decodeUtf8(await readFileBounded(path, { what, maxBytes: MAX_INPUT_BYTES, followSymlinks: true }), what);
   } catch (error) {
     if (error instanceof ReadLimitError) return { failure: error.message };
     return { failure: `could not read the task input ${path}: ${(error as Error).message}` };
