@@ -1,7 +1,9 @@
 /**
  * Runs the worker (`<command> input.json output.json`) as a child process and survives whatever
  * it does: throw, exit, run out of memory, hang, or be killed. Its standard output and error pass
- * through the masker on their way to the entrypoint's own, so no secret reaches the pod's log.
+ * through the one capture (log/capture.ts) on their way to the entrypoint's own, so no secret
+ * reaches the pod's log. The worker runs in its own process group, and the run ends only when the
+ * whole group has: processes the worker started and left behind are stopped too.
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -24,7 +26,7 @@ export interface WorkerRun {
   stdout: Writable;
   stderr: Writable;
   masker: Masker;
-  /** How long the worker may take to stop after SIGTERM before it is killed. */
+  /** How long the worker may take to stop after SIGTERM; it is killed FORCE_MARGIN_MS (1 s) later. */
   gracePeriodMs: number;
   cancellation: Cancellation;
   log: Logger;
@@ -61,19 +63,7 @@ const GROUP_POLL_MS = 50;
 /** Starts the worker and resolves when it has ended, its process group is gone and its output has been passed on. */
 export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   const started = Date.now();
-  const [program, ...args] = run.command;
-  // "node" means the Node running this entrypoint: same version, and no PATH surprises.
-  const executable = program === "node" ? process.execPath : (program as string);
-
-  const child = spawn(executable, [...args, run.inputPath, run.outputPath], {
-    cwd: run.cwd,
-    env: run.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so that a signal reaches the worker's children too, and a terminal's
-    // Ctrl+C is delivered once (by us) rather than twice.
-    detached: true,
-  });
-
+  const child = startChild(run);
   const usage = measureWorker(child.pid);
   const capture = captureWorkerOutput({
     stdout: child.stdout,
@@ -128,6 +118,21 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   const outOfMemory = capture.outOfMemory();
   if (outOfMemory !== undefined) result.outOfMemory = outOfMemory;
   return result;
+}
+
+/** Spawns `<command> input.json output.json` in its own process group. */
+function startChild(run: WorkerRun) {
+  const [program, ...args] = run.command;
+  // "node" means the Node running this entrypoint: same version, and no PATH surprises.
+  const executable = program === "node" ? process.execPath : (program as string);
+  return spawn(executable, [...args, run.inputPath, run.outputPath], {
+    cwd: run.cwd,
+    env: run.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so that a signal reaches the worker's children too, and a terminal's
+    // Ctrl+C is delivered once (by us) rather than twice.
+    detached: true,
+  });
 }
 
 /** The worker's process group (its id is the worker's pid, as it was started detached). */
