@@ -124,8 +124,11 @@ describe("readStreamBounded", () => {
   });
 });
 
-/** A server on 127.0.0.1 whose input reply is `size` bytes of JSON-ish filler, declared or chunked, produced lazily. */
-async function hugeReplyServer(size: number, declared: boolean) {
+/**
+ * A server on 127.0.0.1 whose input reply is `size` bytes of filler, declared or chunked,
+ * produced lazily, or the given `body`; it records what is posted.
+ */
+async function hugeReplyServer(size: number, declared: boolean, body?: string | Buffer) {
   const posted: unknown[] = [];
   let sent = 0;
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -138,6 +141,10 @@ async function hugeReplyServer(size: number, declared: boolean) {
         posted.push(JSON.parse(body));
         res.writeHead(200, { "content-type": "application/json" }).end('{"success":true,"result":{}}');
       });
+      return;
+    }
+    if (body !== undefined) {
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
       return;
     }
     res.writeHead(200, { "content-type": "application/json", ...(declared ? { "content-length": String(size) } : {}) });
@@ -179,12 +186,21 @@ describe("httpFetch and the entrypoint, given a reply over the limit", () => {
     }
   });
 
-  for (const [name, declared, size, message] of [
+  const deep = `{"success":true,"result":{"secrets":{"s":${"[".repeat(100_000)}${"]".repeat(100_000)}}}}`;
+  for (const [name, declared, size, message, body] of [
     ["a 1 GiB reply with its Content-Length", true, 1024 * MiB, /the input reply is 1073741824 bytes, over the limit/],
     ["a 300 MB chunked reply", false, 300 * MiB, new RegExp(`the input reply is more than ${MAX_INPUT_BYTES} bytes`)],
+    ["a reply nested 100,000 levels deep", false, 0, /the input reply is nested more than 500 levels deep/, deep],
+    [
+      "a reply that is not UTF-8",
+      false,
+      0,
+      /the input reply is not valid UTF-8 text/,
+      Buffer.from('{"success":true,"result":{"x":"caf\xe9"}}', "latin1"),
+    ],
   ] as const) {
     it(`klms-tool exec: ${name} ends in a posted failure and exit 3`, async () => {
-      const server = await hugeReplyServer(size, declared);
+      const server = await hugeReplyServer(size, declared, body);
       let stderr = "";
       const sink = (into: (t: string) => void) =>
         new Writable({

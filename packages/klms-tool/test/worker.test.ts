@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { truncate, writeFile } from "node:fs/promises";
 import { describe, test } from "node:test";
 import { checkTaskOutput, defineTool, type PlainRun, type RunnableTool, runWorker, z } from "../src/index.ts";
 import { CLI, findSecrets, fixture, runProcess, taskInput, workspace } from "./support.ts";
@@ -348,6 +349,34 @@ describe("worker: as its own process", () => {
             output: { result: "s3://klms-bucket/out/***/result.csv" },
           },
         );
+      } finally {
+        await ws.cleanup();
+      }
+    });
+  }
+
+  for (const [name, prepare, message] of [
+    [
+      "nested 100,000 levels deep",
+      (path: string) => writeFile(path, `{"input":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+      /^the task input .* is nested more than 500 levels deep$/,
+    ],
+    [
+      "of 300 MB",
+      async (path: string) => {
+        await writeFile(path, "");
+        await truncate(path, 300 * 1000 * 1000);
+      },
+      /^the task input .* is 300000000 bytes, over the limit of 67108864 bytes, so it was not read$/,
+    ],
+  ] as const) {
+    test(`klms-tool run: an input.json ${name} is a clear failure in output.json`, async () => {
+      const ws = await workspace({});
+      try {
+        await prepare(ws.inputPath);
+        const r = await runProcess(process.execPath, [CLI, "run", fixture("plain.mjs"), ws.inputPath, ws.outputPath]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(String((await ws.readOutput()).message), message);
       } finally {
         await ws.cleanup();
       }

@@ -7,7 +7,7 @@
  */
 import { ReadLimitError } from "../contract/bounded-read.js";
 import { isObject } from "../contract/errors.js";
-import { MAX_INPUT_BYTES, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
+import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
 import { type FetchInit, type FetchLike, httpFetch } from "./http.js";
 import {
   backoffDelay,
@@ -131,6 +131,16 @@ export async function fetchTaskInput(
       if (!isObject(body.result)) {
         throw new PlatformError(
           'the input reply\'s "result" is not an object',
+          "invalid-reply",
+          reply.status,
+          attempts,
+        );
+      }
+      // Deeper than the platform itself could have written: refused before anything walks it
+      // (registering secrets, writing input.json) and overflows the stack.
+      if (jsonDepth(body.result, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+        throw new PlatformError(
+          `the input reply is nested more than ${MAX_JSON_DEPTH} levels deep`,
           "invalid-reply",
           reply.status,
           attempts,

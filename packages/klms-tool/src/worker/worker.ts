@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { decodeUtf8, ReadLimitError, readFileBounded } from "../contract/bounded-read.js";
 import { TaskInputError } from "../contract/errors.js";
 import { readTaskInput, type TaskInput } from "../contract/input.js";
-import { MAX_INPUT_BYTES } from "../contract/limits.js";
+import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "../contract/limits.js";
 import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
 import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
 import { ExitCode } from "../exit-codes.js";
@@ -307,6 +307,9 @@ async function loadInput(
     json = JSON.parse(text);
   } catch (error) {
     return { failure: `the task input ${path} is not valid JSON: ${(error as Error).message}` };
+  }
+  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    return { failure: `the task input ${path} is nested more than ${MAX_JSON_DEPTH} levels deep` };
   }
   try {
     const { task, warnings } = readTaskInput(json);
