@@ -337,8 +337,16 @@ class TaskRun {
         ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
         : (err as Error).message;
       log.error(`the task output could not be posted: ${why}`);
+      let record: string;
+      try {
+        record = this.masker.mask(JSON.stringify(body));
+      } catch (serialising) {
+        // Checked outputs cannot get here (depth is bounded); say so rather than promise a record.
+        log.error(`the output cannot be serialised, so no recovery record follows: ${(serialising as Error).message}`);
+        return ExitCode.OutputPostFailed;
+      }
       log.error("the output follows on standard output as a recovery record");
-      this.stdout.write(`${this.masker.mask(JSON.stringify(body))}\n`);
+      this.stdout.write(`${record}\n`);
       return ExitCode.OutputPostFailed;
     } finally {
       deadline.dispose();
