@@ -9,6 +9,7 @@ import { readTaskInput, type TaskInput } from "../contract/input.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "../contract/limits.js";
 import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
 import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
+import { ENTRYPOINT_DEFAULTS } from "../entrypoint/args.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
@@ -59,8 +60,8 @@ export interface WorkerResult {
   output: TaskOutput;
 }
 
-/** The entrypoint's default grace period (ENTRYPOINT_DEFAULTS.gracePeriodSeconds), for a worker run on its own. */
-const DEFAULT_GRACE_MS = 10_000;
+/** The entrypoint's default grace period, for a worker run on its own: one value, not two. */
+const DEFAULT_GRACE_MS = ENTRYPOINT_DEFAULTS.gracePeriodSeconds * 1000;
 
 /** `KLMS_GRACE_PERIOD`, in seconds like everywhere a person types a duration; undefined when unset or not a number ≥ 0. */
 function graceFromEnv(): number | undefined {
