@@ -3,7 +3,7 @@
  * (chunk and line boundaries, a character cut in two), deep values, and short secrets.
  */
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { captureWorkerOutput } from "../src/log/capture.ts";
 import { LineMasker, MASK, Masker, MIN_MASKED_LENGTH } from "../src/log/mask.ts";
@@ -250,5 +250,36 @@ describe("Masker.stream: the same pieces as a transform stream", () => {
     stream.end();
     await new Promise((resolve) => stream.on("end", resolve));
     assert.equal(out, `≤ ${MASK}\nlast`);
+  });
+});
+
+describe("captureWorkerOutput: a slow destination", () => {
+  it("pauses the worker's stream while the destination is full, and loses nothing", async () => {
+    const source = { stdout: new PassThrough(), stderr: new PassThrough() };
+    let received = "";
+    let paused = 0;
+    const slow = new Writable({
+      highWaterMark: 64,
+      write(chunk, _encoding, done) {
+        received += chunk.toString();
+        setImmediate(done);
+      },
+    });
+    source.stdout.on("pause", () => paused++);
+    const c = captureWorkerOutput({
+      stdout: source.stdout,
+      stderr: source.stderr,
+      toStdout: slow,
+      toStderr: new PassThrough().resume(),
+      masker: new Masker(),
+    });
+    const expected = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join("");
+    for (let i = 0; i < 1000; i++) source.stdout.write(`line ${i}\n`);
+    source.stdout.end();
+    source.stderr.end();
+    await c.drain(30_000);
+    await new Promise<void>((resolve) => slow.end(resolve));
+    assert.equal(received, expected);
+    assert.ok(paused > 0, "the source was paused at least once");
   });
 });

@@ -43,9 +43,8 @@ export interface WorkerCapture {
 export function captureWorkerOutput(streams: CaptureStreams): WorkerCapture {
   let tail = "";
   let outOfMemory: string | undefined;
-  const out = new StreamCapture(streams.stdout, streams.masker, (text) => streams.toStdout.write(text));
-  const err = new StreamCapture(streams.stderr, streams.masker, (text) => {
-    streams.toStderr.write(text);
+  const out = new StreamCapture(streams.stdout, streams.masker, streams.toStdout);
+  const err = new StreamCapture(streams.stderr, streams.masker, streams.toStderr, (text) => {
     tail = (tail + text).slice(-TAIL_CHARS);
     if (outOfMemory === undefined && OUT_OF_MEMORY.test(text)) {
       outOfMemory = text
@@ -75,22 +74,28 @@ export function captureWorkerOutput(streams: CaptureStreams): WorkerCapture {
   };
 }
 
-/** One stream: decode, mask per line, pass on; flushed once at its end or when stopped. */
+/** One stream: decode, mask per line, pass on (pausing while the destination is full); flushed once at its end or when stopped. */
 class StreamCapture {
   readonly ended: Promise<void>;
   readonly #decoder = new StringDecoder("utf8");
   readonly #lines: LineMasker;
   readonly #source: Readable;
-  readonly #emit: (text: string) => void;
+  readonly #to: Writable;
+  readonly #seen: ((text: string) => void) | undefined;
   #done = false;
 
-  constructor(source: Readable, masker: Masker, emit: (text: string) => void) {
+  constructor(source: Readable, masker: Masker, to: Writable, seen?: (text: string) => void) {
     this.#source = source;
     this.#lines = masker.lines();
-    this.#emit = emit;
+    this.#to = to;
+    this.#seen = seen;
     source.on("data", (chunk: Buffer | string) => {
       const text = this.#lines.push(typeof chunk === "string" ? chunk : this.#decoder.write(chunk));
-      if (text) emit(text);
+      if (text && !this.#emit(text)) {
+        // Backpressure, as pipe() would: the worker waits rather than the entrypoint's memory grows.
+        source.pause();
+        to.once("drain", () => source.resume());
+      }
     });
     this.ended = new Promise((resolve) => {
       source.once("end", resolve);
@@ -109,5 +114,10 @@ class StreamCapture {
     }
     const rest = this.#lines.push(this.#decoder.end()) + this.#lines.flush();
     if (rest) this.#emit(rest);
+  }
+
+  #emit(text: string): boolean {
+    this.#seen?.(text);
+    return this.#to.write(text);
   }
 }
