@@ -82,7 +82,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
  */
 export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Promise<ExitCode> {
   // First of all: on Linux this overwrites the arguments' memory, so the token and the signature
-  // leave /proc/<pid>/cmdline (they were readable there for the ~50 ms Node took to get here).
+  // leave /proc/<pid>/cmdline (they were readable there while Node started).
   const setTitle = io.setTitle ?? ((title: string) => (process.title = title));
   setTitle("klms-tool exec");
   const stdout = io.stdout ?? process.stdout;
