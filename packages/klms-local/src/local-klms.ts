@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { Accounts, type UserSpec } from "./accounts.js";
-import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
+import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf, verifyToken } from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
 import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
@@ -41,6 +41,11 @@ export interface LocalKlmsOptions {
   seed?: string | Seed;
   /** Where warnings go (e.g. a record set aside); default stderr, even when quiet. */
   warn?: (message: string) => void;
+  /**
+   * Serve the embedded object store over https, with a CA made at the first start and kept in
+   * `<dataDir>/tls/ca.pem` (clients must trust it: see {@link LocalKlms.caFile}). Default false.
+   */
+  tls?: boolean;
 }
 
 /** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
@@ -66,8 +71,17 @@ export interface LocalKlms {
   dataDir: string;
   /** A running process that tasks can belong to: `klms-local-dev`, made at the first start (stable id). */
   processId: string;
-  /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
+  /**
+   * A `minio` block as tasks receive it: the object store's endpoint and, for the embedded store,
+   * credentials minted by its STS for the dev user at start (each task input gets freshly minted
+   * ones for the task's creator, as on the platform). Empty without a store.
+   */
   minio: MinioInput;
+  /** With `tls`: the CA certificate (PEM) of the embedded store, and its file. */
+  ca?: string;
+  caFile?: string;
+  /** Settles with the error if the embedded store stops serving on its own (never otherwise). */
+  storeFailed?: Promise<Error>;
   /** Creates a task for the `dev` user with the same rules as `POST /api/v2/task` (a process, `datasets`, … are required). */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
   /** Creates a running process (`POST /api/v2/process` as `dev`; the body's fields are optional here) and returns its record. */
@@ -86,8 +100,8 @@ export interface LocalKlms {
   stop(): Promise<void>;
 }
 
-/** The session token handed out with the embedded store's keys: s3rver ignores tokens. */
-export const DEV_SESSION_TOKEN = "klms-local-dev-session-token";
+/** The lifetime the platform asks STS for (DurationSeconds, data-api mutils.py:33-111), seconds. */
+export const MINIO_DURATION_SECONDS = 86000;
 
 /** The bucket the embedded object store creates. */
 export const DEFAULT_BUCKET = "klms-bucket";
@@ -121,15 +135,29 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
   };
 
   let objectStore: ObjectStore | undefined;
-  let minio: MinioInput = {};
+  // The `minio` block for a user: on the embedded store, STS credentials minted for that user.
+  let minio: (username: string) => MinioInput = () => ({});
   let server: RunningServer | undefined;
   try {
     if (options.objectStore === undefined) {
-      objectStore = await startObjectStore({ directory: join(dataDir, "objects"), buckets: [DEFAULT_BUCKET] });
-      minio = minioBlock(objectStore.url, objectStore.accessKeyId, objectStore.secretAccessKey, DEV_SESSION_TOKEN);
+      const started = await startObjectStore({
+        directory: join(dataDir, "objects"),
+        buckets: [DEFAULT_BUCKET],
+        secret,
+        verifyWebIdentity: (jwt) => verifyToken(jwt, secret),
+        ...(options.tls ? { tlsDir: join(dataDir, "tls") } : {}),
+        log: (line) => process.stderr.write(`klms-local: ${line}\n`),
+      });
+      objectStore = started;
+      // As the platform: credentials minted by STS for the task's user on every input (mutils.py:33-111).
+      minio = (username) => {
+        const c = started.mint(username, MINIO_DURATION_SECONDS);
+        return minioBlock(started.url, c.accessKeyId, c.secretAccessKey, c.sessionToken);
+      };
     } else if (options.objectStore !== false) {
       const s = options.objectStore;
-      minio = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      const block = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      minio = () => ({ ...block });
     }
 
     const startTask = (id: string, run: RunOptions = {}): StartedRun => {
@@ -144,7 +172,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       const jobArgs = run.args === 3 ? [token, klms.apiUrl, task.id] : [token, `${klms.apiUrl}/`, task.id, signature];
       const started = startRun(command, jobArgs, {
         cwd: run.cwd ?? options.runner?.cwd,
-        env: { ...options.runner?.env, ...run.env },
+        env: { ...trustEnv(objectStore?.caFile), ...options.runner?.env, ...run.env },
         timeoutMs: run.timeoutMs,
         logFile: logFile(task.id),
       });
@@ -163,7 +191,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       void done.then((r) => log?.(`task ${task.id} run ended (exit ${r.exitCode ?? r.signal})`));
     };
 
-    const lister = Object.keys(minio).length > 0 ? objectLister(minio) : undefined;
+    const lister = options.objectStore === false ? undefined : objectLister(() => minio(DEV_USERNAME), objectStore?.ca);
 
     // Until the engine keeps one log per run: the task's one log file is its one "pod".
     const podsOf = (task: StoredTask): PodView[] => {
@@ -188,7 +216,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         secret,
         faults,
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-        minio: () => ({ ...minio }),
+        minio: (task) => minio(task.creator),
         ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,
@@ -213,7 +241,9 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       password: accounts.byName(DEV_USERNAME)?.password ?? "",
       dataDir,
       processId,
-      minio: { ...minio },
+      minio: minio(DEV_USERNAME),
+      ...(objectStore?.ca ? { ca: objectStore.ca, caFile: objectStore.caFile } : {}),
+      ...(objectStore ? { storeFailed: objectStore.failed } : {}),
       async createTask(spec) {
         const parsed = asError(() => parseTaskSpec(spec), "task spec");
         const expansions = await wildcardExpansions(parsed.inputs, lister?.list);
@@ -257,7 +287,6 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
           for (const { child } of runs.values()) child.kill("SIGKILL");
           await Promise.all([...runs.values()].map((r) => r.done));
           await running.close();
-          lister?.close();
           await store_?.stop();
           if (temporary) rmSync(dataDir, { recursive: true, force: true });
         })();
@@ -282,18 +311,22 @@ function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | unde
   return { secret, store, catalog, processId: devProcess(catalog) };
 }
 
-/** Lists the object store the tasks' `minio` block points at (for wildcard inputs); opened on first use. */
-function objectLister(minio: MinioInput): { list: ObjectLister; close(): void } {
-  let storage: Storage | undefined;
+/**
+ * Lists the object store the tasks' `minio` block points at (wildcard inputs), with a block
+ * fresh for each listing (minted credentials expire), its client closed at the end.
+ */
+function objectLister(block: () => MinioInput, ca: string | undefined): { list: ObjectLister } {
   return {
-    list: (prefix) => {
-      storage ??= createStorage(minioSettings(minio, { prefer: "external", env: {} }));
-      const objects = storage.list(prefix);
-      return (async function* () {
-        for await (const o of objects) yield o.path;
-      })();
-    },
-    close: () => storage?.close(),
+    list: (prefix) =>
+      (async function* () {
+        const settings = minioSettings(block(), { prefer: "external", env: {} });
+        const storage: Storage = createStorage(settings, ca === undefined ? {} : { ca });
+        try {
+          for await (const o of storage.list(prefix)) yield o.path;
+        } finally {
+          storage.close();
+        }
+      })(),
   };
 }
 
@@ -351,4 +384,10 @@ function minioBlock(url: string, id: string, key: string, sessionToken: string |
   const block: MinioInput = { endpoint_url: url, internal_url: url, id, key };
   if (sessionToken !== undefined) block.skey = sessionToken;
   return block;
+}
+
+/** With the store over https: what makes a tool's Node, Python and AWS CLI trust its CA. */
+function trustEnv(caFile: string | undefined): Record<string, string> {
+  if (caFile === undefined) return {};
+  return { NODE_EXTRA_CA_CERTS: caFile, SSL_CERT_FILE: caFile, REQUESTS_CA_BUNDLE: caFile, AWS_CA_BUNDLE: caFile };
 }

@@ -108,3 +108,22 @@ describe("wildcard inputs against the object store", () => {
     });
   });
 });
+
+test("with the store over https, wildcards are listed through its CA", async () => {
+  const klms = await startLocalKlms({ quiet: true, tls: true });
+  const storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }), { ca: klms.ca });
+  try {
+    await storage.put("s3://klms-bucket/tls/a.csv", "x");
+    const { id } = await klms.createTask({
+      process_id: klms.processId,
+      name: "tls",
+      datasets: {},
+      inputs: { g: ["s3://klms-bucket/tls/*"] },
+      outputs: {},
+    });
+    assert.deepEqual((await klms.getTask(id)).inputs, { g: ["s3://klms-bucket/tls/a.csv"] });
+  } finally {
+    storage.close();
+    await klms.stop();
+  }
+});
