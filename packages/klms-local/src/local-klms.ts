@@ -166,7 +166,11 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       if (!command || command.length === 0) {
         throw new Error("no command to run: pass options.command or start the local KLMS with runner.command");
       }
-      const token = klms.token;
+      // The Job carries its creator's token (`tasks.py:880-890`, KC §4).
+      const token =
+        task.creator === DEV_USERNAME
+          ? klms.token
+          : `Bearer ${issueDevToken(secret, undefined, undefined, task.creator)}`;
       const signature = signatureOf(task.id, secret);
       // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
       const jobArgs = run.args === 3 ? [token, klms.apiUrl, task.id] : [token, `${klms.apiUrl}/`, task.id, signature];
@@ -216,7 +220,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         secret,
         faults,
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-        minio: (task) => minio(task.creator),
+        minio: (username) => minio(username),
         ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,
