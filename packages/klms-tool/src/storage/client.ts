@@ -7,6 +7,19 @@ export interface ClientOptions {
   maxAttempts?: number;
   /** S3 region; MinIO and radosgw accept any, the SDK needs one (default us-east-1). */
   region?: string;
+  /**
+   * Idle timeout in milliseconds (default 60 000): a request whose connection moves no byte for
+   * this long, either way, fails with `TimeoutError` (then retried as the SDK retries). It covers
+   * a server that never answers, a request body that stalls, and an opened object stream left
+   * unread that long (its connection is then released). Not a limit on a whole transfer.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Milliseconds to get a connection, waiting for a free one of the pool (50) included (default
+   * twice the idle timeout: longer than it, so that connections held by streams left unread are
+   * released before a request waiting for one gives up).
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The AWS SDK modules, loaded on first use. */
@@ -31,6 +44,21 @@ export function loadSdk(): Promise<Sdk> {
 }
 
 /**
+ * The SDK's logger: its warnings reach stderr (the task's log), except the one it prints for
+ * every failed streaming upload (with no logger it writes that one to the console). Failed
+ * commands, which the SDK logs as errors with their whole input, are not logged: the caller
+ * gets each as a StorageError that says what to check.
+ */
+const SDK_LOGGER = {
+  debug: () => {},
+  info: () => {},
+  warn: (message: unknown, ...rest: unknown[]) => {
+    if (message !== "An error was encountered in a non-retryable streaming request.") console.warn(message, ...rest);
+  },
+  error: () => {},
+};
+
+/**
  * An S3 client configured for MinIO and other S3-compatible stores: path-style URLs, the session
  * token, and checksums only when required, since streamed uploads with the SDK's default
  * checksums are refused (radosgw: 411) or stored corrupted (s3rver) by servers that predate them.
@@ -47,6 +75,12 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
     },
     maxAttempts: options.maxAttempts ?? 5,
+    // Without these the SDK waits forever: for an answer, for a stalled body, for a free socket.
+    requestHandler: {
+      socketTimeout: options.idleTimeoutMs ?? 60_000,
+      connectionTimeout: options.connectTimeoutMs ?? 2 * (options.idleTimeoutMs ?? 60_000),
+    },
+    logger: SDK_LOGGER,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
