@@ -21,6 +21,7 @@ import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-
 import type { MinioSettings } from "../src/contract/minio.ts";
 import { createStorage, type Storage, StorageError, type StorageOptions } from "../src/index.ts";
 import { explain } from "../src/storage/errors.ts";
+import { createOutputTarget } from "../src/storage/task-files.ts";
 
 const BUCKET = "klms-bucket";
 const MiB = 1024 * 1024;
@@ -308,6 +309,39 @@ describe("storage faults against the embedded object store", () => {
   }, async () => {
     assert.equal(aborted.length, 2, "the shrink and grow tests ran first");
     for (const key of aborted) assert.equal(await storage.exists(key), false, key);
+  });
+
+  test("an output target given a missing file fails naming the file, as a local problem", async () => {
+    const missing = join(dir, "never-written.csv");
+    const ctx = { storage: () => storage, workdir: dir, onUpload: () => assert.fail("nothing was uploaded") };
+    const target = createOutputTarget("report", `s3://${BUCKET}/out/`, ctx);
+    await assert.rejects(target.upload(missing), (e: unknown) => {
+      assert.ok(e instanceof StorageError, String(e));
+      assert.equal(e.code, "ENOENT");
+      assert.equal(
+        e.message,
+        `upload s3://${BUCKET}/out/never-written.csv failed (local file ${missing}): reading the data to upload failed: ` +
+          "the local file or folder does not exist (ENOENT): check the path",
+      );
+      return true;
+    });
+  });
+
+  test("cancelling while an opened stream is read ends it with the cancellation", HANG_GUARD, async () => {
+    const controller = new AbortController();
+    const stream = await storage.open(`s3://${BUCKET}/big/four.bin`, { signal: controller.signal });
+    let read = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream) {
+          read += (chunk as Buffer).length;
+          controller.abort();
+        }
+      })(),
+      (e: unknown) => e instanceof StorageError && e.code === "AbortError" && /was cancelled/.test(e.message),
+    );
+    assert.ok(read > 0 && read < 4 * MiB, `stopped early (${read} bytes read)`);
+    assert.equal(await storage.exists(`s3://${BUCKET}/big/four.bin`, { signal: new AbortController().signal }), true);
   });
 
   test("zero-byte folder markers become folders in downloadFolder", async () => {

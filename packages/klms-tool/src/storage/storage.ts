@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { PassThrough, pipeline as pipelineCallback, type Readable, type Transform } from "node:stream";
+import { pipeline as pipelineCallback, type Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
 import type { MinioSettings } from "../contract/minio.js";
@@ -87,11 +87,12 @@ export class Storage {
   }
 
   /** The object's size and date, or undefined when it does not exist. */
-  async stat(path: PathLike): Promise<ObjectInfo | undefined> {
+  async stat(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
     const p = toObjectPath(path, { requireKey: true });
     try {
       const head = await this.#send<{ ContentLength?: number; LastModified?: Date; ETag?: string }>(
         (sdk) => new sdk.HeadObjectCommand({ Bucket: p.bucket, Key: p.key }),
+        { abortSignal: options.signal },
       );
       return {
         path: formatPath(p),
@@ -108,8 +109,8 @@ export class Storage {
   }
 
   /** True when the object exists. */
-  async exists(path: PathLike): Promise<boolean> {
-    return (await this.stat(path)) !== undefined;
+  async exists(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return (await this.stat(path, options)) !== undefined;
   }
 
   /**
@@ -146,6 +147,13 @@ export class Storage {
     );
     body.on("error", (error) => failOrRelease(counter, this.#explain(error, "download", p)));
     releaseWithOuter(counter, body);
+    // The signal also ends a stream being read (the SDK watches it only until the answer's headers).
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => counter.destroy(this.#explain(cancelled(), "download", p));
+      signal.addEventListener("abort", onAbort, { once: true });
+      counter.once("close", () => signal.removeEventListener("abort", onAbort));
+    }
     return body.pipe(counter);
   }
 
@@ -318,35 +326,21 @@ export class Storage {
     } else {
       body = source;
     }
-    // The source is piped before anything is awaited: a stream that fails (a missing file's
-    // read stream fails on the next tick) then has a listener, and its error is the reported
-    // cause; it aborts the upload instead of leaving the SDK waiting for data that never comes.
-    const { controller, dispose } = linkedAbort(options.signal);
-    let failure: unknown;
     const file = typeof source === "string" ? source : undefined;
-    const data = new PassThrough();
     const checked = byteCounter({
       expected: total,
       mismatch: (done, expected) => sourceChanged(this.#op("upload", p), file ?? "", done, expected),
     });
-    pipelineCallback(body, checked, data, (error: NodeJS.ErrnoException | null) => {
-      if (!error) return;
-      failure ??= error;
-      controller.abort();
-    });
-    if (options.signal?.aborted) {
-      data.destroy();
-      dispose();
-      throw this.#explain(cancelled(), "upload", p);
-    }
+    const feed = this.#feed(p, body, checked, file, options.signal);
+    if (options.signal?.aborted) throw feed.fail(cancelled());
     const [{ Upload }, client] = await Promise.all([loadSdk(), this.client()]);
     const upload = new Upload({
       client,
-      params: { Bucket: p.bucket, Key: p.key, Body: data, ContentType: options.contentType },
+      params: { Bucket: p.bucket, Key: p.key, Body: feed.data, ContentType: options.contentType },
       partSize: Math.max(5 * MiB, this.#options.partSize ?? 8 * MiB),
       queueSize: this.#options.queueSize ?? 4,
       leavePartsOnError: false,
-      abortController: controller,
+      abortController: feed.controller,
     });
     const report = this.#progress(options, "upload", formatPath(p), total);
     let sent = 0;
@@ -360,17 +354,40 @@ export class Storage {
     });
     try {
       await upload.done();
+      feed.dispose();
       return formatPath(p);
     } catch (error) {
-      const cause = failure;
-      data.destroy();
+      const failed = feed.fail(error);
       await abortMultipart(upload, client, p);
-      if (options.signal?.aborted) throw this.#explain(cancelled(), "upload", p);
-      if (cause !== undefined) throw explainLocal(cause, { ...this.#op("upload", p), file, source: true });
-      throw this.#explain(error, "upload", p);
-    } finally {
-      dispose();
+      throw failed;
     }
+  }
+
+  /**
+   * Pipes an upload's source through `through` (a byte counter), which the SDK then reads. The
+   * pipe is set up before anything is awaited, so a source that fails at once (the read stream
+   * of a missing file fails on the next tick) has a listener: its error becomes the reported
+   * cause and aborts the request, instead of an uncaught exception and a request that waits
+   * for data that never comes. `fail(error)` ends the transfer and returns the error that names
+   * the real cause: the cancellation, else the source's failure, else the store's `error`.
+   */
+  #feed(p: ObjectPath, source: Readable, through: Transform, file: string | undefined, signal?: AbortSignal) {
+    const { controller, dispose } = linkedAbort(signal);
+    let failure: unknown;
+    pipelineCallback(source, through, (error: NodeJS.ErrnoException | null) => {
+      if (!error) return;
+      failure ??= error;
+      controller.abort();
+    });
+    const fail = (error: unknown): StorageError => {
+      const cause = failure;
+      through.destroy();
+      dispose();
+      if (signal?.aborted) return this.#explain(cancelled(), "upload", p);
+      if (cause !== undefined) return explainLocal(cause, { ...this.#op("upload", p), file, source: true });
+      return this.#explain(error, "upload", p);
+    };
+    return { data: through as Readable, controller, dispose, fail };
   }
 
   /**
@@ -383,44 +400,29 @@ export class Storage {
     size: number,
     options: TransferOptions & { contentType?: string },
   ): Promise<string> {
-    const { controller, dispose } = linkedAbort(options.signal);
-    // The file's size is in the request (Content-Length), so the bytes read must match it: a file
-    // that shrinks would leave the request waiting for bytes that never come, one that grows
-    // would send more than announced. The counter fails the stream, and the request is aborted.
+    // The request announces the file's size (Content-Length), so the bytes read must match it:
+    // a file that shrinks would leave the request waiting for bytes that never come, one that
+    // grows would send more than announced. The counter fails the stream; the request is aborted.
     const counted = this.#counter(options, "upload", p, size, (done, expected) =>
       sourceChanged(this.#op("upload", p), file, done, expected),
     );
-    let failure: unknown;
-    pipelineCallback(
-      createReadStream(file, { highWaterMark: FILE_BUFFER }),
-      counted,
-      (error: NodeJS.ErrnoException | null) => {
-        if (!error) return;
-        failure ??= error;
-        controller.abort();
-      },
-    );
+    const feed = this.#feed(p, createReadStream(file, { highWaterMark: FILE_BUFFER }), counted, file, options.signal);
     try {
       await this.#send(
         (sdk) =>
           new sdk.PutObjectCommand({
             Bucket: p.bucket,
             Key: p.key,
-            Body: counted,
+            Body: feed.data,
             ContentLength: size,
             ContentType: options.contentType,
           }),
-        { abortSignal: controller.signal },
+        { abortSignal: feed.controller.signal },
       );
     } catch (error) {
-      const cause = failure;
-      counted.destroy();
-      if (options.signal?.aborted) throw this.#explain(cancelled(), "upload", p);
-      if (cause !== undefined) throw explainLocal(cause, { ...this.#op("upload", p), file, source: true });
-      throw this.#explain(error, "upload", p);
-    } finally {
-      dispose();
+      throw feed.fail(error);
     }
+    feed.dispose();
     return formatPath(p);
   }
 
@@ -492,10 +494,12 @@ export class Storage {
   }
 
   /** Deletes an object (no error when it does not exist). */
-  async delete(path: PathLike): Promise<void> {
+  async delete(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<void> {
     const p = toObjectPath(path, { requireKey: true });
     try {
-      await this.#send((sdk) => new sdk.DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
+      await this.#send((sdk) => new sdk.DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }), {
+        abortSignal: options.signal,
+      });
     } catch (error) {
       throw this.#explain(error, "delete", p);
     }
