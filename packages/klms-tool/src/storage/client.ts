@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { MinioSettings } from "../contract/minio.js";
+import { StorageError } from "./errors.js";
 
 /** Options of the S3 client. */
 export interface ClientOptions {
@@ -11,7 +12,9 @@ export interface ClientOptions {
    * Idle timeout in milliseconds (default 60 000): a request whose connection moves no byte for
    * this long, either way, fails with `TimeoutError` (then retried as the SDK retries). It covers
    * a server that never answers, a request body that stalls, and an opened object stream left
-   * unread that long (its connection is then released). Not a limit on a whole transfer.
+   * unread that long (its connection is then released). Not a limit on a whole transfer. The
+   * `KLMS_S3_IDLE_TIMEOUT_MS` environment variable sets it where no option can be passed (the
+   * task's own `task.storage`).
    */
   idleTimeoutMs?: number;
   /**
@@ -65,6 +68,7 @@ const SDK_LOGGER = {
  */
 export async function createS3Client(settings: MinioSettings, options: ClientOptions = {}): Promise<S3Client> {
   const { S3Client } = await loadSdk();
+  const idle = options.idleTimeoutMs ?? idleTimeoutFromEnv() ?? 60_000;
   return new S3Client({
     endpoint: settings.endpoint,
     region: options.region ?? "us-east-1",
@@ -77,11 +81,25 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
     maxAttempts: options.maxAttempts ?? 5,
     // Without these the SDK waits forever: for an answer, for a stalled body, for a free socket.
     requestHandler: {
-      socketTimeout: options.idleTimeoutMs ?? 60_000,
-      connectionTimeout: options.connectTimeoutMs ?? 2 * (options.idleTimeoutMs ?? 60_000),
+      socketTimeout: idle,
+      connectionTimeout: options.connectTimeoutMs ?? 2 * idle,
     },
     logger: SDK_LOGGER,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
+}
+
+/** `KLMS_S3_IDLE_TIMEOUT_MS`, when set: a positive number of milliseconds, or a clear error. */
+function idleTimeoutFromEnv(): number | undefined {
+  const raw = process.env.KLMS_S3_IDLE_TIMEOUT_MS;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new StorageError(
+      "BadOption",
+      `KLMS_S3_IDLE_TIMEOUT_MS must be a positive number of milliseconds, like 120000; got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }

@@ -507,7 +507,11 @@ export class Storage {
 
   /** Closes the client's connections. */
   close(): void {
-    void this.#client?.then((c) => c.destroy());
+    // A client that could not be created (a bad option) has nothing to close.
+    void this.#client?.then(
+      (c) => c.destroy(),
+      () => {},
+    );
   }
 
   #explain(error: unknown, action: string, p: ObjectPath): StorageError {
