@@ -4,7 +4,7 @@ import { literalEval } from "../../klms-local/src/literal-eval.ts";
 import { ParameterError, z } from "../src/index.ts";
 import { parseParameters } from "../src/tool/parameters.ts";
 
-describe("parseParameters: the platform's literal_eval, undone where the schema asks for a string", () => {
+describe("parseParameters: values the platform's literal_eval made from strings are written out where the schema asks for text", () => {
   const schema = z.object({
     name: z.string(),
     mode: z.enum(["True", "False", "auto"]).default("auto"),

@@ -24,8 +24,6 @@ export function byteCounter(options: ByteCounterOptions): Transform {
   const { expected } = options;
   let done = 0;
   return new Transform({
-    // Chunks pass through unchanged; a bigger buffer than the default 16 KiB keeps 1 MiB file chunks whole.
-    highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, next) {
       done += chunk.length;
       if (expected !== undefined && done > expected) return next(options.mismatch(done, expected));
