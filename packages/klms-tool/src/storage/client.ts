@@ -9,6 +9,11 @@ export interface ClientOptions {
   /** S3 region; MinIO and radosgw accept any, the SDK needs one (default us-east-1). */
   region?: string;
   /**
+   * PEM certificate of the CA that signed an https endpoint's certificate, trusted instead of
+   * Node's roots: the local KLMS store's `ca` under `--tls`. Default: Node's roots.
+   */
+  ca?: string;
+  /**
    * Idle timeout in milliseconds (default 60 000): a request whose connection moves no byte for
    * this long, either way, fails with `TimeoutError` (then retried as the SDK retries). It covers
    * a server that never answers, a request body that stalls, and an opened object stream left
@@ -79,10 +84,11 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
     },
     maxAttempts: options.maxAttempts ?? 5,
-    // Without these the SDK waits forever: for an answer, for a stalled body, for a free socket.
+    // Without the timeouts the SDK waits forever: for an answer, for a stalled body, for a free socket.
     requestHandler: {
       socketTimeout: idle,
       connectionTimeout: options.connectTimeoutMs ?? 2 * idle,
+      ...(options.ca ? { httpsAgent: { ca: options.ca } } : {}),
     },
     logger: SDK_LOGGER,
     requestChecksumCalculation: "WHEN_REQUIRED",
