@@ -23,15 +23,24 @@ export interface ByteCounterOptions {
 export function byteCounter(options: ByteCounterOptions): Transform {
   const { expected } = options;
   let done = 0;
+  // The chunk that completes the expected count is held until the source ends: passed on at
+  // once, it would complete the request (the store then keeps the object) before a file that
+  // grew could be noticed.
+  let last: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding, next) {
       done += chunk.length;
       if (expected !== undefined && done > expected) return next(options.mismatch(done, expected));
       options.onBytes?.(done, chunk.length);
+      if (expected !== undefined && done === expected) {
+        last = chunk;
+        return next();
+      }
       next(null, chunk);
     },
     flush(next) {
-      next(expected !== undefined && done !== expected ? options.mismatch(done, expected) : null);
+      if (expected !== undefined && done !== expected) return next(options.mismatch(done, expected));
+      next(null, last);
     },
   });
 }
