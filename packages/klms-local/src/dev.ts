@@ -4,11 +4,12 @@
  */
 import { parseArgs } from "node:util";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
+import { type DevRunners, devRunners } from "./dev-runners.js";
 import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
 import { OBJECT_STORE_CREDENTIALS } from "./object-store.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--quiet]
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--run SPEC] [--run-tool NAME=SPEC]... [--quiet]
 
 Starts a local STELAR KLMS: the platform's task API (same routes, envelopes and rules) on
 127.0.0.1, with an embedded S3 object store (bucket "${DEFAULT_BUCKET}"). Prints the API URL,
@@ -19,6 +20,18 @@ Options:
   -p, --port N        API port (default: a free port)
   -d, --data-dir DIR  keep tasks, logs, objects and the server secret in DIR, so they survive a
                       restart (default: a temporary directory, removed on exit)
+  --run SPEC          what runs a task created for a tool or an image, as the cluster's Job
+                      does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
+                        project[:DIR]    the tool project's built worker through klms-tool exec,
+                                         as its image's run.sh (default: this folder, when it
+                                         is a tool project)
+                        command:CMD      CMD, split like a shell (no expansion)
+                        podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
+                                         host network
+                        none             nothing: the task's pod stays Pending
+                      A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
+  --run-tool NAME=SPEC
+                      the same for the tool NAME only (repeatable)
   -q, --quiet         do not log requests
   -h, --help          show this help
 `;
@@ -31,19 +44,30 @@ export interface DevIo {
   signal?: AbortSignal;
   /** Called once the server is up, with it. */
   onReady?: (klms: LocalKlms) => void;
+  /** The folder it was started in (the default tool project); default `process.cwd()`. */
+  cwd?: string;
 }
 
 /** Runs `klms-tool dev` with its arguments (without the command name); resolves to the exit code. */
 export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(text));
   const err = io.err ?? ((text: string) => process.stderr.write(text));
-  let values: { port?: string; "data-dir"?: string; quiet?: boolean; help?: boolean };
+  let values: {
+    port?: string;
+    "data-dir"?: string;
+    run?: string;
+    "run-tool"?: string[];
+    quiet?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         port: { type: "string", short: "p" },
         "data-dir": { type: "string", short: "d" },
+        run: { type: "string" },
+        "run-tool": { type: "string", multiple: true },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -64,14 +88,28 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     return 2;
   }
 
+  let runners: DevRunners;
+  try {
+    runners = devRunners(values.run, values["run-tool"] ?? [], io.cwd ?? process.cwd());
+  } catch (e) {
+    err(`klms-tool dev: ${(e as Error).message}\n`);
+    return 2;
+  }
+
   let klms: LocalKlms;
   try {
-    klms = await startLocalKlms({ port, dataDir: values["data-dir"], quiet: values.quiet ?? false });
+    klms = await startLocalKlms({
+      port,
+      dataDir: values["data-dir"],
+      quiet: values.quiet ?? false,
+      runner: runners.runner,
+      toolRunners: runners.toolRunners,
+    });
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, values["data-dir"] !== undefined));
+  out(banner(klms, values["data-dir"] !== undefined, runners.describe));
   io.onReady?.(klms);
 
   await new Promise<void>((resolve) => {
@@ -91,7 +129,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   return 0;
 }
 
-function banner(klms: LocalKlms, kept: boolean): string {
+function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
   const lines = [
     "Local KLMS running. Press Ctrl-C to stop.",
     "",
@@ -100,6 +138,8 @@ function banner(klms: LocalKlms, kept: boolean): string {
     `  bearer token  ${klms.token}`,
     `                (valid ${DEV_TOKEN_TTL_SECONDS / 3600} h; send it as the Authorization header)`,
   ];
+  lines.push("", "  tasks run by themselves (a Job per tool or image task); what runs them:");
+  for (const line of runs) lines.push(`    ${line}`);
   if (klms.s3Url) {
     lines.push(
       "",

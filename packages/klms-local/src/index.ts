@@ -5,6 +5,7 @@
 export { DEV_TOKEN_TTL_SECONDS, issueDevToken, signatureOf } from "./auth.js";
 export { DEV_HELP, type DevIo, devMain } from "./dev.js";
 export type { Fault } from "./faults.js";
+export type { JobStatus, PodView } from "./jobs.js";
 export { literalEval } from "./literal-eval.js";
 export {
   DEFAULT_BUCKET,
@@ -19,7 +20,16 @@ export {
   type ObjectStoreOptions,
   startObjectStore,
 } from "./object-store.js";
-export type { RunOptions, RunResult } from "./runner.js";
+export { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
+export {
+  type CommandRunner,
+  type NoRunner,
+  PODMAN_COMMAND,
+  type PodmanRunner,
+  type ProjectRunner,
+  parseRunner,
+  type Runner,
+} from "./runners.js";
 export type { TaskSpec } from "./task-spec.js";
 export type { TaskRecord } from "./tasks.js";
 export { runToolTask, type ToolTaskOptions, type ToolTaskResult } from "./testing.js";

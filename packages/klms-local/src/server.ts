@@ -11,6 +11,7 @@ import { isObject } from "klms-tool/contract";
 import { signatureOf, verifyAuthorization, verifySignature } from "./auth.js";
 import { ApiError, errorBody, HIDDEN_HELP, successBody } from "./envelope.js";
 import type { Fault, FaultList } from "./faults.js";
+import type { PodView } from "./jobs.js";
 import { checkOutputBody, isJsonContentType, parseJsonBody } from "./output-body.js";
 import { parseTaskSpec, validationError } from "./task-spec.js";
 import {
@@ -33,6 +34,8 @@ export interface ServerContext {
   minio(): MinioInput;
   /** The task's logs so far. */
   logsOf(task: StoredTask): string;
+  /** The runs of the task's Job, as the cluster's pods; [] for an external task or one with no run yet. */
+  podsOf(task: StoredTask): PodView[];
   /** Called after a task is created (starts its run when a runner is configured). */
   onCreated(task: StoredTask): void;
   /** Called after a task is terminated (stops its run). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -50,9 +51,13 @@ describe("runTask / startTask", () => {
     assert.deepEqual(task.outputs, { report: { url: SPEC.outputs.report } });
     assert.deepEqual(task.metrics, { parameters: { n: 3, s: "text" } });
 
-    const logs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
-    assert.equal(assertSuccess(logs), result.logs);
-    assert.equal(readFileSync(join(klms.dataDir, "logs", `${id}.log`), "utf8"), result.logs);
+    // A hand run is one pod of the task, with the run's output as its log (kept on disk too).
+    const pods = klms.pods(id);
+    assert.equal(pods.length, 1);
+    assert.match(pods[0]?.name ?? "", new RegExp(`^task-${id}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
+    assert.equal(pods[0]?.phase, "Succeeded");
+    assert.equal(pods[0]?.logs, result.logs);
+    assert.equal(readFileSync(join(klms.dataDir, "logs", id, `${pods[0]?.name}.log`), "utf8"), result.logs);
   });
 
   test("the seed-era three-argument form uses the v1 routes", async () => {
@@ -72,11 +77,29 @@ describe("runTask / startTask", () => {
     assert.match(result.stderr, /^env=KLMS_GIVEN$/m);
   });
 
-  test("a tool that exits without an output leaves the task running", async () => {
+  test("a tool that exits without an output leaves the task running; its pod failed", async () => {
     const { id } = await klms.createTask(SPEC);
     const result = await klms.runTask(id, { command: COMMAND, env: { TOOL_MODE: "no-output" } });
     assert.equal(result.exitCode, 3);
     assert.equal((await klms.getTask(id)).exec_state, "running");
+    assert.deepEqual(
+      klms.pods(id).map((p) => p.phase),
+      ["Failed"],
+    );
+  });
+
+  test("SIGTERM gives the run the pod's 30 s grace: a tool that needs 8 s to clean up reports, it is not killed", async () => {
+    const { id } = await klms.createTask(SPEC);
+    const run = klms.startTask(id, { command: COMMAND, env: { TOOL_MODE: "slow-cleanup" } });
+    await waitFor(async () => (klms.pods(id)[0]?.logs.includes("waiting for SIGTERM") ? true : undefined));
+    run.stop();
+    const result = await run.done;
+    assert.equal(result.signal, null, result.logs);
+    assert.equal(result.exitCode, 0);
+    assert.match(result.stdout, /^cleanup done; output: 200$/m);
+    const task = await klms.getTask(id);
+    assert.equal(task.exec_state, "failed");
+    assert.equal(task.messages, "cancelled: cleaned up for 8 s");
   });
 
   test("terminate stops the run and fails the task", async () => {
@@ -111,45 +134,108 @@ describe("runTask / startTask", () => {
   });
 });
 
-describe("the runner option: tasks with a tool or an image run on creation", () => {
+describe("the runner option: a task for a tool or an image runs by itself, as the cluster's Job", () => {
   let klms: LocalKlms;
+  let scratch: string;
   before(async () => {
+    scratch = mkdtempSync(join(tmpdir(), "klms-runner-test-"));
     klms = await startLocalKlms({
       objectStore: false,
       quiet: true,
       runner: { command: COMMAND, env: { KLMS_X: "1" } },
+      toolRunners: {
+        failing: { command: COMMAND, env: { TOOL_MODE: "no-output" } },
+        flaky: { command: COMMAND, env: { TOOL_MODE: "fail-once", TOOL_MARKER: join(scratch, "marker") } },
+        hanging: { command: COMMAND, env: { TOOL_MODE: "hang" } },
+        unmapped: { none: "no image for it here" },
+      },
+      backoffLimit: 2,
+      retryDelayMs: 0,
     });
   });
   after(async () => {
     await klms.stop();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
-  test("POST /api/v2/task with an image starts the tool, like the cluster's Job", async () => {
-    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
-      token: klms.token,
-      body: { ...SPEC, image: "me/tool:1" },
-    });
-    const { id, job_id } = assertSuccess(reply) as { id: string; job_id: string };
+  const createOverHttp = async (body: Record<string, unknown>) => {
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, body: { ...SPEC, ...body } });
+    return assertSuccess(reply) as { id: string; job_id: string };
+  };
+  const jobEnd = (id: string) => waitFor(async () => klms.job(id)?.condition);
+
+  test("POST /api/v2/task with an image starts it with no other call, and it succeeds in one pod", async () => {
+    const { id, job_id } = await createOverHttp({ image: "me/tool:1" });
     assert.notEqual(job_id, "__external__");
-    const task = await waitFor(async () => {
-      const t = await klms.getTask(id);
-      return t.exec_state === "succeeded" ? t : undefined;
-    });
+    assert.equal(await jobEnd(id), "Complete");
+    const task = await klms.getTask(id);
+    assert.equal(task.exec_state, "succeeded");
     assert.equal(task.messages, "echo done");
-    const logs = await waitFor(async () => {
-      const reply = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
-      const text = assertSuccess(reply) as string;
-      // The task succeeds before the tool prints the reply to its POST: wait for that line.
-      return text.includes("output: 200") ? text : undefined;
-    });
-    assert.match(logs, /^env=KLMS_X$/m);
+    assert.deepEqual(klms.job(id), { active: 0, succeeded: 1, failed: 0, condition: "Complete" });
+    const [pod, ...others] = klms.pods(id);
+    assert.equal(others.length, 0);
+    assert.equal(pod?.phase, "Succeeded");
+    assert.match(pod?.logs ?? "", /^env=KLMS_X$/m, "the runner's environment, nothing else");
+    assert.match(pod?.logs ?? "", new RegExp(`^args=4 bearer=true api=${klms.apiUrl}/$`, "m"));
+    assert.match(pod?.logs ?? "", /^output: 200$/m);
   });
 
-  test("createTask() with a tool starts it too; an external task is not run", async () => {
+  test("createTask() with a tool starts it too; an external task has no Job", async () => {
     const run = await klms.createTask({ ...SPEC, tool: "my-tool" });
     const external = await klms.createTask(SPEC);
-    await waitFor(async () => ((await klms.getTask(run.id)).exec_state === "succeeded" ? true : undefined));
+    assert.equal(await jobEnd(run.id), "Complete");
+    assert.equal((await klms.getTask(run.id)).exec_state, "succeeded");
     assert.equal((await klms.getTask(external.id)).exec_state, "created");
+    assert.equal(klms.job(external.id), undefined);
+    assert.deepEqual(klms.pods(external.id), []);
+  });
+
+  test("a non-zero exit is retried in a new pod, backoffLimit times, then the Job fails", async () => {
+    const { id } = await createOverHttp({ tool: "failing" });
+    assert.equal(await jobEnd(id), "Failed");
+    const pods = klms.pods(id);
+    assert.equal(pods.length, 3, "the first pod and backoffLimit (2) retries");
+    assert.equal(new Set(pods.map((p) => p.name)).size, 3, "a new pod each time");
+    assert.deepEqual(klms.job(id), { active: 0, succeeded: 0, failed: 3, condition: "Failed" });
+    const pids = pods.map((p) => {
+      assert.equal(p.phase, "Failed");
+      assert.match(p.logs, /^input: 200 /m, "each pod's log holds its own run");
+      return /^pid (\d+)$/m.exec(p.logs)?.[1];
+    });
+    assert.equal(new Set(pids).size, 3, "three runs, one per pod");
+    // The tool never posted: the task stays where its first input read put it, as on the cluster.
+    assert.equal((await klms.getTask(id)).exec_state, "running");
+  });
+
+  test("a pod that fails once is followed by one that succeeds; then the Job is complete", async () => {
+    const { id } = await createOverHttp({ tool: "flaky" });
+    assert.equal(await jobEnd(id), "Complete");
+    const pods = klms.pods(id);
+    assert.deepEqual(
+      pods.map((p) => p.phase),
+      ["Failed", "Succeeded"],
+    );
+    assert.match(pods[0]?.logs ?? "", /failing this first time/);
+    assert.doesNotMatch(pods[1]?.logs ?? "", /failing this first time/);
+    assert.equal((await klms.getTask(id)).exec_state, "succeeded");
+  });
+
+  test("terminate stops the Job's pod (SIGTERM) and the pod leaves the list; its log stays on disk", async () => {
+    const { id } = await createOverHttp({ tool: "hanging" });
+    const pod = await waitFor(async () =>
+      klms.pods(id).find((p) => p.phase === "Running" && p.logs.includes("input: 200")),
+    );
+    assertSuccess(await call(klms.apiUrl, "POST", `/api/v2/task/${id}/terminate`, { token: klms.token }));
+    await waitFor(async () => (klms.pods(id).length === 0 ? true : undefined));
+    assert.equal(klms.job(id)?.condition, undefined, "a deleted Job neither completes nor fails");
+    assert.equal((await klms.getTask(id)).exec_state, "failed");
+    assert.match(readFileSync(join(klms.dataDir, "logs", id, `${pod.name}.log`), "utf8"), /^input: 200 /m);
+  });
+
+  test("a tool no runner can run has one Pending pod, and the task stays created", async () => {
+    const { id } = await createOverHttp({ tool: "unmapped" });
+    assert.deepEqual(klms.pods(id), [{ name: klms.pods(id)[0]?.name, phase: "Pending", logs: "" }]);
+    assert.equal((await klms.getTask(id)).exec_state, "created");
   });
 
   test("stop() ends the runs still going", async () => {
