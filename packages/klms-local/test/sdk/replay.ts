@@ -85,7 +85,7 @@ export class Replay {
         problems.push(`${where}: ${recorded.length} items expected, got ${JSON.stringify(actual)?.slice(0, 300)}`);
         return;
       }
-      recorded.forEach((r, i) => this.#match(r, actual[i], `${where}[${i}]`, problems));
+      for (const [i, r] of recorded.entries()) this.#match(r, actual[i], `${where}[${i}]`, problems);
     } else if (recorded && typeof recorded === "object") {
       this.#matchObject(recorded as Record<string, unknown>, actual, where, problems);
     } else if (recorded !== actual) {
@@ -118,10 +118,10 @@ export class Replay {
     let pattern = "";
     let last = 0;
     for (const m of template.matchAll(PLACEHOLDER)) {
-      pattern += escape(template.slice(last, m.index));
+      pattern += escapeRegExp(template.slice(last, m.index));
       const kind = m[1] as string;
       const bound = this.bound.get(m[0]);
-      if (bound !== undefined) pattern += escape(bound);
+      if (bound !== undefined) pattern += escapeRegExp(bound);
       else if (UNBOUND.includes(kind)) pattern += `(?:${KINDS[kind]})`;
       else {
         pattern += `(${KINDS[kind] ?? ANY})`;
@@ -129,7 +129,7 @@ export class Replay {
       }
       last = (m.index ?? 0) + m[0].length;
     }
-    pattern += escape(template.slice(last));
+    pattern += escapeRegExp(template.slice(last));
     const found = new RegExp(`^${pattern}$`).exec(actual);
     if (!found) return false;
     for (const [i, name] of order.entries()) {
@@ -142,6 +142,6 @@ export class Replay {
   }
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
