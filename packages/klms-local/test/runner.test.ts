@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -245,5 +245,30 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     await waitFor(async () => ((await other.getTask(id)).exec_state === "running" ? true : undefined));
     await other.stop();
     assert.equal((await done).signal, "SIGKILL");
+  });
+});
+
+describe("pods survive a restart", () => {
+  test("a restarted local KLMS lists the pods and logs it had; a pod that was running is Unknown", async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "klms-runner-restart-"));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const first = await startLocalKlms({ dataDir, objectStore: false, quiet: true, runner: { command: COMMAND } });
+    const { id } = await first.createTask({ ...SPEC, tool: "my-tool" });
+    await waitFor(async () => first.job(id)?.condition);
+    const before = first.pods(id);
+    await first.stop();
+
+    // As if the server had died while the pod ran: its record still says Running.
+    const file = join(dataDir, "logs", id, "pods.json");
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...saved, pods: [...saved.pods, { name: `task-${id}-zzzzz`, phase: "Running" }] }),
+    );
+
+    const second = await startLocalKlms({ dataDir, objectStore: false, quiet: true });
+    t.after(() => second.stop());
+    assert.deepEqual(second.pods(id), [...before, { name: `task-${id}-zzzzz`, phase: "Unknown", logs: "" }]);
+    assert.deepEqual(second.job(id), { active: 0, succeeded: 1, failed: 0, condition: "Complete" });
   });
 });
