@@ -4,7 +4,8 @@
 //   {run} the scenario's random name part; in replies only: {date} a naive ISO timestamp (the SDK
 //   subtracts naive datetimes), {httpdate} an RFC 1123 date (a registry's), {active} "created" or "running" of a tool task (how far it got
 //   when read is a race), {text} a pod's log, {number} a number.
-// Consecutive identical requests (the SDK polling a task) become one with "poll": true.
+// Consecutive identical requests (the SDK polling a task) become one with "poll": true, and so
+// does GET …/jobs, on which the scenario waits for the pod to end.
 //   node normalize.mjs <recording.jsonl> > sdk-requests.json
 import { readFileSync } from "node:fs";
 
@@ -44,6 +45,8 @@ function request(value) {
 function reply(value, key = "", parent = undefined) {
   if (typeof value === "number") return "{number}";
   if (typeof value === "string") {
+    // The minio block's access key id: the store's dev key or a minted one.
+    if (key === "id" && parent && "endpoint_url" in parent) return "{access_key_id}";
     if (key === "logs" || /^task-[0-9a-f-]{36}/.test(key)) return "{text}";
     if (key === "exec_state" && parent && "image" in parent && (value === "created" || value === "running"))
       return "{active}";
@@ -63,6 +66,8 @@ for (const line of lines) {
   if (line.body !== undefined) exchange.body = request(line.body);
   exchange.status = line.status;
   exchange.reply = reply(line.reply);
+  // The scenario waits on /jobs for the pod to end (it may have ended by the first call).
+  if (/\/jobs$/.test(exchange.path)) exchange.poll = true;
   const last = exchanges.at(-1);
   if (
     last &&
