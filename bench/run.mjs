@@ -151,7 +151,14 @@ async function overhead() {
           if (i >= WARMUP) times.get(v.name).push(elapsed);
           continue;
         }
-        const { id } = await klms.createTask({ name: "noop", inputs: {}, outputs: {}, parameters: { x: 1 } });
+        const { id } = await klms.createTask({
+          process_id: klms.processId,
+          name: "noop",
+          datasets: {},
+          inputs: {},
+          outputs: {},
+          parameters: { x: 1 },
+        });
         const t = performance.now();
         const r = await klms.runTask(id, { command: v.command, cwd: v.cwd, ...(v.env ? { env: v.env } : {}) });
         const elapsed = performance.now() - t;
@@ -343,7 +350,18 @@ async function scale() {
     try {
       const ids = [];
       for (let i = 0; i < n; i++)
-        ids.push((await klms.createTask({ name: `t${i}`, inputs: {}, outputs: {}, parameters: {} })).id);
+        ids.push(
+          (
+            await klms.createTask({
+              process_id: klms.processId,
+              name: `t${i}`,
+              datasets: {},
+              inputs: {},
+              outputs: {},
+              parameters: {},
+            })
+          ).id,
+        );
       const t = performance.now();
       const runs = await Promise.all(
         ids.map(

@@ -55,9 +55,11 @@ const storage = createStorage(minioSettings(klms.minio, { prefer: "external", en
 try {
   await storage.put("s3://klms-bucket/e2e/data.txt", "one\ntwo\nthree\n");
   const task = await klms.createTask({
+    process_id: klms.processId,
     name: "image-e2e",
+    datasets: {},
     inputs: { data: ["s3://klms-bucket/e2e/data.txt"] },
-    outputs: { report: "s3://klms-bucket/e2e/report.json" },
+    outputs: { report: { url: "s3://klms-bucket/e2e/report.json" } },
     parameters: { x: 2, y: 3 },
     secrets: { api_key: "sk-e2e-secret-value" },
   });
@@ -74,9 +76,11 @@ try {
 
   // The same task with the tool in a worker thread of the entrypoint (the Dockerfile's option).
   const threaded = await klms.createTask({
+    process_id: klms.processId,
     name: "image-e2e-thread",
+    datasets: {},
     inputs: { data: ["s3://klms-bucket/e2e/data.txt"] },
-    outputs: { report: "s3://klms-bucket/e2e/report-thread.json" },
+    outputs: { report: { url: "s3://klms-bucket/e2e/report-thread.json" } },
     parameters: { x: 4, y: 5 },
   });
   const inThread = await runJob(klms, threaded, {
@@ -99,9 +103,11 @@ try {
   step(`task succeeded with the tool in a worker thread, from the compile cache: ${threadRecord.messages}`);
 
   const slow = await klms.createTask({
+    process_id: klms.processId,
     name: "image-e2e-sigterm",
+    datasets: {},
     inputs: { data: ["s3://klms-bucket/e2e/data.txt"] },
-    outputs: { report: "s3://klms-bucket/e2e/report2.json" },
+    outputs: { report: { url: "s3://klms-bucket/e2e/report2.json" } },
     parameters: { x: 2, y: 3, wait_seconds: 60 },
   });
   const started = Date.now();

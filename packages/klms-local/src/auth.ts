@@ -1,16 +1,24 @@
 /**
  * Credentials of the local KLMS: the task signature (the platform's formula), the server secret
- * behind it, and the dev bearer token that stands in for a Keycloak JWT.
+ * behind it, and the bearer tokens that stand in for Keycloak's JWTs (HS256 with the server
+ * secret, so they survive a restart on the same data dir).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "./envelope.js";
+import { writeFileDurably } from "./records.js";
 
-/** How long a dev token lives. The platform's realm gives 3 h; a dev session lasts longer. */
+/** How long an access token lives, in seconds. The platform's realm gives 3 h; a dev session lasts longer. */
 export const DEV_TOKEN_TTL_SECONDS = 12 * 60 * 60;
 
-/** The platform's task signature: `sha256(task_id + secret_key).hexdigest()`. */
+/** How long a refresh token lives, in seconds (Keycloak's default SSO session max is 10 h; here 7 days). */
+export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+/** The user the default dev token belongs to. */
+export const DEV_USERNAME = "dev";
+
+/** The platform's task signature: `sha256(task_id + secret_key).hexdigest()` (`tasks.py:336-352`). */
 export function signatureOf(taskId: string, secret: string): string {
   return createHash("sha256")
     .update(taskId + secret)
@@ -26,7 +34,7 @@ export function verifySignature(taskId: string, signature: string, secret: strin
 
 /**
  * The server secret: the given one, else the one kept in the data dir, else a new random one
- * saved there (mode 0600), so that signatures and dev tokens survive a restart.
+ * saved there (mode 0600), so that signatures and tokens survive a restart.
  */
 export function loadServerSecret(dataDir: string, given?: string): string {
   if (given !== undefined && given !== "") return given;
@@ -38,63 +46,130 @@ export function loadServerSecret(dataDir: string, given?: string): string {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const secret = randomBytes(32).toString("hex");
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  writeFileDurably(file, `${secret}\n`);
   return secret;
 }
 
-/** Claims of a dev token; shaped like the Keycloak access tokens the platform verifies. */
-export interface DevTokenClaims {
+/** What a token says, shaped like the claims of a Keycloak token (`typ` "Bearer" or "Refresh"). */
+export interface TokenClaims {
   sub: string;
   preferred_username: string;
+  username: string;
+  typ: "Bearer" | "Refresh";
   iss: string;
+  jti: string;
+  /** Seconds since the epoch. */
   iat: number;
+  /** Seconds since the epoch. */
   exp: number;
 }
 
-/** Issues a JWT (HS256 with the server secret) for the dev user, valid for `ttlSeconds`. */
-export function issueDevToken(secret: string, ttlSeconds = DEV_TOKEN_TTL_SECONDS, now = Date.now()): string {
-  const iat = Math.floor(now / 1000);
-  const claims: DevTokenClaims = {
-    sub: "dev",
-    preferred_username: "dev",
+/** Kept for callers of the first version: the claims of an access token. */
+export type DevTokenClaims = TokenClaims;
+
+/**
+ * Issues a JWT (HS256 with the server secret) for `username`, valid for `ttlSeconds` from `now`
+ * (ms). `typ` tells an access token ("Bearer") from a refresh token ("Refresh"): each is refused
+ * where the other is expected.
+ */
+export function issueToken(
+  secret: string,
+  username: string,
+  options: { typ?: TokenClaims["typ"]; ttlSeconds?: number; now?: number } = {},
+): string {
+  const iat = Math.floor((options.now ?? Date.now()) / 1000);
+  const typ = options.typ ?? "Bearer";
+  const ttl = options.ttlSeconds ?? (typ === "Bearer" ? DEV_TOKEN_TTL_SECONDS : REFRESH_TOKEN_TTL_SECONDS);
+  const claims: TokenClaims = {
+    sub: userIdOf(username),
+    preferred_username: username,
+    username,
+    typ,
     iss: "klms-local",
+    jti: randomUUID(),
     iat,
-    exp: iat + ttlSeconds,
+    exp: iat + ttl,
   };
   const head = base64url({ alg: "HS256", typ: "JWT" });
   const body = base64url(claims);
   return `${head}.${body}.${hmac(`${head}.${body}`, secret)}`;
 }
 
+/** An access token for the default dev user (or `username`), valid for `ttlSeconds`. */
+export function issueDevToken(
+  secret: string,
+  ttlSeconds = DEV_TOKEN_TTL_SECONDS,
+  now = Date.now(),
+  username = DEV_USERNAME,
+): string {
+  return issueToken(secret, username, { ttlSeconds, now });
+}
+
 /**
- * Checks an `Authorization` header like the platform's `token_active`: it must split on " " into
- * exactly two parts, the first `Bearer`, the second a JWT this server signed and that has not
- * expired. Throws the platform's 401 otherwise.
+ * Checks a raw JWT (no "Bearer " prefix): signed with `secret`, an access token, not expired.
+ * Returns its user and expiry (seconds since the epoch), or undefined when it is not valid.
+ * The object store's STS uses it to mint credentials for the token's user.
  */
-export function verifyAuthorization(header: string | undefined, secret: string, now = Date.now()): DevTokenClaims {
-  if (header === undefined || header === "") throw new ApiError(401, "Bearer Token is missing");
-  const parts = header.split(" ");
-  if (parts.length !== 2 || parts[0] !== "Bearer") {
-    throw new ApiError(401, "Authorization headers are missing or malformed");
-  }
-  const jwt = (parts[1] as string).split(".");
-  const [head, body, mac] = jwt;
-  if (jwt.length !== 3 || !head || !body || !mac) throw new ApiError(401, "Bearer Token could not be verified");
+export function verifyToken(
+  jwt: string,
+  secret: string,
+  now = Date.now(),
+): { username: string; exp: number } | undefined {
+  const claims = decodeToken(jwt, secret);
+  if (!claims || claims.typ === "Refresh" || claims.exp * 1000 <= now) return undefined;
+  return { username: claims.preferred_username, exp: claims.exp };
+}
+
+/** The claims of a token this server signed (any `typ`, even expired), or undefined. */
+export function decodeToken(jwt: string, secret: string): TokenClaims | undefined {
+  const parts = jwt.split(".");
+  const [head, body, mac] = parts;
+  if (parts.length !== 3 || !head || !body || !mac) return undefined;
   const expected = Buffer.from(hmac(`${head}.${body}`, secret));
   const given = Buffer.from(mac);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ApiError(401, "Bearer Token could not be verified");
-  }
-  let claims: DevTokenClaims;
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as DevTokenClaims;
+    const claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as TokenClaims;
+    if (typeof claims.exp !== "number" || typeof claims.preferred_username !== "string") return undefined;
+    return claims;
   } catch {
-    throw new ApiError(401, "Bearer Token could not be verified");
+    return undefined;
   }
-  if (typeof claims.exp !== "number" || claims.exp * 1000 <= now) {
-    throw new ApiError(401, "Token is invalid or expired");
+}
+
+/**
+ * Checks an `Authorization` header like the platform's `token_active` (`auth.py:131-160`): it
+ * must split on " " into exactly two parts (the platform does not look at the first one), the
+ * second an access token this server signed that has not expired. Throws the platform's 401
+ * with its message otherwise.
+ */
+export function verifyAuthorization(header: string | undefined, secret: string, now = Date.now()): TokenClaims {
+  if (header === undefined || header === "") throw new ApiError(401, "Bearer Token is missing", {}, "APIException");
+  const parts = header.split(" ");
+  if (parts.length !== 2) {
+    throw new ApiError(401, "Authorization headers are missing or malformed", {}, "APIException");
   }
+  const claims = decodeToken(parts[1] as string, secret);
+  if (!claims || claims.typ === "Refresh") throw new ApiError(401, "Bearer Token could not be verified");
+  if (claims.exp * 1000 <= now) throw new ApiError(401, "Token is invalid or expired");
   return claims;
+}
+
+/**
+ * The stable id of a user: a name-based UUID (version 5 layout over SHA-1), so that a user's id
+ * (`sub`, `creator_user_id`) is the same on every start without storing it.
+ */
+export function userIdOf(username: string): string {
+  return nameUuid(`user:${username}`);
+}
+
+/** A name-based UUID (RFC 4122 version 5 layout over SHA-1 of "klms-local:" + name), lowercase canonical form. */
+export function nameUuid(name: string): string {
+  const hash = createHash("sha1").update(`klms-local:${name}`).digest();
+  hash[6] = ((hash[6] as number) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] as number) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function base64url(value: unknown): string {

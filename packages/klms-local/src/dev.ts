@@ -3,37 +3,43 @@
  * or a user needs to talk to it. Runs until SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
+import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
 import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
 import { OBJECT_STORE_CREDENTIALS } from "./object-store.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--run SPEC] [--run-tool NAME=SPEC]... [--quiet]
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]…
+                      [--run SPEC] [--run-tool NAME=SPEC]… [--quiet]
 
-Starts a local STELAR KLMS: the platform's task API (same routes, envelopes and rules) on
-127.0.0.1, with an embedded S3 object store (bucket "${DEFAULT_BUCKET}"). Prints the API URL,
-the object-store credentials, a dev bearer token and an example request, then runs until
-Ctrl-C (SIGINT) or SIGTERM.
+Starts a local STELAR KLMS: the platform's Data API for tasks (same routes, envelopes and rules:
+accounts, a catalog of organizations, datasets, resources, processes and tools, tasks) on
+127.0.0.1, also under /stelar like the public deployment, with an embedded S3 object store
+(bucket "${DEFAULT_BUCKET}"). Prints the API URL, the dev user and password, a bearer token,
+the object-store credentials and an example request, then runs until Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
-  -p, --port N        API port (default: a free port)
-  -d, --data-dir DIR  keep tasks, logs, objects and the server secret in DIR, so they survive a
-                      restart (default: a temporary directory, removed on exit)
-  --run SPEC          what runs a task created for a tool or an image, as the cluster's Job
-                      does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
-                        project[:DIR]    the tool project's built worker through klms-tool exec,
-                                         as its image's run.sh (default: this folder, when it
-                                         is a tool project)
-                        command:CMD      CMD, split like a shell (no expansion)
-                        podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
-                                         host network
-                        none             nothing: the task's pod stays Pending
-                      A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
+  -p, --port N          API port (default: a free port)
+  -d, --data-dir DIR    keep tasks, the catalog, logs, objects and the server secret in DIR, so
+                        they survive a restart (default: a temporary directory, removed on exit)
+  -s, --seed FILE       add the users and catalog entities of this JSON file when absent (ids
+                        stable across restarts; format in klms-local's README)
+  -u, --user NAME:PASS  one more user (repeatable); add ":admin" for an admin
+  --run SPEC            what runs a task created for a tool or an image, as the cluster's Job
+                        does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
+                          project[:DIR]    the tool project's built worker through klms-tool exec,
+                                           as its image's run.sh (default: this folder, when it
+                                           is a tool project)
+                          command:CMD      CMD, split like a shell (no expansion)
+                          podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
+                                           host network
+                          none             nothing: the task's pod stays Pending
+                        A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
   --run-tool NAME=SPEC
-                      the same for the tool NAME only (repeatable)
-  -q, --quiet         do not log requests
-  -h, --help          show this help
+                        the same for the tool NAME only (repeatable)
+  -q, --quiet           do not log requests
+  -h, --help            show this help
 `;
 
 /** Where {@link devMain} writes, and how a test stops it without a signal. */
@@ -55,6 +61,8 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   let values: {
     port?: string;
     "data-dir"?: string;
+    seed?: string;
+    user?: string[];
     run?: string;
     "run-tool"?: string[];
     quiet?: boolean;
@@ -66,6 +74,8 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
       options: {
         port: { type: "string", short: "p" },
         "data-dir": { type: "string", short: "d" },
+        seed: { type: "string", short: "s" },
+        user: { type: "string", short: "u", multiple: true },
         run: { type: "string" },
         "run-tool": { type: "string", multiple: true },
         quiet: { type: "boolean", short: "q" },
@@ -88,6 +98,16 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     return 2;
   }
 
+  const users: UserSpec[] = [];
+  for (const given of values.user ?? []) {
+    const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
+    if (!match) {
+      err(`klms-tool dev: --user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}\n`);
+      return 2;
+    }
+    users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
+  }
+
   let runners: DevRunners;
   try {
     runners = devRunners(values.run, values["run-tool"] ?? [], io.cwd ?? process.cwd());
@@ -104,6 +124,8 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
       quiet: values.quiet ?? false,
       runner: runners.runner,
       toolRunners: runners.toolRunners,
+      users,
+      ...(values.seed !== undefined ? { seed: values.seed } : {}),
     });
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
@@ -133,10 +155,12 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
   const lines = [
     "Local KLMS running. Press Ctrl-C to stop.",
     "",
-    `  API URL       ${klms.apiUrl}`,
+    `  API URL       ${klms.apiUrl}  (also ${klms.apiUrl}/stelar, as stelar_client calls it)`,
     `  data dir      ${klms.dataDir}${kept ? "" : " (temporary: removed on exit; keep it with --data-dir)"}`,
+    `  user          ${klms.username}  password ${klms.password}  (POST /api/v1/users/token)`,
     `  bearer token  ${klms.token}`,
     `                (valid ${DEV_TOKEN_TTL_SECONDS / 3600} h; send it as the Authorization header)`,
+    `  process       ${klms.processId}  (klms-local-dev, running: tasks can belong to it)`,
   ];
   lines.push("", "  tasks run by themselves (a Job per tool or image task); what runs them:");
   for (const line of runs) lines.push(`    ${line}`);
@@ -149,20 +173,29 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
       "    session token      any (the embedded store ignores it)",
     );
   }
-  const spec = JSON.stringify({
-    name: "try-me",
-    inputs: { data: [`s3://${DEFAULT_BUCKET}/input.csv`] },
-    outputs: { result: `s3://${DEFAULT_BUCKET}/output.csv` },
-    parameters: { threshold: 0.5 },
-  });
   lines.push(
+    "",
+    "Python, with the platform's SDK:",
+    `  from stelar.client import Client; c = Client(base_url="${klms.apiUrl}", username="${klms.username}", password="${klms.password}")`,
     "",
     "Create a task (neither tool nor image: an external task you run yourself):",
     `  curl -s -X POST ${klms.apiUrl}/api/v2/task \\`,
     `    -H 'Authorization: ${klms.token}' -H 'Content-Type: application/json' \\`,
-    `    -d '${spec}'`,
+    `    -d '${JSON.stringify(exampleSpec(klms.processId))}'`,
     "Then run a tool against it with: <token> <api url>/ <task id> <signature>",
     "",
   );
   return lines.join("\n");
+}
+
+/** The example task body the banner prints: one the platform accepts (`TaskSchema`). */
+export function exampleSpec(processId: string): Record<string, unknown> {
+  return {
+    process_id: processId,
+    name: "try-me",
+    datasets: {},
+    inputs: { data: [`s3://${DEFAULT_BUCKET}/input.csv`] },
+    outputs: { result: { url: `s3://${DEFAULT_BUCKET}/output.csv` } },
+    parameters: { threshold: 0.5 },
+  };
 }

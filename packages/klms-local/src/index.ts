@@ -2,10 +2,21 @@
  * klms-local: a local STELAR KLMS for developing and testing tools without a cluster: the
  * platform's task API with its rules, an object store, and a runner that plays the cluster's Job.
  */
-export { DEV_TOKEN_TTL_SECONDS, issueDevToken, signatureOf } from "./auth.js";
+export { DEV_PASSWORD, type UserSpec } from "./accounts.js";
+export {
+  DEV_TOKEN_TTL_SECONDS,
+  DEV_USERNAME,
+  issueDevToken,
+  issueToken,
+  REFRESH_TOKEN_TTL_SECONDS,
+  signatureOf,
+  verifyToken,
+} from "./auth.js";
+export { DEFAULT_ORGANIZATION } from "./catalog/catalog.js";
+export type { Seed } from "./catalog/seed.js";
 export { DEV_HELP, type DevIo, devMain } from "./dev.js";
 export type { Fault } from "./faults.js";
-export type { JobStatus, PodView } from "./jobs.js";
+export type { JobStatus } from "./jobs.js";
 export { literalEval } from "./literal-eval.js";
 export {
   DEFAULT_BUCKET,
@@ -13,6 +24,7 @@ export {
   type LocalKlms,
   type LocalKlmsOptions,
   startLocalKlms,
+  type TaskOutcome,
 } from "./local-klms.js";
 export {
   OBJECT_STORE_CREDENTIALS,
@@ -30,6 +42,7 @@ export {
   parseRunner,
   type Runner,
 } from "./runners.js";
-export type { TaskSpec } from "./task-spec.js";
+export type { MinioInput, PodView } from "./server.js";
+export type { OutputSpecBody, TaskSpec } from "./task-spec.js";
 export type { TaskRecord } from "./tasks.js";
 export { runToolTask, type ToolTaskOptions, type ToolTaskResult } from "./testing.js";

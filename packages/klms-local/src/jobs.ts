@@ -12,17 +12,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult, StartedRun } from "./runner.js";
+import type { PodView } from "./routes/tasks.js";
 import type { PodLauncher, PodStart } from "./runners.js";
-
-/** One run of a task's Job, as the cluster's pod (data-api src/execution/kubernetes.py:200-346). */
-export interface PodView {
-  /** e.g. "task-<task id>-<5 chars>" (Kubernetes' Job pod naming: <job name>-<random suffix>). */
-  name: string;
-  /** Kubernetes pod phase. */
-  phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
-  /** What container "main" printed (the token, the signature and the task's secrets masked). */
-  logs: string;
-}
 
 /** What `pods.json` keeps of a pod. */
 interface PodRecord {

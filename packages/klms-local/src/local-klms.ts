@@ -5,16 +5,20 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { issueDevToken, loadServerSecret, signatureOf } from "./auth.js";
+import { Accounts, type UserSpec } from "./accounts.js";
+import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
+import { Catalog } from "./catalog/catalog.js";
+import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
 import { type Fault, FaultList } from "./faults.js";
-import { DEFAULT_BACKOFF_LIMIT, DEFAULT_RETRY_DELAY_MS, type JobStatus, Jobs, type PodView } from "./jobs.js";
+import { DEFAULT_BACKOFF_LIMIT, DEFAULT_RETRY_DELAY_MS, type JobStatus, Jobs } from "./jobs.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
-import { createApp, listen, type RunningServer } from "./server.js";
-import { type ParsedSpec, parseTaskSpec, type TaskSpec } from "./task-spec.js";
-import { EXTERNAL_JOB, type MinioInput, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
+import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
+import { newTask } from "./task-catalog.js";
+import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
+import { EXTERNAL_JOB, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
 
 /** Options of {@link startLocalKlms}. */
 export interface LocalKlmsOptions {
@@ -44,6 +48,21 @@ export interface LocalKlmsOptions {
   terminationGraceMs?: number;
   /** No request log on stderr. */
   quiet?: boolean;
+  /** Users besides the default `dev` / `dev` (an admin); a user named `dev` replaces the default. */
+  users?: UserSpec[];
+  /** A seed file's path, or its content: users and catalog entities to add when absent (see the README). */
+  seed?: string | Seed;
+  /** Where warnings go (e.g. a record set aside); default stderr, even when quiet. */
+  warn?: (message: string) => void;
+}
+
+/** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
+export interface TaskOutcome {
+  exec_state: TaskRecord["exec_state"];
+  output: Record<string, string>;
+  metrics: Record<string, unknown>;
+  message: string | null;
+  error: string | null;
 }
 
 /** A running local KLMS. */
@@ -52,15 +71,24 @@ export interface LocalKlms {
   apiUrl: string;
   /** The object store URL, when there is one. */
   s3Url?: string;
-  /** `Bearer <jwt>`: a valid dev token. */
+  /** `Bearer <jwt>`: a valid token of the default `dev` user. */
   token: string;
+  /** The default user's name and password (`POST /api/v1/users/token`). */
+  username: string;
+  password: string;
   dataDir: string;
+  /** A running process that tasks can belong to: `klms-local-dev`, made at the first start (stable id). */
+  processId: string;
   /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
   minio: MinioInput;
-  /** Creates a task with the same rules as `POST /api/v2/task`. */
+  /** Creates a task for the `dev` user with the same rules as `POST /api/v2/task` (a process, `datasets`, … are required). */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
+  /** Creates a running process (`POST /api/v2/process` as `dev`; the body's fields are optional here) and returns its record. */
+  createProcess(fields?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** The same record as `GET /api/v2/task/<id>`. */
   getTask(id: string): Promise<TaskRecord>;
+  /** What the tool posted: every output path (registered or not), metrics, message, error. */
+  getOutcome(id: string): Promise<TaskOutcome>;
   /** Test-only fault injection, also at `POST`/`DELETE /__klms/faults`. */
   faults: { add(fault: Fault): void; clear(): void };
   /**
@@ -89,11 +117,21 @@ export const DEFAULT_BUCKET = "klms-bucket";
 
 /** Starts a local KLMS; resolves once the API and the object store listen. */
 export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<LocalKlms> {
+  // Bad users or a bad seed fail here, before anything is made on disk.
+  const seed = seedOf(options.seed);
+  const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "klms-local-"));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secret = loadServerSecret(dataDir, options.secret);
-  const store = new TaskStore(dataDir);
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
+  let state: ReturnType<typeof openState>;
+  try {
+    state = openState(dataDir, options, seed, warn);
+  } catch (error) {
+    if (temporary) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { secret, store, catalog, processId } = state;
   const faults = new FaultList();
   const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
   const jobs = new Jobs(join(dataDir, "logs"), {
@@ -102,6 +140,11 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
     log,
   });
+  const currentUrl = (id: string) => catalog.find(id)?.url as string | undefined;
+  const taskOf = (id: string) => {
+    if (!store.has(id)) throw new Error(`task ${id} not found in this local KLMS`);
+    return store.get(id);
+  };
 
   let objectStore: ObjectStore | undefined;
   let minio: MinioInput = {};
@@ -129,7 +172,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     };
 
     const startTask = (id: string, run: RunOptions = {}) => {
-      const task = store.get(id);
+      const task = taskOf(id);
       const configured = runnerOf(task);
       let runner: Runner;
       if (run.command) {
@@ -155,14 +198,12 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     server = await listen(
       createApp({
         store,
+        catalog,
+        accounts,
         secret,
         faults,
+        ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
         minio: () => ({ ...minio }),
-        logsOf: (task: StoredTask) =>
-          jobs
-            .pods(task.id)
-            .map((pod) => pod.logs)
-            .join(""),
         podsOf,
         onCreated: launch,
         onTerminated: (task) => jobs.delete(task.id),
@@ -180,22 +221,33 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       apiUrl: `http://127.0.0.1:${running.port}`,
       ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
       token: `Bearer ${issueDevToken(secret)}`,
+      username: DEV_USERNAME,
+      password: accounts.byName(DEV_USERNAME)?.password ?? "",
       dataDir,
+      processId,
       minio: { ...minio },
       async createTask(spec) {
-        let parsed: ParsedSpec;
-        try {
-          parsed = parseTaskSpec(spec);
-        } catch (e) {
-          if (!(e instanceof ApiError)) throw e;
-          throw new Error(`invalid task spec (the API would answer 422): ${JSON.stringify(e.detail.json)}`);
-        }
-        const task = store.create(parsed);
+        const task = asError(() => newTask(parseTaskSpec(spec), DEV_USERNAME, catalog), "task spec");
+        store.save(task);
         launch(task);
         return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, secret) };
       },
+      async createProcess(fields = {}) {
+        const body = { owner_org: "stelar-klms", ...fields };
+        return catalog.view(asError(() => catalog.create("process", body, DEV_USERNAME), "process"));
+      },
       async getTask(id) {
-        return taskRecordOf(store.get(id));
+        return taskRecordOf(taskOf(id), currentUrl);
+      },
+      async getOutcome(id) {
+        const task = taskOf(id);
+        return {
+          exec_state: task.exec_state,
+          output: { ...task.output },
+          metrics: { ...task.metrics },
+          message: task.message,
+          error: task.error,
+        };
       },
       faults: {
         add(fault) {
@@ -210,8 +262,8 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       },
       startTask,
       runTask: (id, run) => startTask(id, run).done,
-      pods: (id) => jobs.pods(store.get(id).id),
-      job: (id) => jobs.status(store.get(id).id),
+      pods: (id) => jobs.pods(taskOf(id).id),
+      job: (id) => jobs.status(taskOf(id).id),
       stop() {
         stopping ??= (async () => {
           await jobs.stopAll();
@@ -239,6 +291,65 @@ function jobNameOf(task: StoredTask): string {
 /** A command or project runner with a hand run's directory and environment on top. */
 function withRun<R extends { cwd?: string; env?: Record<string, string> }>(runner: R, run: RunOptions): R {
   return { ...runner, ...(run.cwd !== undefined ? { cwd: run.cwd } : {}), env: { ...runner.env, ...run.env } };
+}
+
+/** The server secret, the tasks and the catalog kept in the data dir, the seed applied, the dev process. */
+function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | undefined, warn: (line: string) => void) {
+  const secret = loadServerSecret(dataDir, options.secret);
+  const store = new TaskStore(dataDir, warn);
+  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
+  if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
+  return { secret, store, catalog, processId: devProcess(catalog) };
+}
+
+/** The seed as given: a file to read, or its content to check. */
+function seedOf(seed: string | Seed | undefined): Seed | undefined {
+  if (seed === undefined) return undefined;
+  return typeof seed === "string" ? readSeed(seed) : checkSeedShape(seed);
+}
+
+/** The process `klms-local-dev` (stable id), made when missing, so that tasks have one to belong to. */
+function devProcess(catalog: Catalog): string {
+  const id = nameUuid("process:klms-local-dev");
+  if (!catalog.find(id)) {
+    catalog.create(
+      "process",
+      { name: "klms-local-dev", title: "Local KLMS dev process", owner_org: "stelar-klms" },
+      DEV_USERNAME,
+      {
+        id,
+      },
+    );
+  }
+  return id;
+}
+
+/** The summaries a process record lists, by start date (`utils.py:262-284`). */
+function taskSummaries(store: TaskStore, processId: string) {
+  return store
+    .all()
+    .filter((t) => t.process_id === processId)
+    .sort((a, b) => a.start_date.localeCompare(b.start_date))
+    .map((t) => ({
+      id: t.id,
+      creator: t.creator,
+      exec_state: t.exec_state,
+      start_date: t.start_date,
+      end_date: t.end_date,
+      image: t.image ?? null,
+      name: t.name,
+    }));
+}
+
+/** Runs `fn`; an API error becomes an Error that says what the API would have answered. */
+function asError<T>(fn: () => T, what: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const detail = JSON.stringify(e.detail.json ?? e.detail);
+    throw new Error(`invalid ${what} (the API would answer ${e.status} ${e.message || e.type}): ${detail}`);
+  }
 }
 
 function minioBlock(url: string, id: string, key: string, sessionToken: string | undefined): MinioInput {

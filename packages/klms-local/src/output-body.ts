@@ -6,7 +6,7 @@
  */
 import { checkTaskOutput, isObject, type TaskOutput } from "klms-tool/contract";
 import { ApiError } from "./envelope.js";
-import { validationError } from "./task-spec.js";
+import { validationError } from "./schema.js";
 
 /** True for `application/json` and `application/<x>+json`, as Flask's `is_json`. */
 export function isJsonContentType(contentType: string | undefined): boolean {

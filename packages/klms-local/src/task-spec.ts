@@ -1,121 +1,223 @@
 /**
- * Reads the body of `POST /api/v2/task` (the platform's `TaskSchema`) into what the local KLMS
- * stores. The rules are the platform's, minus what needs a catalog: input items must be URLs
- * (the platform would also take resource and dataset ids and expand them), and a process is
- * optional.
+ * The body of `POST /api/v2/task`, checked exactly as the platform's `TaskSchema` checks it
+ * (`tasks.py:110-295`): the field rules first, each with marshmallow's message; then, only when
+ * no field is wrong, the three schema validators in their order (datasets, inputs, outputs),
+ * each stopping at its own first error, their errors merged. The 422 detail is the platform's,
+ * key for key (`klms-platform-api.md` §4.2).
  */
-import { describeType, isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/contract";
 import { ApiError } from "./envelope.js";
+import {
+  checkFields,
+  type FieldErrors,
+  isCanonicalUuid,
+  isPythonUuid,
+  type Schema,
+  validationError,
+} from "./schema.js";
 
 /** The body of `POST /api/v2/task`, as stelar_client's `TaskSpec.spec()` writes it. */
 export interface TaskSpec {
-  name?: string;
-  process_id?: string;
-  tool?: string;
-  image?: string;
-  inputs?: Record<string, string[]>;
-  outputs?: Record<string, string | { url: string; [k: string]: unknown }>;
-  parameters?: Record<string, unknown>;
-  secrets?: Record<string, unknown>;
-  datasets?: Record<string, unknown>;
-}
-
-/** A task spec after validation, in the form the store keeps. */
-export interface ParsedSpec {
-  name?: string;
-  process_id?: string;
-  tool?: string;
-  image?: string;
+  process_id: string;
+  name: string;
   inputs: Record<string, string[]>;
-  outputs: Record<string, { url: string; [k: string]: unknown }>;
-  parameters: Record<string, unknown>;
-  secrets: Record<string, string>;
-  datasets: Record<string, unknown>;
-  tags: Record<string, string>;
+  outputs: Record<string, OutputSpecBody>;
+  datasets: Record<string, string | { name: string; owner_org: string; [k: string]: unknown }>;
+  tool?: string;
+  image?: string;
+  parameters?: Record<string, unknown> | null;
+  secrets?: Record<string, unknown> | null;
+  tags?: Record<string, string> | null;
+  exec_state?: "running" | "failed" | "succeeded";
 }
 
-/** What survives the platform's `is_valid_url` when it hands input paths to a tool. */
-export const INPUT_URL = /^(s3|https|http|tcp|smb|ftp):\/\/[a-zA-Z0-9.-]+(?:\/[^\s]*)?$/;
+/** One output of a task spec: where the tool writes it, and what the catalog makes of it. */
+export interface OutputSpecBody {
+  url: string;
+  /** An existing resource's UUID, or a new resource in `dataset`. */
+  resource?: string | { name: string; relation: string; [k: string]: unknown };
+  /** A `datasets` alias or `ctx` (the process). */
+  dataset?: string;
+  resource_action?: string;
+  [k: string]: unknown;
+}
 
-const KNOWN = ["name", "process_id", "tool", "image", "inputs", "outputs", "parameters", "secrets", "datasets", "tags"];
+/** A task spec that passed the schema, `process_id` in canonical form. */
+export type ParsedSpec = TaskSpec;
 
-/** Validates a task spec; throws a 422 in the platform's validation shape naming each bad field. */
+/** `TaskSchema`'s fields (`tasks.py:124-151`). */
+const TASK_SCHEMA: Schema = {
+  id: { type: "raw", dumpOnly: true },
+  process_id: { type: "uuid", required: true },
+  secrets: { type: "dict", nullable: true },
+  inputs: { type: "dict", required: true, nullable: true },
+  outputs: { type: "dict", required: true, nullable: true },
+  datasets: { type: "dict", required: true, nullable: true },
+  parameters: { type: "dict", nullable: true },
+  name: { type: "string", required: true },
+  tool: { type: "string" },
+  image: { type: "string" },
+  exec_state: { type: "string", oneOf: ["running", "failed", "succeeded"] },
+  creator: { type: "raw", dumpOnly: true },
+  start_date: { type: "raw", dumpOnly: true },
+  end_date: { type: "raw", dumpOnly: true },
+  tags: { type: "dict", nullable: true, values: "string" },
+};
+
+/** Validates a task spec; throws the platform's 422 (or its 500 for a null `inputs`/`outputs`/`datasets`). */
 export function parseTaskSpec(body: unknown): ParsedSpec {
-  const errors: Record<string, string[]> = {};
-  const fail = (field: string, message: string) => {
-    errors[field] ??= [];
-    errors[field].push(message);
-  };
-  if (!isObject(body)) throw validationError({ _schema: ["Invalid input type."] });
-
-  for (const key of Object.keys(body)) if (!KNOWN.includes(key)) fail(key, "Unknown field.");
-  const text = (key: string): string | undefined => {
-    const v = body[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") fail(key, "Not a valid string.");
-    return typeof v === "string" ? v : undefined;
-  };
-  const map = (key: string): Record<string, unknown> => {
-    const v = body[key];
-    if (v === undefined || v === null) return {};
-    if (!isObject(v)) {
-      fail(key, `Not a valid mapping type (got ${describeType(v)}).`);
-      return {};
-    }
-    return v;
-  };
-
-  const spec: ParsedSpec = {
-    inputs: {},
-    outputs: {},
-    parameters: map("parameters"),
-    secrets: {},
-    datasets: map("datasets"),
-    tags: {},
-  };
-  for (const key of ["name", "process_id", "tool", "image"] as const) {
-    const v = text(key);
-    if (v !== undefined) spec[key] = v;
-  }
-
-  for (const [group, items] of Object.entries(map("inputs"))) {
-    if (!Array.isArray(items)) {
-      fail(`inputs.${group}`, `Not a valid list (got ${describeType(items)}).`);
-      continue;
-    }
-    spec.inputs[group] = [];
-    for (const item of items) {
-      if (typeof item !== "string" || !INPUT_URL.test(item)) {
-        fail(
-          `inputs.${group}`,
-          `Not a valid input: ${typeof item === "string" ? JSON.stringify(item) : describeType(item)}. ` +
-            "The local KLMS has no catalog: use URLs such as s3://bucket/key.",
-        );
-      } else spec.inputs[group].push(item);
+  const fieldErrors = checkFields(body, TASK_SCHEMA);
+  if (Object.keys(fieldErrors).length > 0) throw validationError(fieldErrors);
+  const spec = body as Record<string, unknown>;
+  for (const key of ["datasets", "inputs", "outputs"]) {
+    if (spec[key] === null) {
+      // The platform's validators call `.items()` on it: an unhandled error, HTTP 500. Same status
+      // here, with a detail that says what to send instead.
+      throw new ApiError(
+        500,
+        "Internal Server Error",
+        { hint: `"${key}" is null: send {} when the task has none (the platform fails on null)` },
+        "HTTPError",
+      );
     }
   }
-
-  for (const [name, target] of Object.entries(map("outputs"))) {
-    if (typeof target === "string") spec.outputs[name] = { url: target };
-    else if (isObject(target) && typeof target.url === "string") spec.outputs[name] = { ...target, url: target.url };
-    else fail(`outputs.${name}`, 'Must be a path string or an object with a string "url".');
-  }
-
-  // Secrets live in a text column on the platform: whatever is sent comes back as a string.
-  for (const [name, value] of Object.entries(map("secrets"))) {
-    spec.secrets[name] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-
-  for (const [name, value] of Object.entries(map("tags"))) {
-    if (typeof value === "string") spec.tags[name] = value;
-    else fail(`tags.${name}`, "Not a valid string.");
-  }
-
+  const errors: FieldErrors = {};
+  mergeInto(errors, checkDatasets(spec.datasets as Record<string, unknown>));
+  mergeInto(errors, checkInputs(spec.inputs as Record<string, unknown>, spec.datasets as Record<string, unknown>));
+  mergeInto(errors, checkOutputs(spec.outputs as Record<string, unknown>, spec.datasets as Record<string, unknown>));
   if (Object.keys(errors).length > 0) throw validationError(errors);
-  return spec;
+  return { ...(spec as unknown as TaskSpec), process_id: canonicalUuid(spec.process_id as string) };
 }
 
-/** A 422 shaped like APIFlask's request validation error. */
-export function validationError(fields: Record<string, string[]>): ApiError {
-  return new ApiError(422, "Validation error", { json: fields });
+/** Python's `str(uuid.UUID(s))`: lowercase, hyphenated. */
+export function canonicalUuid(text: string): string {
+  const hex = text
+    .replace(/^urn:uuid:/i, "")
+    .replace(/[{}-]/g, "")
+    .toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** marshmallow merges a string error into `_schema` and a dict error key by key. */
+function mergeInto(errors: FieldErrors, error: string | FieldErrors | undefined): void {
+  if (error === undefined) return;
+  if (typeof error === "string") {
+    errors._schema = [...((errors._schema as string[] | undefined) ?? []), error];
+  } else Object.assign(errors, error);
+}
+
+const DATASET_NAME = /^[a-z0-9_-]+$/;
+const DATASET_OWNER = /^[a-z0-9-]+$/;
+
+/** `validate_datasets` (`tasks.py:155-172`). */
+function checkDatasets(datasets: Record<string, unknown>): string | FieldErrors | undefined {
+  for (const [key, value] of Object.entries(datasets)) {
+    if (typeof value === "string") {
+      if (!isCanonicalUuid(value)) return `Dataset '${key}' has a string value but it's not a valid UUID.`;
+    } else if (isObject(value)) {
+      const messages = checkFields(
+        value,
+        {
+          name: { type: "string", required: true, pattern: DATASET_NAME, lambda: true },
+          owner_org: { type: "string", required: true, pattern: DATASET_OWNER, lambda: true },
+        },
+        { unknown: "include" },
+      );
+      if (Object.keys(messages).length > 0) return { [`datasets.${key}`]: messages };
+    } else {
+      return `Dataset '${key}' must be either a UUID string or a valid dataset dictionary.`;
+    }
+  }
+  return undefined;
+}
+
+/** The patterns of `validate_inputs` (`tasks.py:179-184`). */
+export const INPUT_PATTERNS = {
+  uuid: /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})(::[a-zA-Z0-9_-]+)?$/,
+  ctx: /^(ctx)(::[a-zA-Z0-9_-]+)?$/,
+  s3: /^s3:\/\/[^\s]+$/,
+  datasetRef: /^([a-zA-Z0-9_-]+)(::[a-zA-Z0-9_-]+)?$/,
+};
+
+/** `validate_inputs` (`tasks.py:174-216`). */
+function checkInputs(inputs: Record<string, unknown>, datasets: Record<string, unknown>): FieldErrors | undefined {
+  for (const [group, items] of Object.entries(inputs)) {
+    const at = `inputs.${group}`;
+    if (!Array.isArray(items)) return { [at]: "Must be a list." };
+    for (const item of items) {
+      if (typeof item !== "string") return { [at]: `Item '${pythonStr(item)}' must be a string.` };
+      if (INPUT_PATTERNS.uuid.test(item) || INPUT_PATTERNS.ctx.test(item) || INPUT_PATTERNS.s3.test(item)) continue;
+      const ref = INPUT_PATTERNS.datasetRef.exec(item);
+      if (ref) {
+        if (!((ref[1] as string) in datasets)) {
+          return { [at]: `Invalid dataset reference '${ref[1]}' not found in datasets.` };
+        }
+        continue;
+      }
+      return {
+        [at]: `Invalid item '${item}'. Must be a UUID (::filter), an s3:// path, 'ctx' (::filter) or a key from datasets.`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** `validate_outputs` (`tasks.py:218-295`). */
+function checkOutputs(outputs: Record<string, unknown>, datasets: Record<string, unknown>): FieldErrors | undefined {
+  const aliases = new Set([...Object.keys(datasets), "ctx"]);
+  for (const [key, value] of Object.entries(outputs)) {
+    if (!isObject(value)) return { [`outputs.${key}`]: "Each output must be a dictionary." };
+    if (typeof value.url !== "string") {
+      return { [`outputs.${key}.url`]: "Missing or invalid 'url'. Must be a string." };
+    }
+    const resource = value.resource;
+    if (resource !== undefined && resource !== null) {
+      const problem = checkOutputResource(key, value, resource, aliases);
+      if (problem) return problem;
+    } else if ("dataset" in value) {
+      return { [`outputs.${key}.resource`]: "'resource' is required when 'dataset' is provided." };
+    }
+  }
+  return undefined;
+}
+
+function checkOutputResource(
+  key: string,
+  value: Record<string, unknown>,
+  resource: unknown,
+  aliases: Set<string>,
+): FieldErrors | undefined {
+  if (typeof resource === "string") {
+    return isPythonUuid(resource)
+      ? undefined
+      : { [`outputs.${key}.resource`]: "'resource' string must be a valid UUID." };
+  }
+  if (!isObject(resource)) {
+    return {
+      [`outputs.${key}.resource`]: "'resource' must be a UUID string or a dict with 'name' and 'relation'.",
+    };
+  }
+  const missing = ["name", "relation"].filter((f) => !(f in resource));
+  if (missing.length > 0) return { [`outputs.${key}.resource`]: `Missing fields in 'resource': ${missing.join(", ")}` };
+  if (!("dataset" in value)) return { [`outputs.${key}.dataset`]: "'dataset' is required when 'resource' is a dict." };
+  if (typeof value.dataset !== "string") return { [`outputs.${key}.dataset`]: "'dataset' must be a string." };
+  if (!aliases.has(value.dataset)) return { [`outputs.${key}.dataset`]: `'${value.dataset}' not found in datasets.` };
+  return undefined;
+}
+
+/** How Python's f-string shows a JSON value (`{item}`), for the "must be a string" message. */
+function pythonStr(value: unknown): string {
+  if (value === null) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
+  if (isObject(value))
+    return `{${Object.entries(value)
+      .map(([k, v]) => `'${k}': ${pythonRepr(v)}`)
+      .join(", ")}}`;
+  return String(value);
+}
+
+function pythonRepr(value: unknown): string {
+  return typeof value === "string" ? `'${value}'` : pythonStr(value);
 }

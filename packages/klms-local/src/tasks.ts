@@ -1,50 +1,82 @@
 /**
  * Tasks: the records the local KLMS keeps, the state machine the platform applies to them, and
- * the two views tools and users read (the task input and the task metadata). One JSON file per
- * task under `<dataDir>/tasks/`, replaced atomically on every change, so a restart finds every
- * task where it was.
+ * the task record users read (`GET /api/v2/task/<id>`, `tasks.py:421-470`). One JSON file per
+ * task under `<dataDir>/tasks/`, written crash-safely, so a restart finds every task where it was.
  */
-import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type OutcomeState, outcomeOf, type TaskOutput } from "klms-tool/contract";
 import { ApiError } from "./envelope.js";
 import { evalParameters } from "./literal-eval.js";
-import type { ParsedSpec } from "./task-spec.js";
+import { RecordDir } from "./records.js";
+import { isCanonicalUuid } from "./schema.js";
+import { isoNow } from "./timestamps.js";
 
 /** The four states of a task execution on the platform. */
 export type ExecState = "created" | "running" | "succeeded" | "failed";
 
-/** What the store keeps about a task (its spec, its state, and what the tool posted). */
-export interface StoredTask extends ParsedSpec {
+/** An output as stored at creation (`parse_outputs`, `tasks.py:764-835`). */
+export type StoredOutput =
+  | { url: string }
+  | { url: string; resource_id: string; resource_action: string }
+  | { url: string; dataset: string; resource_name: string; resource_label: string };
+
+/** A `datasets` alias as stored at creation (`parse_datasets`, `tasks.py:713-762`). */
+export type StoredDataset = { package_uuid: string } | { package_details: Record<string, unknown> };
+
+/** What the store keeps about a task. */
+export interface StoredTask {
   id: string;
-  job_id: string;
+  process_id: string;
+  name: string;
   creator: string;
   exec_state: ExecState;
-  creation_date: string;
-  start_date: string | null;
+  start_date: string;
   end_date: string | null;
-  /** The last accepted output body's parts, once the tool has posted one. */
+  /** As sent (a name or an id); absent when the spec had none. */
+  tool?: string;
+  /** The Job's image (`__image__`): `<repository>:<tag>` for a tool, the image as given otherwise; absent for an external task. */
+  image?: string;
+  /** The tool profile the Job runs with (`backoff_limit` etc.), for a task with a Job. */
+  job_profile?: Record<string, unknown>;
+  /** The Job's name, or `__external__`. */
+  job_id: string;
+  /** The user's tags, plus `container_id` and `job_id` for a task with a Job. */
+  tags: Record<string, string>;
+  datasets: Record<string, StoredDataset>;
+  /** Input rows by group: resource ids and paths, in order; groups with no row are absent. */
+  inputs: Record<string, string[]>;
+  /** Each input resource's URL at creation (used when the resource is gone). */
+  input_urls: Record<string, string>;
+  outputs: Record<string, StoredOutput>;
+  parameters: Record<string, unknown> | null;
+  secrets: Record<string, string>;
+  /** The posted `message` (the `log` tag), once one was posted. */
   message: string | null;
-  metrics: Record<string, unknown>;
+  metrics: Record<string, unknown> | null;
+  /** The last posted output map (name → path), as the tool reported it. */
   output: Record<string, string>;
+  /** Outputs registered in the catalog: name → resource id. */
+  registered: Record<string, string>;
   error: string | null;
 }
 
-/** `GET /api/v2/task/<id>`: the task's metadata, and once it is terminal, its outcome. */
+/** `GET /api/v2/task/<id>`: keys as the platform writes them (sorted when sent). */
 export interface TaskRecord {
-  id: string;
-  exec_state: ExecState;
-  start_date: string | null;
+  creator: string;
   end_date: string | null;
-  name?: string;
+  exec_state: ExecState;
+  id: string;
+  image?: string;
   inputs: Record<string, string[]>;
-  parameters: Record<string, unknown>;
-  outputs: Record<string, { url: string }>;
-  metrics: Record<string, unknown>;
-  messages: string | null;
-  error?: string | null;
-  [k: string]: unknown;
+  messages?: string | null;
+  metrics?: Record<string, unknown> | null;
+  name: string;
+  outputs?: Record<string, { resource_id: string; url: string }>;
+  parameters: Record<string, unknown> | null;
+  process_id: string;
+  start_date: string;
+  tags: Record<string, string>;
+  tool?: string;
 }
 
 /** The `job_id` of a task that no Job runs: neither a tool nor an image was given. */
@@ -55,48 +87,29 @@ export function isTerminal(state: ExecState): boolean {
   return state === "succeeded" || state === "failed";
 }
 
+/** True for a task with no Job (`Task.is_external` in stelar_client: no `image`). */
+export function isExternal(task: StoredTask): boolean {
+  return task.image === undefined;
+}
+
 /** The task store: an in-memory map mirrored to one file per task. */
 export class TaskStore {
-  readonly #dir: string;
+  readonly #files: RecordDir<StoredTask>;
   readonly #tasks = new Map<string, StoredTask>();
 
-  /** Opens (and creates) `<dataDir>/tasks`, loading every task found there. */
-  constructor(dataDir: string) {
-    this.#dir = join(dataDir, "tasks");
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    for (const file of readdirSync(this.#dir)) {
-      if (!file.endsWith(".json")) continue;
-      const task = JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as StoredTask;
-      this.#tasks.set(task.id, task);
-    }
+  /** Opens (and creates) `<dataDir>/tasks`, loading every task found there; unreadable files are set aside. */
+  constructor(
+    dataDir: string,
+    warn: (message: string) => void = (m) => process.stderr.write(`klms-local: warning: ${m}\n`),
+  ) {
+    this.#files = new RecordDir(join(dataDir, "tasks"));
+    for (const task of this.#files.loadAll(checkStoredTask, warn)) this.#tasks.set(task.id, task);
   }
 
-  /** Creates a task from a validated spec; it starts `created`, like on the platform. */
-  create(spec: ParsedSpec): StoredTask {
-    const now = new Date().toISOString();
-    const id = randomUUID();
-    const task: StoredTask = {
-      ...spec,
-      id,
-      job_id: spec.tool !== undefined || spec.image !== undefined ? `task-${id}` : EXTERNAL_JOB,
-      creator: "dev",
-      exec_state: "created",
-      creation_date: now,
-      start_date: now,
-      end_date: null,
-      message: null,
-      metrics: {},
-      output: {},
-      error: null,
-    };
-    this.save(task);
-    return task;
-  }
-
-  /** The task, or the platform's 404. */
+  /** The task, or the platform's 404 (`tasks.py:318-334`: message "", detail `{entity: <id>}`). */
   get(id: string): StoredTask {
     const task = this.#tasks.get(id);
-    if (!task) throw new ApiError(404, `Task with id '${id}' not found.`);
+    if (!task) throw new ApiError(404, "", { entity: id });
     return task;
   }
 
@@ -105,15 +118,34 @@ export class TaskStore {
     return this.#tasks.has(id);
   }
 
-  /** Writes the task's file atomically (temp file, then rename) and updates the map. */
+  /** Every task. */
+  all(): StoredTask[] {
+    return [...this.#tasks.values()];
+  }
+
+  /** Writes the task's file crash-safely and updates the map. */
   save(task: StoredTask): void {
-    const file = join(this.#dir, `${task.id}.json`);
-    const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-    // Mode 0600: the file holds the task's secrets.
-    writeFileSync(temp, `${JSON.stringify(task, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, file);
+    this.#files.write(task.id, task);
     this.#tasks.set(task.id, task);
   }
+
+  /** Removes the task (`DELETE /task/<id>`). */
+  remove(id: string): void {
+    this.#files.remove(id);
+    this.#tasks.delete(id);
+  }
+}
+
+function checkStoredTask(value: unknown): string | undefined {
+  const task = value as StoredTask;
+  if (typeof task !== "object" || task === null) return "not a JSON object";
+  if (!isCanonicalUuid(task.id)) return "no task id";
+  if (!["created", "running", "succeeded", "failed"].includes(task.exec_state)) return "no known exec_state";
+  if (typeof task.inputs !== "object" || typeof task.outputs !== "object") return "no inputs or outputs";
+  if (typeof task.process_id !== "string" || typeof task.registered !== "object") {
+    return "not a task record of this klms-local version (no process_id or registered outputs)";
+  }
+  return undefined;
 }
 
 /** The platform moves a `created` task to `running` when its input is first read. */
@@ -124,20 +156,24 @@ export function markInputRead(task: StoredTask): boolean {
 }
 
 /**
- * The platform's `save_output` after validation and the signature check: refuses a terminal
- * task (409), keeps the message, metrics, error and output map (`output` wins over `outputs`),
- * and moves the task by {@link stateAfterOutput}.
+ * The platform's `save_output` after validation, the signature check and the outputs'
+ * registration: refuses a terminal task (409), keeps the message, metrics, error and output map
+ * (`output` wins over `outputs`), and moves the task by {@link stateAfterOutput}.
  */
 export function applyOutput(task: StoredTask, body: TaskOutput & { outputs?: Record<string, string> }): void {
-  if (isTerminal(task.exec_state)) {
-    throw new ApiError(409, `Task '${task.id}' is terminated and no further updates are allowed.`);
-  }
   task.output = body.output ?? body.outputs ?? {};
-  task.metrics = { ...task.metrics, ...(body.metrics ?? {}) };
-  if (body.message !== undefined) task.message = body.message;
+  if (body.metrics && Object.keys(body.metrics).length > 0) task.metrics = { ...task.metrics, ...body.metrics };
+  if (body.message !== undefined && body.message !== null) task.message = body.message;
   if (body.error !== undefined) task.error = body.error;
   const state = stateAfterOutput(body);
   if (state !== "unchanged") finish(task, state);
+}
+
+/** 409 unless the task may still take an output (`tasks.py:1396-1399`). */
+export function checkAcceptsOutput(task: StoredTask): void {
+  if (isTerminal(task.exec_state)) {
+    throw new ApiError(409, `Task '${task.id}' is terminated and no further updates are allowed.`);
+  }
 }
 
 /**
@@ -148,72 +184,61 @@ export function stateAfterOutput(body: TaskOutput): OutcomeState {
   return outcomeOf(body);
 }
 
-/** `POST /task/<id>/terminate`: the platform deletes the Job and marks the task failed. */
-export function terminate(task: StoredTask): void {
+/**
+ * `POST /task/<id>/terminate` (`tasks.py:1331-1367`): 409 unless `created` or `running`; a task
+ * with a Job is failed (its Job is stopped by the caller); an external task is left as it is.
+ * Returns true when the task was failed.
+ */
+export function terminate(task: StoredTask): boolean {
   if (isTerminal(task.exec_state)) {
-    throw new ApiError(409, `Task '${task.id}' is terminated and no further updates are allowed.`);
+    throw new ApiError(
+      409,
+      `Task '${task.id}' is already terminated or in a state that does not allow manual termination.`,
+    );
   }
-  task.message ??= "Task terminated by user.";
+  if (isExternal(task)) return false;
   finish(task, "failed");
+  return true;
 }
 
 function finish(task: StoredTask, state: "succeeded" | "failed"): void {
   task.exec_state = state;
-  task.end_date = new Date().toISOString();
+  task.end_date = isoNow();
 }
 
-/** The object store block of the task input (`minio`), or none. */
-export type MinioInput = Record<string, string>;
-
-/**
- * The task input the platform gives a tool (`Task.get_input`): `input`, `output`, `parameters`
- * (through the platform's `literal_eval`), `minio`; `secrets` (when there are any) and
- * `signature_verified` only with a valid signature.
- */
-export function taskInputOf(task: StoredTask, minio: MinioInput, signatureVerified: boolean): Record<string, unknown> {
-  const output: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(task.outputs)) output[name] = spec.url;
-  const result: Record<string, unknown> = {
-    input: task.inputs,
-    minio,
-    output,
-    parameters: evalParameters(task.parameters),
-  };
-  if (signatureVerified) {
-    if (Object.keys(task.secrets).length > 0) result.secrets = task.secrets;
-    result.signature_verified = true;
-  }
-  return result;
+/** The parameters as the platform reads them back: literal-evaluated, `null` when there are none. */
+export function parametersOf(task: StoredTask): Record<string, unknown> | null {
+  if (!task.parameters || Object.keys(task.parameters).length === 0) return null;
+  return evalParameters(task.parameters);
 }
 
 /**
- * The task metadata (`GET /api/v2/task/<id>`). The platform fills `messages`, `outputs` and
- * `metrics` only once the task is terminal; here they are always present (empty before), so the
- * typed record has one shape. `outputs` lists the posted paths of the keys the task declared.
+ * The task record (`tasks.py:421-470`): `image` and `tool` only when the task has them;
+ * `messages`, `metrics` and `outputs` only once it is terminal; `outputs` lists the registered
+ * outputs with their resource's current URL (`currentUrl`).
  */
-export function taskRecordOf(task: StoredTask): TaskRecord {
-  const terminal = isTerminal(task.exec_state);
-  const outputs: Record<string, { url: string }> = {};
-  if (terminal) {
-    for (const [name, url] of Object.entries(task.output)) if (name in task.outputs) outputs[name] = { url };
-  }
-  return {
-    id: task.id,
-    process_id: task.process_id ?? null,
+export function taskRecordOf(task: StoredTask, currentUrl: (resourceId: string) => string | undefined): TaskRecord {
+  const record: TaskRecord = {
     creator: task.creator,
-    exec_state: task.exec_state,
-    start_date: task.start_date,
     end_date: task.end_date,
-    tags: task.tags,
-    image: task.image ?? null,
-    tool: task.tool ?? null,
-    ...(task.name !== undefined ? { name: task.name } : {}),
+    exec_state: task.exec_state,
+    id: task.id,
     inputs: task.inputs,
-    parameters: evalParameters(task.parameters),
-    job_id: task.job_id,
-    messages: terminal ? task.message : null,
-    outputs,
-    metrics: terminal ? task.metrics : {},
-    error: terminal ? task.error : null,
+    name: task.name,
+    parameters: parametersOf(task),
+    process_id: task.process_id,
+    start_date: task.start_date,
+    tags: task.tags,
   };
+  if (task.image !== undefined) record.image = task.image;
+  if (task.tool !== undefined) record.tool = task.tool;
+  if (isTerminal(task.exec_state)) {
+    record.messages = task.message;
+    record.metrics = task.metrics && Object.keys(task.metrics).length > 0 ? task.metrics : null;
+    record.outputs = {};
+    for (const [name, resourceId] of Object.entries(task.registered)) {
+      record.outputs[name] = { resource_id: resourceId, url: currentUrl(resourceId) ?? "" };
+    }
+  }
+  return record;
 }

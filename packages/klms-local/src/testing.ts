@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
+import type { OutputSpecBody, TaskSpec } from "./task-spec.js";
 import type { TaskRecord } from "./tasks.js";
 
 /** Options of {@link runToolTask}. */
@@ -28,10 +29,15 @@ export interface ToolTaskOptions {
   workerThread?: string;
   /** Local files to upload into the object store, by input group. */
   files?: Record<string, string[]>;
-  /** Input paths passed as they are (e.g. objects already in the store), by group. */
+  /** Input items passed as they are (paths of objects already in the store, resource ids, `d0::owned`…), by group. */
   inputs?: Record<string, string[]>;
-  /** Output name → path; default for each name in `outputNames`: `s3://klms-bucket/outputs/<task>/<name>`. */
-  outputs?: Record<string, string>;
+  /**
+   * Output name → path, or a full output spec (`{url, dataset, resource}` to register it in the
+   * catalog); default for each name in `outputNames`: `s3://klms-bucket/outputs/<task>/<name>`.
+   */
+  outputs?: Record<string, string | OutputSpecBody>;
+  /** The task spec's `datasets` (aliases used by `inputs` and `outputs`); default none. */
+  datasets?: TaskSpec["datasets"];
   /** Outputs to ask for at their default paths. */
   outputNames?: string[];
   parameters?: Record<string, unknown>;
@@ -47,6 +53,7 @@ export interface ToolTaskOptions {
 export interface ToolTaskResult {
   /** The task's final state in the local KLMS. */
   state: TaskRecord["exec_state"];
+  /** The task record as `GET /api/v2/task/<id>` shows it (`outputs` lists only registered outputs). */
   task: TaskRecord;
   /** The entrypoint's exit code. */
   exitCode: number | null;
@@ -71,7 +78,10 @@ const ENTRYPOINT = join(
   "main.js",
 );
 
-/** Runs a tool as a KLMS task through the local KLMS and the real entrypoint. */
+/**
+ * Runs a tool as a KLMS task through the local KLMS and the real entrypoint. The task belongs to
+ * a new process (the platform requires one), and runs as an external task run by hand.
+ */
 export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTaskResult> {
   const klms = options.klms ?? (await startLocalKlms({ quiet: true }));
   const own = !options.klms;
@@ -95,11 +105,18 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
         inputs[group].push(path);
       }
     }
-    const outputs: Record<string, string> = { ...options.outputs };
-    for (const name of options.outputNames ?? []) outputs[name] ??= `s3://${DEFAULT_BUCKET}/outputs/${run}/${name}`;
+    const outputs: Record<string, OutputSpecBody> = {};
+    for (const [name, spec] of Object.entries(options.outputs ?? {})) {
+      outputs[name] = typeof spec === "string" ? { url: spec } : spec;
+    }
+    for (const name of options.outputNames ?? [])
+      outputs[name] ??= { url: `s3://${DEFAULT_BUCKET}/outputs/${run}/${name}` };
 
+    const owner = await klms.createProcess({ name: run });
     const { id } = await klms.createTask({
+      process_id: owner.id as string,
       name: run,
+      datasets: options.datasets ?? {},
       inputs,
       outputs,
       parameters: options.parameters ?? {},
@@ -119,14 +136,15 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
       ...(options.env ? { env: options.env } : {}),
     });
     const task = await klms.getTask(id);
+    const outcome = await klms.getOutcome(id);
     return {
       state: task.exec_state,
       task,
       exitCode: result.exitCode,
       logs: result.logs,
-      output: Object.fromEntries(Object.entries(task.outputs).map(([k, v]) => [k, v.url])),
-      metrics: task.metrics,
-      message: task.messages,
+      output: outcome.output,
+      metrics: outcome.metrics,
+      message: outcome.message,
       klms,
       readText: (path) => store().getText(path),
       stop,

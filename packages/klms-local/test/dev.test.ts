@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -39,6 +39,7 @@ const usage: Array<[string, string[], RegExp]> = [
   ["an unknown runner", ["--run", "docker:x"], /cannot read the runner "docker:x": use project\[:DIR\], command:CMD/],
   ["a runner with an open quote", ["--run", "command:python3 'x"], /a quote is not closed/],
   ["--run-tool without a name", ["--run-tool", "podman"], /--run-tool needs NAME=SPEC/],
+  ["a --user without a password", ["--user", "alice"], /--user takes NAME:PASSWORD/],
 ];
 for (const [what, argv, message] of usage) {
   test(`${what} exits 2 with a message`, async () => {
@@ -64,6 +65,13 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.ok(klms.s3Url && lines.out.includes(klms.s3Url));
   assert.match(lines.out, /access key id +S3RVER/);
   assert.match(lines.out, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/api\/v2\/task/);
+  // The printed user and password log in as stelar_client does.
+  const user = /user +(\S+) +password (\S+)/.exec(lines.out);
+  const login = await call(klms.apiUrl, "POST", "/stelar/api/v1/users/token", {
+    body: { username: user?.[1], password: user?.[2] },
+  });
+  assertSuccess(login);
+  assert.ok(lines.out.includes(klms.processId), "the dev process is printed");
 
   const curlBody = /-d '(.+)'/.exec(lines.out)?.[1];
   const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
@@ -77,6 +85,43 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.equal(lines.err, "");
   await assert.rejects(fetch(klms.apiUrl), TypeError, "the server is down");
   assert.ok(existsSync(join(dataDir, "tasks")), "a given data dir is kept");
+});
+
+test("--user and --seed: more accounts, a shared catalog fixture", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "klms-local-dev-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const seed = join(dir, "catalog.json");
+  writeFileSync(seed, JSON.stringify({ datasets: [{ name: "team-data" }] }));
+  const { io } = capture();
+  const controller = new AbortController();
+  let ready: (klms: LocalKlms) => void = () => {};
+  const started = new Promise<LocalKlms>((resolve) => {
+    ready = resolve;
+  });
+  const argv = ["--quiet", "--seed", seed, "--user", "alice:alice-pw", "-u", "root:r00t:admin"];
+  const exit = devMain(argv, { ...io, signal: controller.signal, onReady: ready });
+  const klms = await started;
+  try {
+    for (const [username, password, admin] of [
+      ["alice", "alice-pw", false],
+      ["root", "r00t", true],
+    ] as const) {
+      const login = await call(klms.apiUrl, "POST", "/api/v1/users/token", { body: { username, password } });
+      const token = `Bearer ${(assertSuccess(login) as { token: string }).token}`;
+      const me = await call(klms.apiUrl, "GET", "/api/v1/users/me", { token });
+      assert.equal((assertSuccess(me) as { is_admin: boolean }).is_admin, admin);
+    }
+    assertSuccess(await call(klms.apiUrl, "GET", "/api/v2/dataset/team-data", { token: klms.token }));
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await exit, 0);
+});
+
+test("a bad seed file: exit 1 with the file and the problem", async () => {
+  const { lines, io } = capture();
+  assert.equal(await devMain(["--seed", "/nonexistent/seed.json", "--quiet"], io), 1);
+  assert.match(lines.err, /could not start the local KLMS: seed file \/nonexistent\/seed.json: ENOENT/);
 });
 
 test("as a process: prints the API URL, then stops cleanly on SIGINT and SIGTERM", async () => {
@@ -143,9 +188,18 @@ test("started in a tool project, a task created over HTTP for a tool runs its bu
     new RegExp(`every tool and image: the tool project ${project} \\(klms-tool exec, node dist/main\\.js\\)\n`),
   );
   const { klms } = dev;
+  await addTool(klms, "sum");
   const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
     token: klms.token,
-    body: { name: "sum-by-itself", tool: "sum", parameters: { x: 2, y: 3 } },
+    body: {
+      process_id: klms.processId,
+      name: "sum-by-itself",
+      tool: "sum",
+      datasets: {},
+      inputs: {},
+      outputs: {},
+      parameters: { x: 2, y: 3 },
+    },
   });
   const { id } = assertSuccess(reply) as { id: string };
   const task = await waitFor(async () => {
@@ -169,7 +223,16 @@ test("--run command:CMD and --run-tool NAME=SPEC choose what runs; elsewhere tha
   assert.match(dev.lines.out, /tool echo: the command .*tool\.mjs/);
   const { klms } = dev;
   const create = async (tool: string) => {
-    const body = { name: "t", tool, outputs: { report: "s3://klms-bucket/r.csv" } };
+    await addTool(klms, tool);
+    const body = {
+      process_id: klms.processId,
+      name: "t",
+      tool,
+      datasets: {},
+      inputs: {},
+      outputs: { report: { url: "s3://klms-bucket/r.csv" } },
+      parameters: {},
+    };
     return (
       assertSuccess(await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, body })) as { id: string }
     ).id;
@@ -184,6 +247,13 @@ test("--run command:CMD and --run-tool NAME=SPEC choose what runs; elsewhere tha
   );
   assert.equal((await klms.getTask(other)).exec_state, "created");
 });
+
+/** Adds a tool to the catalog, as a task for a tool the catalog lacks gets the platform's 404. */
+async function addTool(klms: LocalKlms, name: string) {
+  assertSuccess(
+    await call(klms.apiUrl, "POST", "/api/v2/tool", { token: klms.token, body: { name, owner_org: "stelar-klms" } }),
+  );
+}
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {

@@ -14,7 +14,7 @@ after(async () => {
 });
 beforeEach(async () => {
   klms.faults.clear();
-  task = await klms.createTask({ name: "faults" });
+  task = await klms.createTask({ process_id: klms.processId, name: "faults", datasets: {}, inputs: {}, outputs: {} });
 });
 
 const input = () => call(klms.apiUrl, "GET", `/api/v2/task/${task.id}/${task.signature}/input`, { token: klms.token });
@@ -121,12 +121,16 @@ describe("in-process faults", () => {
 
 describe("faults over HTTP", () => {
   test("POST /__klms/faults adds, DELETE clears, and /__klms itself is never faulted", async () => {
-    const added = await call(klms.apiUrl, "POST", "/__klms/faults", { body: { match: "any", status: 500, times: 3 } });
+    const token = klms.token;
+    const added = await call(klms.apiUrl, "POST", "/__klms/faults", {
+      token,
+      body: { match: "any", status: 500, times: 3 },
+    });
     assert.deepEqual(assertSuccess(added), [{ match: "any", status: 500, times: 3 }]);
     assertError(await input(), 500, "InternalException");
-    const listed = await call(klms.apiUrl, "GET", "/__klms/faults");
+    const listed = await call(klms.apiUrl, "GET", "/__klms/faults", { token });
     assert.deepEqual(assertSuccess(listed), [{ match: "any", status: 500, times: 2 }]);
-    assertSuccess(await call(klms.apiUrl, "DELETE", "/__klms/faults"));
+    assertSuccess(await call(klms.apiUrl, "DELETE", "/__klms/faults", { token }));
     assertSuccess(await input());
   });
 
@@ -135,14 +139,25 @@ describe("faults over HTTP", () => {
       { match: "input", status: 503 },
       { match: "output", drop: true },
     ];
-    assertSuccess(await call(klms.apiUrl, "POST", "/__klms/faults", { body }));
+    assertSuccess(await call(klms.apiUrl, "POST", "/__klms/faults", { token: klms.token, body }));
     assertError(await input(), 503, "InternalException");
     await assert.rejects(output(), TypeError);
     assertSuccess(await output());
   });
 
+  test("the fault routes need the dev token: without one, 401 and nothing is armed", async () => {
+    for (const [method, body] of [["GET"], ["POST", { match: "any", status: 500 }], ["DELETE"]] as const) {
+      const reply = await call(klms.apiUrl, method, "/__klms/faults", { body });
+      assertError(reply, 401, "APIException", "Bearer Token is missing");
+    }
+    assertSuccess(await input());
+  });
+
   test("a malformed fault gets a 422", async () => {
-    const reply = await call(klms.apiUrl, "POST", "/__klms/faults", { body: { match: "any", status: "x", bogus: 1 } });
+    const reply = await call(klms.apiUrl, "POST", "/__klms/faults", {
+      token: klms.token,
+      body: { match: "any", status: "x", bogus: 1 },
+    });
     assertError(reply, 422, "_ValidationError");
     assert.deepEqual(Object.keys(reply.body.error?.detail.json as object).sort(), ["bogus", "status"]);
   });

@@ -6,7 +6,13 @@ import { assertSuccess, call } from "./helpers.js";
 async function minioOf(objectStore: LocalKlmsOptions) {
   const klms = await startLocalKlms({ ...objectStore, quiet: true });
   try {
-    const { id, signature } = await klms.createTask({});
+    const { id, signature } = await klms.createTask({
+      process_id: klms.processId,
+      name: "o",
+      datasets: {},
+      inputs: {},
+      outputs: {},
+    });
     const reply = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/${signature}/input`, { token: klms.token });
     return { s3Url: klms.s3Url, minio: (assertSuccess(reply) as { minio: Record<string, string> }).minio };
   } finally {

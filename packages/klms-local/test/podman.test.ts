@@ -16,7 +16,15 @@ import { assertSuccess, call } from "./helpers.js";
 
 const podmanMissing = spawnSync("podman", ["--version"]).status === 0 ? false : "podman is not installed";
 const TOOL = fileURLToPath(new URL("./fixtures/tool.mjs", import.meta.url));
-const SPEC = { name: "podman", outputs: { report: "s3://klms-bucket/out/report.csv" }, parameters: {} };
+/** A task spec the platform accepts, in the local KLMS's dev process. */
+const specFor = (klms: LocalKlms) => ({
+  process_id: klms.processId,
+  name: "podman",
+  datasets: {},
+  inputs: {},
+  outputs: { report: { url: "s3://klms-bucket/out/report.csv" } },
+  parameters: {},
+});
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined): Promise<T> {
@@ -92,7 +100,7 @@ describe("the podman runner", { skip: podmanMissing }, () => {
   test("a task created for an image runs it in a container by itself and succeeds", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
       token: klms.token,
-      body: { ...SPEC, image: "localhost/klms-test/tool:ok" },
+      body: { ...specFor(klms), image: "localhost/klms-test/tool:ok" },
     });
     const { id } = assertSuccess(reply) as { id: string };
     assert.equal(await waitFor(() => klms.job(id)?.condition), "Complete", JSON.stringify(klms.pods(id)));
@@ -111,7 +119,7 @@ describe("the podman runner", { skip: podmanMissing }, () => {
   test("terminate stops the container: SIGTERM, then SIGKILL after the grace period", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
       token: klms.token,
-      body: { ...SPEC, image: "localhost/klms-test/tool:hang" },
+      body: { ...specFor(klms), image: "localhost/klms-test/tool:hang" },
     });
     const { id } = assertSuccess(reply) as { id: string };
     const pod = await waitFor(() => klms.pods(id).find((p) => p.logs.includes("input: 200")));

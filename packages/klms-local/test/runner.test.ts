@@ -9,11 +9,18 @@ import { assertSuccess, call } from "./helpers.js";
 
 const TOOL = fileURLToPath(new URL("./fixtures/tool.mjs", import.meta.url));
 const COMMAND = [process.execPath, TOOL];
-const SPEC = {
+const REPORT = "s3://klms-bucket/out/report.csv";
+/** A task spec the platform accepts, in the local KLMS's dev process. */
+const specFor = (klms: LocalKlms) => ({
+  process_id: klms.processId,
   name: "runner",
-  outputs: { report: "s3://klms-bucket/out/report.csv" },
+  datasets: {},
+  inputs: {},
+  outputs: { report: { url: REPORT } },
   parameters: { n: "3", s: "text" },
-};
+});
+/** The tools the Job tests name: the platform refuses a task for a tool not in its catalog (404). */
+const TOOLS = ["my-tool", "failing", "flaky", "hanging", "unmapped"].map((name) => ({ name, images: ["latest"] }));
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
@@ -35,7 +42,7 @@ describe("runTask / startTask", () => {
   });
 
   test("runs the tool with the Job's four arguments; its output becomes the task's logs", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND });
     assert.equal(result.exitCode, 0, result.logs);
     assert.equal(result.signal, null);
@@ -48,7 +55,8 @@ describe("runTask / startTask", () => {
     const task = await klms.getTask(id);
     assert.equal(task.exec_state, "succeeded");
     assert.equal(task.messages, "echo done");
-    assert.deepEqual(task.outputs, { report: { url: SPEC.outputs.report } });
+    assert.deepEqual(task.outputs, {}, "a plain path is not registered in the catalog");
+    assert.deepEqual((await klms.getOutcome(id)).output, { report: REPORT });
     assert.deepEqual(task.metrics, { parameters: { n: 3, s: "text" } });
 
     // A hand run is one pod of the task, with the run's output as its log (kept on disk too).
@@ -61,7 +69,7 @@ describe("runTask / startTask", () => {
   });
 
   test("the seed-era three-argument form uses the v1 routes", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, args: 3 });
     assert.equal(result.exitCode, 0, result.logs);
     assert.match(result.stdout, /^input: 200 keys=input,minio,output,parameters$/m);
@@ -72,13 +80,13 @@ describe("runTask / startTask", () => {
   test("the tool gets a minimal environment plus what is configured", async (t) => {
     process.env.KLMS_LEAK = "from-the-test-process";
     t.after(() => delete process.env.KLMS_LEAK);
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { KLMS_GIVEN: "1" } });
     assert.match(result.stderr, /^env=KLMS_GIVEN$/m);
   });
 
   test("a tool that exits without an output leaves the task running; its pod failed", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { TOOL_MODE: "no-output" } });
     assert.equal(result.exitCode, 3);
     assert.equal((await klms.getTask(id)).exec_state, "running");
@@ -89,7 +97,7 @@ describe("runTask / startTask", () => {
   });
 
   test("SIGTERM gives the run the pod's 30 s grace: a tool that needs 8 s to clean up reports, it is not killed", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const run = klms.startTask(id, { command: COMMAND, env: { TOOL_MODE: "slow-cleanup" } });
     await waitFor(async () => (klms.pods(id)[0]?.logs.includes("waiting for SIGTERM") ? true : undefined));
     run.stop();
@@ -102,8 +110,9 @@ describe("runTask / startTask", () => {
     assert.equal(task.messages, "cancelled: cleaned up for 8 s");
   });
 
-  test("terminate stops the run and fails the task", async () => {
-    const { id } = await klms.createTask(SPEC);
+  test("terminate stops the run of a task with a Job and fails the task", async () => {
+    // An image makes it a Job's task (an external one is left alone by terminate, as on the platform).
+    const { id } = await klms.createTask({ ...specFor(klms), image: "me/tool:1" });
     const { child, done } = klms.startTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" } });
     assert.ok(child.pid);
     await waitFor(async () => ((await klms.getTask(id)).exec_state === "running" ? true : undefined));
@@ -114,21 +123,21 @@ describe("runTask / startTask", () => {
   });
 
   test("timeoutMs sends SIGTERM", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" }, timeoutMs: 200 });
     assert.equal(result.signal, "SIGTERM");
     assert.equal(result.exitCode, null);
   });
 
   test("a command that cannot start ends with exitCode null and the reason", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     const result = await klms.runTask(id, { command: ["/nonexistent/klms-tool-binary"] });
     assert.equal(result.exitCode, null);
     assert.match(result.stderr, /could not start/);
   });
 
   test("without a command, startTask throws", async () => {
-    const { id } = await klms.createTask(SPEC);
+    const { id } = await klms.createTask(specFor(klms));
     assert.throws(() => klms.startTask(id), /no command to run/);
     assert.throws(() => klms.startTask("unknown", { command: COMMAND }), /not found/);
   });
@@ -151,6 +160,7 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
       },
       backoffLimit: 2,
       retryDelayMs: 0,
+      seed: { tools: TOOLS },
     });
   });
   after(async () => {
@@ -159,7 +169,10 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
   });
 
   const createOverHttp = async (body: Record<string, unknown>) => {
-    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, body: { ...SPEC, ...body } });
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
+      token: klms.token,
+      body: { ...specFor(klms), ...body },
+    });
     return assertSuccess(reply) as { id: string; job_id: string };
   };
   const jobEnd = (id: string) => waitFor(async () => klms.job(id)?.condition);
@@ -181,8 +194,8 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
   });
 
   test("createTask() with a tool starts it too; an external task has no Job", async () => {
-    const run = await klms.createTask({ ...SPEC, tool: "my-tool" });
-    const external = await klms.createTask(SPEC);
+    const run = await klms.createTask({ ...specFor(klms), tool: "my-tool" });
+    const external = await klms.createTask(specFor(klms));
     assert.equal(await jobEnd(run.id), "Complete");
     assert.equal((await klms.getTask(run.id)).exec_state, "succeeded");
     assert.equal((await klms.getTask(external.id)).exec_state, "created");
@@ -240,7 +253,7 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
 
   test("stop() ends the runs still going", async () => {
     const other = await startLocalKlms({ objectStore: false, quiet: true });
-    const { id } = await other.createTask(SPEC);
+    const { id } = await other.createTask(specFor(other));
     const { done } = other.startTask(id, { command: COMMAND, env: { TOOL_MODE: "hang" } });
     await waitFor(async () => ((await other.getTask(id)).exec_state === "running" ? true : undefined));
     await other.stop();
@@ -253,7 +266,7 @@ describe("pods survive a restart", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "klms-runner-restart-"));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
     const first = await startLocalKlms({ dataDir, objectStore: false, quiet: true, runner: { command: COMMAND } });
-    const { id } = await first.createTask({ ...SPEC, tool: "my-tool" });
+    const { id } = await first.createTask({ ...specFor(first), image: "my-tool:latest" });
     await waitFor(async () => first.job(id)?.condition);
     const before = first.pods(id);
     await first.stop();

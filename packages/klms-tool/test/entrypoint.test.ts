@@ -74,9 +74,11 @@ describe("runEntrypoint against the local KLMS", () => {
 
   const createTask = () =>
     klms.createTask({
+      process_id: klms.processId,
       name: "in-process",
+      datasets: {},
       inputs: { data: ["s3://klms-bucket/a.csv", "s3://klms-bucket/b.csv"] },
-      outputs: { report: "s3://klms-bucket/out/report.csv" },
+      outputs: { report: { url: "s3://klms-bucket/out/report.csv" } },
       // A value no timestamp, port or duration can contain by chance (0.75 once matched a time).
       parameters: { method: "kendall-tau-b", threshold: 0.6180339887 },
       secrets: { api_key: "sk-live-0123456789abcdef" },

@@ -1,0 +1,94 @@
+/**
+ * What every route group shares: the Hono environment, the reply writer (Flask's sorted compact
+ * JSON), the `help` URL as the request arrived (with the `/stelar` prefix when it had one), and
+ * authentication declared once per group of routes as middleware.
+ */
+import type { IncomingMessage } from "node:http";
+import type { HttpBindings } from "@hono/node-server";
+import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
+import { isObject } from "klms-tool/contract";
+import { type TokenClaims, verifyAuthorization } from "./auth.js";
+import { successBody } from "./envelope.js";
+import { parseJsonBody } from "./output-body.js";
+
+/** The Hono environment: node's request, and the caller once a token was checked. */
+export type Env = { Bindings: HttpBindings; Variables: { user: TokenClaims } };
+
+/** The public deployment's prefix in front of every route (`sc:client.py:310-311`); also served locally. */
+export const PUBLIC_PREFIX = "/stelar";
+
+/** The URL each request arrived with (path as sent, prefix included), for `help`. */
+export const originalUrls = new WeakMap<IncomingMessage, string>();
+
+/** The request URL as the client sent it, like Flask's `request.url` behind the ingress' ProxyFix. */
+export function requestUrl(c: Context<Env>): string {
+  const incoming = c.env?.incoming;
+  const original = incoming ? originalUrls.get(incoming) : undefined;
+  return original === undefined ? c.req.url : new URL(c.req.url).origin + original;
+}
+
+/** The API root as the client sees it, with a trailing slash (Flask's `request.root_url`). */
+export function rootUrl(c: Context<Env>): string {
+  const incoming = c.env?.incoming;
+  const original = (incoming ? originalUrls.get(incoming) : undefined) ?? "";
+  const prefixed = /^\/+stelar(\/|$|\?)/.test(original);
+  return `${new URL(c.req.url).origin}${prefixed ? PUBLIC_PREFIX : ""}/`;
+}
+
+/** Replies with JSON, keys sorted at every level like Flask's JSON provider (`data_api.py:142-156`). */
+export function reply(c: Context<Env>, status: number, body: unknown): Response {
+  return c.body(JSON.stringify(sortKeys(body)), status as 200, { "content-type": "application/json" });
+}
+
+/** A 200 with the success envelope around `result`. */
+export function ok(c: Context<Env>, result: unknown): Response {
+  return reply(c, 200, successBody(requestUrl(c), result));
+}
+
+/** The request's JSON body as webargs reads it (non-JSON content type or empty body: `{}`; bad JSON: 400). */
+export async function jsonBody(c: Context<Env>): Promise<unknown> {
+  return parseJsonBody(c.req.header("content-type"), await c.req.text());
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys(value[key]);
+  return out;
+}
+
+/**
+ * Middleware: the platform's `token_active`. Sets `c.var.user` to the caller's claims, or
+ * answers the platform's 401. The platform validates a request body before the token; here the
+ * token comes first (see the README's differences).
+ */
+export function requireToken(secret: string): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    c.set("user", verifyAuthorization(c.req.header("authorization"), secret));
+    await next();
+  };
+}
+
+/** A set of routes that share middleware (e.g. authentication), declared once for the group. */
+export interface RouteGroup {
+  get(path: string, handler: Handler<Env>): void;
+  post(path: string, handler: Handler<Env>): void;
+  put(path: string, handler: Handler<Env>): void;
+  patch(path: string, handler: Handler<Env>): void;
+  delete(path: string, handler: Handler<Env>): void;
+}
+
+/** Routes of `app` that all run `middleware` first, in order. */
+export function routeGroup(app: Hono<Env>, ...middleware: MiddlewareHandler<Env>[]): RouteGroup {
+  const add = (method: string) => (path: string, handler: Handler<Env>) => {
+    // Hono's overloads type each handler position; the chain is built at run time here.
+    app.on(method, path, ...([...middleware, handler] as [Handler<Env>]));
+  };
+  return { get: add("GET"), post: add("POST"), put: add("PUT"), patch: add("PATCH"), delete: add("DELETE") };
+}
+
+/** A path parameter of the matched route ("" when absent). */
+export function param(c: Context<Env>, name: string): string {
+  return (c.req.param() as Record<string, string | undefined>)[name] ?? "";
+}
