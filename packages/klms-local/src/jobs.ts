@@ -11,8 +11,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { RunResult, StartedRun } from "./runner.js";
 import type { PodView } from "./routes/tasks.js";
+import type { RunResult, StartedRun } from "./runner.js";
 import type { PodLauncher, PodStart } from "./runners.js";
 
 /** What `pods.json` keeps of a pod. */
