@@ -188,6 +188,8 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     const [pod, ...others] = klms.pods(id);
     assert.equal(others.length, 0);
     assert.equal(pod?.phase, "Succeeded");
+    const logs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
+    assert.deepEqual(assertSuccess(logs), { [pod?.name as string]: pod?.logs });
     assert.match(pod?.logs ?? "", /^env=KLMS_X$/m, "the runner's environment, nothing else");
     assert.match(pod?.logs ?? "", new RegExp(`^args=4 bearer=true api=${klms.apiUrl}/$`, "m"));
     assert.match(pod?.logs ?? "", /^output: 200$/m);
@@ -216,6 +218,12 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
       return /^pid (\d+)$/m.exec(p.logs)?.[1];
     });
     assert.equal(new Set(pids).size, 3, "three runs, one per pod");
+    const jobs = assertSuccess(await call(klms.apiUrl, "GET", `/api/v2/task/${id}/jobs`, { token: klms.token }));
+    assert.deepEqual(
+      jobs,
+      Object.fromEntries(pods.map((p) => [p.name, { logs: p.logs, status: "Failed" }])),
+      "GET …/jobs: every pod with its phase and log",
+    );
     // The tool never posted: the task stays where its first input read put it, as on the cluster.
     assert.equal((await klms.getTask(id)).exec_state, "running");
   });
@@ -241,14 +249,28 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     assertSuccess(await call(klms.apiUrl, "POST", `/api/v2/task/${id}/terminate`, { token: klms.token }));
     await waitFor(async () => (klms.pods(id).length === 0 ? true : undefined));
     assert.equal(klms.job(id)?.condition, undefined, "a deleted Job neither completes nor fails");
+    // As on the cluster, the deleted Job's pods are gone from the routes too.
+    assert.deepEqual(
+      assertSuccess(await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token })),
+      {},
+    );
+    const jobs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/jobs`, { token: klms.token });
+    assert.deepEqual(assertSuccess(jobs), { message: "No logs available for the specified task execution" });
     assert.equal((await klms.getTask(id)).exec_state, "failed");
     assert.match(readFileSync(join(klms.dataDir, "logs", id, `${pod.name}.log`), "utf8"), /^input: 200 /m);
   });
 
   test("a tool no runner can run has one Pending pod, and the task stays created", async () => {
     const { id } = await createOverHttp({ tool: "unmapped" });
-    assert.deepEqual(klms.pods(id), [{ name: klms.pods(id)[0]?.name, phase: "Pending", logs: "" }]);
+    const name = klms.pods(id)[0]?.name as string;
+    assert.deepEqual(klms.pods(id), [{ name, phase: "Pending", logs: "" }]);
     assert.equal((await klms.getTask(id)).exec_state, "created");
+    // The platform's routes read a Pending pod's log as unavailable (kubernetes.py:225-236).
+    const unavailable = "Pod is in Pending status, logs unavailable";
+    const logs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/logs`, { token: klms.token });
+    assert.deepEqual(assertSuccess(logs), { [name]: unavailable });
+    const jobs = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/jobs`, { token: klms.token });
+    assert.deepEqual(assertSuccess(jobs), { [name]: { logs: unavailable, status: "Pending" } });
   });
 
   test("stop() ends the runs still going", async () => {
