@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Accounts, type UserSpec } from "./accounts.js";
-import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
+import { DEV_USERNAME, issueDevToken, issueToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
 import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
@@ -161,8 +161,9 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     const runnerOf = (task: StoredTask): Runner | undefined =>
       (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
     // The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
+    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:837-945).
     const podTemplate = (task: StoredTask, run: RunOptions = {}) => {
-      const token = klms.token;
+      const token = `Bearer ${issueToken(secret, task.creator)}`;
       // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
       const jobArgs =
         run.args === 3

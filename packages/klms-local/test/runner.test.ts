@@ -162,6 +162,7 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
       backoffLimit: 2,
       retryDelayMs: 0,
       seed: { tools: TOOLS },
+      users: [{ username: "alice", password: "alice-pw" }],
     });
   });
   after(async () => {
@@ -194,6 +195,20 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     assert.match(pod?.logs ?? "", /^env=KLMS_X$/m, "the runner's environment, nothing else");
     assert.match(pod?.logs ?? "", new RegExp(`^args=4 bearer=true api=${klms.apiUrl}/$`, "m"));
     assert.match(pod?.logs ?? "", /^output: 200$/m);
+  });
+
+  test("the Job passes the token of the task's creator, as the platform does", async () => {
+    const login = await call(klms.apiUrl, "POST", "/api/v1/users/token", {
+      body: { username: "alice", password: "alice-pw" },
+    });
+    const alice = `Bearer ${(assertSuccess(login) as { token: string }).token}`;
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
+      token: alice,
+      body: { ...specFor(klms), image: "me/tool:1" },
+    });
+    const { id } = assertSuccess(reply) as { id: string };
+    assert.equal(await jobEnd(id), "Complete");
+    assert.match(klms.pods(id)[0]?.logs ?? "", /^user=alice$/m);
   });
 
   test("createTask() with a tool starts it too; an external task has no Job", async () => {
