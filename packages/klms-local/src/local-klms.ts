@@ -50,7 +50,7 @@ export interface LocalKlmsOptions {
   runner?: Runner;
   /** Runners for some tools by name (the task's `tool`); the others use `runner`. */
   toolRunners?: Record<string, Runner>;
-  /** Failed pods a Job retries (`backoffLimit`); default 3, the platform's default profile. */
+  /** Failed pods a Job retries (`backoffLimit`) unless the tool's job profile sets it; default 3, the platform's default profile. */
   backoffLimit?: number;
   /** Delay before a Job's first retry, doubled per failure up to 6 min; default 10 000 ms (Kubernetes). */
   retryDelayMs?: number;
@@ -231,7 +231,10 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     const launch = (task: StoredTask) => {
       const runner = runnerOf(task);
       if (!runner || (task.tool === undefined && task.image === undefined)) return;
-      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task));
+      // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
+      const limit = task.job_profile?.backoff_limit;
+      const backoffLimit = typeof limit === "number" ? limit : undefined;
+      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task), backoffLimit);
     };
 
     const lister = options.objectStore === false ? undefined : objectLister(() => minio(DEV_USERNAME), objectStore?.ca);

@@ -33,8 +33,9 @@ export interface ProjectRunner {
 export interface PodmanRunner {
   podman: {
     /**
-     * The image; default: the task's `image` for an image task, `<tool>:<image or "latest">` for a
-     * tool task (the platform's `<registry>/stelar/<tool>:<tag>`, from the local image store).
+     * The image; default: the task's Job image as the platform resolves it (`tasks.py:950-1050`):
+     * an image task's `image`, a tool task's `<repository>:<tag>` (the platform prefixes its
+     * registry, `<registry>/stelar/`; here podman looks it up in the local image store).
      */
     image?: string;
     /** The podman command and its global options; default `["podman", "--runtime", "runc"]`. */
@@ -106,8 +107,7 @@ function klmsToolCli(project: string): string {
 }
 
 function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
-  const image =
-    runner.podman.image ?? (task.tool === undefined ? task.image : `${task.tool}:${task.image ?? "latest"}`);
+  const image = runner.podman.image ?? task.image;
   if (image === undefined) return { pending: `task ${task.id} names no image to run with podman` };
   const podman = runner.podman.command ?? PODMAN_COMMAND;
   return {
