@@ -199,7 +199,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     const runnerOf = (task: StoredTask): Runner | undefined =>
       (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
     // The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
-    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:837-945).
+    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:880-890, KC §4).
     const podTemplate = (task: StoredTask, run: RunOptions = {}) => {
       const token = `Bearer ${issueToken(secret, task.creator)}`;
       // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
@@ -249,7 +249,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         secret,
         faults,
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-        minio: (task) => minio(task.creator),
+        minio: (username) => minio(username),
         ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,

@@ -16,6 +16,7 @@ import {
   type LocalKlms,
   type RunResult,
   startLocalKlms,
+  type TaskOutcome,
   type TaskRecord,
 } from "../../klms-local/src/index.ts";
 
@@ -61,7 +62,7 @@ interface Row {
   /** Acts on the run while it goes (send a signal, terminate the task, …). */
   during?: (run: Running, klms: LocalKlms, task: Task) => Promise<void>;
   /** Further assertions on the finished run and the task's record. */
-  check?: (result: RunResult, record: TaskRecord | undefined, task: Task) => void;
+  check?: (result: RunResult, record: TaskRecord | undefined, task: Task, posted?: TaskOutcome) => void;
   expect: {
     exit: number;
     state: "created" | "running" | "succeeded" | "failed" | "none";
@@ -479,10 +480,11 @@ const rows: Row[] = [
     name: "secrets in metrics values and output paths are masked in the post",
     worker: "node leak-in-output.mjs",
     expect: { exit: 0, state: "succeeded", message: /^done$/ },
-    check: (_r, record, task) => {
-      assert.equal(record?.metrics.leaked, "***");
-      assert.deepEqual(record?.metrics.nested, { list: ["pw=***"] });
-      const posted = JSON.stringify(record);
+    check: (_r, record, task, outcome) => {
+      assert.equal(record?.metrics?.leaked, "***");
+      assert.deepEqual(record?.metrics?.nested, { list: ["pw=***"] });
+      // The record lists only outputs registered in the catalog; the posted paths are in the outcome.
+      const posted = JSON.stringify({ record, outcome });
       for (const value of Object.values(task.secrets)) assert.ok(!posted.includes(value), `a secret in ${posted}`);
       assert.match(posted, /s3:\/\/klms-bucket\/out\/\*\*\*\/report\.csv/);
     },
@@ -652,7 +654,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
       if (row.expect.stderr) assert.match(result.stderr, row.expect.stderr, logs);
       if (row.expect.stdout) assert.match(result.stdout, row.expect.stdout, logs);
       if (row.expect.notStderr) assert.doesNotMatch(result.stderr, row.expect.notStderr, logs);
-      row.check?.(result, record, task);
+      row.check?.(result, record, task, posted);
 
       // The private folder holding the input (credentials included) is gone, however the run ended.
       const workspace = /workspace=(\S+)/.exec(result.stdout)?.[1];

@@ -48,8 +48,12 @@ export interface TasksContext {
   secret: string;
   /** Lists the object store (wildcard inputs); absent without a store. */
   listObjects?: ObjectLister;
-  /** The `minio` block for the task's input (minted for the task's creator where the store can). */
-  minio(task: StoredTask): MinioInput | Promise<MinioInput>;
+  /**
+   * The `minio` block of a task input, minted (where the store can) for `username`: the caller of
+   * the input GET, whose token the platform uses (`tasks.py:1214-1216`); for a Job that is the
+   * task's creator, whose token the Job carries.
+   */
+  minio(username: string): MinioInput | Promise<MinioInput>;
   /** The runs of the task's Job; [] for an external task or one with no run yet. */
   podsOf(task: StoredTask): PodView[];
   /** Called after a task is created (starts its Job when it has one). */
@@ -135,7 +139,7 @@ function toolRoutes(
     if (markInputRead(task)) ctx.store.save(task);
     // A wrong signature is not an error here: the secrets are just left out.
     const verified = signature !== undefined && verifySignature(task.id, signature, ctx.secret);
-    return ok(c, await taskInputOf(task, verified, ctx));
+    return ok(c, await taskInputOf(task, verified, c.var.user.preferred_username, ctx));
   };
   authed.get("/api/v2/task/:id/input", (c) => input(c, undefined));
   for (const base of ["/api/v2/task", "/api/v2/tasks"]) {
@@ -219,12 +223,17 @@ function podsOf(c: Context<Env>, ctx: TasksContext): ReturnType<TasksContext["po
  * (name → path), `parameters` (literal-evaluated), `minio`; `secrets` (when there are any) and
  * `signature_verified` only with a valid signature.
  */
-async function taskInputOf(task: StoredTask, verified: boolean, ctx: TasksContext): Promise<Record<string, unknown>> {
+async function taskInputOf(
+  task: StoredTask,
+  verified: boolean,
+  caller: string,
+  ctx: TasksContext,
+): Promise<Record<string, unknown>> {
   const output: Record<string, string> = {};
   for (const [name, spec] of Object.entries(task.outputs)) output[name] = spec.url;
   const result: Record<string, unknown> = {
     input: await inputUrlsOf(task, ctx.catalog, ctx.listObjects),
-    minio: await ctx.minio(task),
+    minio: await ctx.minio(caller),
     output,
     parameters: parametersOf(task) ?? {},
   };
