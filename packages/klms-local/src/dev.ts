@@ -5,10 +5,12 @@
 import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
+import { type DevRunners, devRunners } from "./dev-runners.js";
 import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls] [--quiet]
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls]
+                      [--run SPEC] [--run-tool NAME=SPEC]… [--quiet]
 
 Starts a local STELAR KLMS: the platform's Data API for tasks (same routes, envelopes and rules:
 accounts, a catalog of organizations, datasets, resources, processes and tools, tasks) on
@@ -26,6 +28,18 @@ Options:
       --tls             serve the object store over https, with a CA made at the first start and
                         kept in DIR/tls/ca.pem; prints the lines that make Python, the AWS CLI and
                         Node trust it
+  --run SPEC            what runs a task created for a tool or an image, as the cluster's Job
+                        does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
+                          project[:DIR]    the tool project's built worker through klms-tool exec,
+                                           as its image's run.sh (default: this folder, when it
+                                           is a tool project)
+                          command:CMD      CMD, split like a shell (no expansion)
+                          podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
+                                           host network
+                          none             nothing: the task's pod stays Pending
+                        A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
+  --run-tool NAME=SPEC
+                        the same for the tool NAME only (repeatable)
   -q, --quiet           do not log requests
   -h, --help            show this help
 `;
@@ -38,6 +52,8 @@ export interface DevIo {
   signal?: AbortSignal;
   /** Called once the server is up, with it. */
   onReady?: (klms: LocalKlms) => void;
+  /** The folder it was started in (the default tool project); default `process.cwd()`. */
+  cwd?: string;
 }
 
 /** Runs `klms-tool dev` with its arguments (without the command name); resolves to the exit code. */
@@ -49,6 +65,8 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     "data-dir"?: string;
     seed?: string;
     user?: string[];
+    run?: string;
+    "run-tool"?: string[];
     tls?: boolean;
     quiet?: boolean;
     help?: boolean;
@@ -61,6 +79,8 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
         "data-dir": { type: "string", short: "d" },
         seed: { type: "string", short: "s" },
         user: { type: "string", short: "u", multiple: true },
+        run: { type: "string" },
+        "run-tool": { type: "string", multiple: true },
         tls: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
@@ -92,12 +112,22 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
   }
 
+  let runners: DevRunners;
+  try {
+    runners = devRunners(values.run, values["run-tool"] ?? [], io.cwd ?? process.cwd());
+  } catch (e) {
+    err(`klms-tool dev: ${(e as Error).message}\n`);
+    return 2;
+  }
+
   let klms: LocalKlms;
   try {
     klms = await startLocalKlms({
       port,
       dataDir: values["data-dir"],
       quiet: values.quiet ?? false,
+      runner: runners.runner,
+      toolRunners: runners.toolRunners,
       users,
       ...(values.seed !== undefined ? { seed: values.seed } : {}),
       tls: values.tls ?? false,
@@ -106,7 +136,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, values["data-dir"] !== undefined));
+  out(banner(klms, values["data-dir"] !== undefined, runners.describe));
   io.onReady?.(klms);
 
   let exitCode = 0;
@@ -133,7 +163,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   return exitCode;
 }
 
-function banner(klms: LocalKlms, kept: boolean): string {
+function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
   const lines = [
     "Local KLMS running. Press Ctrl-C to stop.",
     "",
@@ -144,6 +174,8 @@ function banner(klms: LocalKlms, kept: boolean): string {
     `                (valid ${DEV_TOKEN_TTL_SECONDS / 3600} h; send it as the Authorization header)`,
     `  process       ${klms.processId}  (klms-local-dev, running: tasks can belong to it)`,
   ];
+  lines.push("", "  tasks run by themselves (a Job per tool or image task); what runs them:");
+  for (const line of runs) lines.push(`    ${line}`);
   if (klms.s3Url) lines.push(...storeLines(klms));
   lines.push(
     "",

@@ -16,6 +16,7 @@ export { DEFAULT_ORGANIZATION } from "./catalog/catalog.js";
 export type { Seed } from "./catalog/seed.js";
 export { DEV_HELP, type DevIo, devMain } from "./dev.js";
 export type { Fault } from "./faults.js";
+export type { JobStatus } from "./jobs.js";
 export { literalEval } from "./literal-eval.js";
 export {
   DEFAULT_BUCKET,
@@ -31,7 +32,16 @@ export {
   type ObjectStoreOptions,
   startObjectStore,
 } from "./object-store.js";
-export type { RunOptions, RunResult } from "./runner.js";
+export { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
+export {
+  type CommandRunner,
+  type NoRunner,
+  PODMAN_COMMAND,
+  type PodmanRunner,
+  type ProjectRunner,
+  parseRunner,
+  type Runner,
+} from "./runners.js";
 export type { MinioInput, PodView } from "./server.js";
 export type { OutputSpecBody, TaskSpec } from "./task-spec.js";
 export type { TaskRecord } from "./tasks.js";

@@ -2,23 +2,32 @@
  * The local KLMS as one object: the task API server, the object store its task inputs point at,
  * the task store under a data dir, and a runner that plays the cluster's Job.
  */
-import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { Accounts, type UserSpec } from "./accounts.js";
-import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf, verifyToken } from "./auth.js";
+import {
+  DEV_USERNAME,
+  issueDevToken,
+  issueToken,
+  loadServerSecret,
+  nameUuid,
+  signatureOf,
+  verifyToken,
+} from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
 import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
 import { type Fault, FaultList } from "./faults.js";
+import { DEFAULT_BACKOFF_LIMIT, DEFAULT_RETRY_DELAY_MS, type JobStatus, Jobs } from "./jobs.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
-import { type RunOptions, type RunResult, type StartedRun, startRun } from "./runner.js";
+import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
+import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
 import { newTask, wildcardExpansions } from "./task-catalog.js";
 import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
-import { type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
+import { EXTERNAL_JOB, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
 import type { ObjectLister } from "./wildcards.js";
 
 /** Options of {@link startLocalKlms}. */
@@ -31,8 +40,22 @@ export interface LocalKlmsOptions {
   secret?: string;
   /** The object store the task inputs point at: default the embedded one, `false` none, or an external S3 server. */
   objectStore?: false | { url: string; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** When set, creating a task with a `tool` or `image` runs this command for it, like the cluster's Job. */
-  runner?: { command: string[]; cwd?: string; env?: Record<string, string> };
+  /**
+   * When set, a task created with a `tool` or `image` (by the API or {@link LocalKlms.createTask})
+   * gets a Job that runs its pods this way, as the cluster's Job does: a command
+   * (`{command, cwd?, env?}`), a tool project's built worker (`{project, worker?}`), its image with
+   * podman (`{podman: {image?, command?}}`), or nothing (`{none: reason}`: the pod stays Pending).
+   * Default: none, tasks wait for {@link LocalKlms.startTask}.
+   */
+  runner?: Runner;
+  /** Runners for some tools by name (the task's `tool`); the others use `runner`. */
+  toolRunners?: Record<string, Runner>;
+  /** Failed pods a Job retries (`backoffLimit`) unless the tool's job profile sets it; default 3, the platform's default profile. */
+  backoffLimit?: number;
+  /** Delay before a Job's first retry, doubled per failure up to 6 min; default 10 000 ms (Kubernetes). */
+  retryDelayMs?: number;
+  /** A pod's termination grace period, SIGTERM to SIGKILL; default 30 000 ms (Kubernetes). */
+  terminationGraceMs?: number;
   /** No request log on stderr. */
   quiet?: boolean;
   /** Users besides the default `dev` / `dev` (an admin); a user named `dev` replaces the default. */
@@ -92,8 +115,18 @@ export interface LocalKlms {
   getOutcome(id: string): Promise<TaskOutcome>;
   /** Test-only fault injection, also at `POST`/`DELETE /__klms/faults`. */
   faults: { add(fault: Fault): void; clear(): void };
-  /** Starts the task's command with the Job's arguments; its output becomes the task's logs. */
-  startTask(id: string, options?: RunOptions): { child: ChildProcess; done: Promise<RunResult> };
+  /**
+   * Starts one pod of the task by hand (no retry): `options.command`, else the configured runner,
+   * with the Job's arguments. Its output becomes that pod's log. Throws when there is nothing to run.
+   */
+  startTask(id: string, options?: RunOptions): StartedRun;
+  /**
+   * Every pod of the task, oldest first (hand-started runs of an external task included, which
+   * the API does not list, as the platform has no pod for such a task).
+   */
+  pods(id: string): PodView[];
+  /** The task's Job status (pods active, succeeded, failed; `Complete`/`Failed`); undefined when it has none. */
+  job(id: string): JobStatus | undefined;
   /** {@link LocalKlms.startTask} and wait for the end. */
   runTask(id: string, options?: RunOptions): Promise<RunResult>;
   /** Stops runs, the server and the object store; removes the data dir if it was a temp one. */
@@ -124,10 +157,13 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
   }
   const { secret, store, catalog, processId } = state;
   const faults = new FaultList();
-  const runs = new Map<string, StartedRun>();
-  const exits = new Map<string, number | null>();
   const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
-  const logFile = (id: string) => join(dataDir, "logs", `${id}.log`);
+  const jobs = new Jobs(join(dataDir, "logs"), {
+    backoffLimit: options.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+    retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+    graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
+    log,
+  });
   const currentUrl = (id: string) => catalog.find(id)?.url as string | undefined;
   const taskOf = (id: string) => {
     if (!store.has(id)) throw new Error(`task ${id} not found in this local KLMS`);
@@ -160,57 +196,50 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       minio = () => ({ ...block });
     }
 
-    const startTask = (id: string, run: RunOptions = {}): StartedRun => {
-      const task = taskOf(id);
-      const command = run.command ?? options.runner?.command;
-      if (!command || command.length === 0) {
-        throw new Error("no command to run: pass options.command or start the local KLMS with runner.command");
-      }
-      // The Job carries its creator's token (`tasks.py:880-890`, KC §4).
-      const token =
-        task.creator === DEV_USERNAME
-          ? klms.token
-          : `Bearer ${issueDevToken(secret, undefined, undefined, task.creator)}`;
-      const signature = signatureOf(task.id, secret);
+    const runnerOf = (task: StoredTask): Runner | undefined =>
+      (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
+    // The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
+    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:880-890, KC §4).
+    const podTemplate = (task: StoredTask, run: RunOptions = {}) => {
+      const token = `Bearer ${issueToken(secret, task.creator)}`;
       // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
-      const jobArgs = run.args === 3 ? [token, klms.apiUrl, task.id] : [token, `${klms.apiUrl}/`, task.id, signature];
-      const started = startRun(command, jobArgs, {
-        cwd: run.cwd ?? options.runner?.cwd,
-        env: { ...trustEnv(objectStore?.caFile), ...options.runner?.env, ...run.env },
-        timeoutMs: run.timeoutMs,
-        logFile: logFile(task.id),
-      });
-      runs.set(task.id, started);
-      void started.done.then((result) => {
-        exits.set(task.id, result.exitCode);
-        if (runs.get(task.id) === started) runs.delete(task.id);
-      });
-      return started;
+      const jobArgs =
+        run.args === 3
+          ? [token, klms.apiUrl, task.id]
+          : [token, `${klms.apiUrl}/`, task.id, signatureOf(task.id, secret)];
+      // A local store over https: the run trusts its CA as a pod trusts MinIO's certificate.
+      const env = trustEnv(objectStore?.caFile);
+      return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
+    };
+
+    const startTask = (id: string, run: RunOptions = {}) => {
+      const task = taskOf(id);
+      const configured = runnerOf(task);
+      let runner: Runner;
+      if (run.command) {
+        const base = configured && "command" in configured ? configured : undefined;
+        runner = { command: run.command, cwd: run.cwd ?? base?.cwd, env: { ...base?.env, ...run.env } };
+      } else if (configured && !("none" in configured)) {
+        runner = "command" in configured || "project" in configured ? withRun(configured, run) : configured;
+      } else {
+        throw new Error("no command to run: pass options.command or start the local KLMS with a runner");
+      }
+      return jobs.runOnce(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task, run));
     };
 
     // Like the cluster: a task with a tool or an image gets a Job; one with neither is external.
     const launch = (task: StoredTask) => {
-      if (!options.runner || (task.tool === undefined && task.image === undefined)) return;
-      const { done } = startTask(task.id);
-      void done.then((r) => log?.(`task ${task.id} run ended (exit ${r.exitCode ?? r.signal})`));
+      const runner = runnerOf(task);
+      if (!runner || (task.tool === undefined && task.image === undefined)) return;
+      // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
+      const limit = task.job_profile?.backoff_limit;
+      const backoffLimit = typeof limit === "number" ? limit : undefined;
+      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task), backoffLimit);
     };
 
     const lister = options.objectStore === false ? undefined : objectLister(() => minio(DEV_USERNAME), objectStore?.ca);
-
-    // Until the engine keeps one log per run: the task's one log file is its one "pod".
-    const podsOf = (task: StoredTask): PodView[] => {
-      if (!existsSync(logFile(task.id))) return [];
-      const exit = exits.get(task.id);
-      const phase = runs.has(task.id)
-        ? "Running"
-        : exit === undefined
-          ? "Unknown"
-          : exit === 0
-            ? "Succeeded"
-            : "Failed";
-      const name = `${task.job_id === "__external__" ? `task-${task.id}` : task.job_id}-${task.id.slice(0, 5)}`;
-      return [{ name, phase, logs: readFileSync(logFile(task.id), "utf8") }];
-    };
+    const podsOf = (task: StoredTask) =>
+      task.tool === undefined && task.image === undefined ? [] : jobs.pods(task.id);
 
     server = await listen(
       createApp({
@@ -224,9 +253,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,
-        onTerminated: (task) => {
-          runs.get(task.id)?.child.kill("SIGTERM");
-        },
+        onTerminated: (task) => jobs.delete(task.id),
         log,
       }),
       faults,
@@ -286,10 +313,11 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       },
       startTask,
       runTask: (id, run) => startTask(id, run).done,
+      pods: (id) => jobs.pods(taskOf(id).id),
+      job: (id) => jobs.status(taskOf(id).id),
       stop() {
         stopping ??= (async () => {
-          for (const { child } of runs.values()) child.kill("SIGKILL");
-          await Promise.all([...runs.values()].map((r) => r.done));
+          await jobs.stopAll();
           await running.close();
           await store_?.stop();
           if (temporary) rmSync(dataDir, { recursive: true, force: true });
@@ -304,6 +332,16 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     if (temporary) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The Job's name: the task's `job_id` (the platform's `task-<id>[-<tool>]`), or `task-<id>` for a hand run. */
+function jobNameOf(task: StoredTask): string {
+  return task.job_id !== EXTERNAL_JOB ? task.job_id : `task-${task.id}`;
+}
+
+/** A command or project runner with a hand run's directory and environment on top. */
+function withRun<R extends { cwd?: string; env?: Record<string, string> }>(runner: R, run: RunOptions): R {
+  return { ...runner, ...(run.cwd !== undefined ? { cwd: run.cwd } : {}), env: { ...runner.env, ...run.env } };
 }
 
 /** The server secret, the tasks and the catalog kept in the data dir, the seed applied, the dev process. */

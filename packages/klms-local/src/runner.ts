@@ -1,14 +1,17 @@
 /**
- * Runs a task the way the cluster's Job does: the tool's command gets the four positional
- * arguments `["Bearer <jwt>", "<api url>/", <task id>, <signature>]` (or the seed-era three,
- * without the signature), no environment of its own, and its stdout and stderr become the
- * task's logs.
+ * One run of a task's container, as a pod's container "main" runs on the cluster: a command gets
+ * the Job's four positional arguments `["Bearer <jwt>", "<api url>/", <task id>, <signature>]`
+ * (or the seed-era three, without the signature), no environment of its own, and what it prints
+ * on stdout and stderr becomes the pod's log. Stopping it works like a pod's deletion: SIGTERM,
+ * then SIGKILL once the termination grace period is over.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { finished } from "node:stream/promises";
+import { Masker } from "klms-tool";
 
-/** How a run ended, with what it printed. `logs` is stdout and stderr interleaved as they came. */
+/** How a run ended, with what it printed. `logs` is stdout and stderr interleaved line by line as they came. */
 export interface RunResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -26,91 +29,126 @@ export interface RunOptions {
   cwd?: string;
   /** Added to the minimal environment (PATH, HOME, temp dir), as the cluster sets none. */
   env?: Record<string, string>;
-  /** Send SIGTERM after this long (then SIGKILL after a grace period), like a terminated Job. */
+  /** Send SIGTERM after this long (then SIGKILL after the grace period), like a terminated Job. */
   timeoutMs?: number;
 }
 
-/** What a started run gives back: the child, and a promise of its end. */
+/** What a started run gives back: the child, the promise of its end, and how to stop it. */
 export interface StartedRun {
   child: ChildProcess;
   done: Promise<RunResult>;
+  /**
+   * Stops the run like Kubernetes stops a pod: SIGTERM now, SIGKILL when `graceMs` (default: the
+   * run's grace period) has passed and it still runs. Calling it again changes nothing.
+   */
+  stop(graceMs?: number): void;
+  /** SIGKILL now (the local KLMS is stopping). */
+  kill(): void;
 }
 
-/** How long a run gets between SIGTERM and SIGKILL, like a pod's termination grace period. */
-export const KILL_GRACE_MS = 5_000;
+/**
+ * A pod's `terminationGracePeriodSeconds` when the spec sets none (Kubernetes' default, 30 s),
+ * in milliseconds: the time between SIGTERM and SIGKILL. The platform's Job manifest sets none
+ * (data-api src/execution/job.py:309-369).
+ */
+export const TERMINATION_GRACE_MS = 30_000;
 
 /** The variables a local run inherits: enough to find programs, nothing from the caller's session. */
 const INHERITED = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SystemRoot", "SYSTEMROOT", "LANG"];
 
+/** Settings of {@link startRun}. */
+export interface StartRunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The whole environment instead of the minimal one plus `env` (for a container engine's client). */
+  fullEnv?: boolean;
+  timeoutMs?: number;
+  /** Between SIGTERM and SIGKILL; default {@link TERMINATION_GRACE_MS}. */
+  graceMs?: number;
+  /** Where the log goes as it comes (appended, mode 0600). */
+  logFile: string;
+  /** Values masked in the log and the result (the token, the signature, the task's secrets). */
+  secrets?: unknown[];
+}
+
 /**
- * Starts `command` with the Job's arguments appended; writes its output to `logFile` as it comes.
- * The promise never rejects: a command that cannot start ends with `exitCode: null` and the
- * reason in `stderr`.
+ * Starts `command` with the Job's arguments appended; writes its output, masked line by line,
+ * to `logFile` as it comes. The promise never rejects: a command that cannot start ends with
+ * `exitCode: null` and the reason in `stderr`.
  */
-export function startRun(
-  command: string[],
-  jobArgs: string[],
-  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; logFile: string },
-): StartedRun {
+export function startRun(command: string[], jobArgs: string[], options: StartRunOptions): StartedRun {
   const [program, ...programArgs] = command;
   if (!program) throw new Error("the runner needs a command, e.g. [process.execPath, 'dist/entry.js']");
-  const env: Record<string, string> = {};
-  for (const name of INHERITED) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  Object.assign(env, options.env);
+  const masker = new Masker();
+  for (const secret of [...jobArgs.slice(3), jobArgs[0], ...(options.secrets ?? [])]) masker.addAll(secret);
 
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: "a", mode: 0o600 });
   const child = spawn(program, [...programArgs, ...jobArgs], {
     cwd: options.cwd,
-    env,
+    env: runEnvironment(options),
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  let logs = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    logs += chunk.toString();
-    log.write(chunk);
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    logs += chunk.toString();
-    log.write(chunk);
-  });
+  const text = { stdout: "", stderr: "", logs: "" };
+  const capture = (name: "stdout" | "stderr") => {
+    const masked = child[name].pipe(masker.stream());
+    masked.on("data", (chunk: Buffer | string) => {
+      const s = chunk.toString();
+      text[name] += s;
+      text.logs += s;
+      log.write(s);
+    });
+    return finished(masked).catch(() => undefined);
+  };
+  const captured = Promise.all([capture("stdout"), capture("stderr")]);
 
-  let timer: NodeJS.Timeout | undefined;
-  let killer: NodeJS.Timeout | undefined;
-  if (options.timeoutMs !== undefined) {
-    timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      killer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-      killer.unref();
-    }, options.timeoutMs);
-  }
+  const stopper = gracefulStop(child, options.graceMs ?? TERMINATION_GRACE_MS);
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stopper.stop(), options.timeoutMs);
 
   const done = new Promise<RunResult>((resolve) => {
     let settled = false;
-    const settle = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+    const settle = async (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      clearTimeout(killer);
-      log.end(() => resolve({ exitCode, signal, stdout, stderr, logs }));
+      stopper.clear();
+      await captured;
+      log.end(() => resolve({ exitCode, signal, ...text }));
     };
     child.once("error", (error) => {
       // Only a failure to start ends the run here; later errors (e.g. a failed kill) do not.
       if (child.pid !== undefined) return;
       const line = `klms-local: could not start ${program}: ${error.message}\n`;
-      stderr += line;
-      logs += line;
+      text.stderr += line;
+      text.logs += line;
       log.write(line);
-      settle(null, null);
+      void settle(null, null);
     });
-    child.once("close", (code, signal) => settle(code, signal));
+    child.once("close", (code, signal) => void settle(code, signal));
   });
-  return { child, done };
+  return { child, done, stop: stopper.stop, kill: () => child.kill("SIGKILL") };
+}
+
+function runEnvironment(options: StartRunOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (options.fullEnv || INHERITED.includes(name))) env[name] = value;
+  }
+  return Object.assign(env, options.env);
+}
+
+/** SIGTERM, then SIGKILL after the grace period unless the child has ended. */
+function gracefulStop(child: ChildProcess, defaultGraceMs: number) {
+  let killer: NodeJS.Timeout | undefined;
+  return {
+    stop(graceMs = defaultGraceMs) {
+      if (killer !== undefined || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      killer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      killer.unref();
+    },
+    clear() {
+      clearTimeout(killer);
+    },
+  };
 }

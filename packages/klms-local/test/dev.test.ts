@@ -36,6 +36,9 @@ const usage: Array<[string, string[], RegExp]> = [
   ["a stray argument", ["extra"], /positional/],
   ["a bad port", ["--port", "http"], /--port must be a port number/],
   ["a port out of range", ["--port", "70000"], /--port must be a port number/],
+  ["an unknown runner", ["--run", "docker:x"], /cannot read the runner "docker:x": use project\[:DIR\], command:CMD/],
+  ["a runner with an open quote", ["--run", "command:python3 'x"], /a quote is not closed/],
+  ["--run-tool without a name", ["--run-tool", "podman"], /--run-tool needs NAME=SPEC/],
   ["a --user without a password", ["--user", "alice"], /--user takes NAME:PASSWORD/],
 ];
 for (const [what, argv, message] of usage) {
@@ -155,3 +158,110 @@ test("as a process: prints the API URL, then stops cleanly on SIGINT and SIGTERM
     assert.equal(await exited, 0, stderr);
   }
 });
+
+/** Starts `klms-tool dev` in-process with `argv`; returns it and a stop function. */
+async function startDev(argv: string[], cwd: string) {
+  const { lines, io } = capture();
+  const controller = new AbortController();
+  let ready: (klms: LocalKlms) => void = () => {};
+  const started = new Promise<LocalKlms>((resolve) => {
+    ready = resolve;
+  });
+  const exit = devMain(argv, { ...io, cwd, signal: controller.signal, onReady: ready });
+  const klms = await Promise.race([started, exit.then(() => Promise.reject(new Error(lines.err)))]);
+  return {
+    klms,
+    lines,
+    stop: async () => {
+      controller.abort();
+      assert.equal(await exit, 0);
+    },
+  };
+}
+
+test("started in a tool project, a task created over HTTP for a tool runs its built worker by itself", async (t) => {
+  const project = fileURLToPath(new URL("../../../examples/sum", import.meta.url));
+  assert.ok(existsSync(join(project, "dist", "main.js")), "examples/sum is built (npm run build)");
+  const dev = await startDev(["--quiet"], project);
+  t.after(dev.stop);
+  assert.match(
+    dev.lines.out,
+    new RegExp(`every tool and image: the tool project ${project} \\(klms-tool exec, node dist/main\\.js\\)\n`),
+  );
+  const { klms } = dev;
+  await addTool(klms, "sum");
+  const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
+    token: klms.token,
+    body: {
+      process_id: klms.processId,
+      name: "sum-by-itself",
+      tool: "sum",
+      datasets: {},
+      inputs: {},
+      outputs: {},
+      parameters: { x: 2, y: 3 },
+    },
+  });
+  const { id } = assertSuccess(reply) as { id: string };
+  const task = await waitFor(async () => {
+    const record = await klms.getTask(id);
+    return record.exec_state === "succeeded" || record.exec_state === "failed" ? record : undefined;
+  });
+  assert.equal(task.exec_state, "succeeded", JSON.stringify(klms.pods(id)));
+  assert.equal(task.messages, "Tool executed successfully");
+  assert.equal((task.metrics as { z?: number }).z, 5);
+  await waitFor(async () => klms.job(id)?.condition);
+  assert.deepEqual(klms.job(id), { active: 0, succeeded: 1, failed: 0, condition: "Complete" });
+});
+
+test("--run command:CMD and --run-tool NAME=SPEC choose what runs; elsewhere than a tool project, pods stay Pending", async (t) => {
+  const tool = fileURLToPath(new URL("./fixtures/tool.mjs", import.meta.url));
+  const elsewhere = mkdtempSync(join(tmpdir(), "klms-local-dev-cwd-"));
+  t.after(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const dev = await startDev(["--quiet", "--run-tool", `echo=command:'${process.execPath}' '${tool}'`], elsewhere);
+  t.after(dev.stop);
+  assert.match(dev.lines.out, /every tool and image: nothing \(their pods stay Pending\)/);
+  assert.match(dev.lines.out, /tool echo: the command .*tool\.mjs/);
+  const { klms } = dev;
+  const create = async (tool: string) => {
+    await addTool(klms, tool);
+    const body = {
+      process_id: klms.processId,
+      name: "t",
+      tool,
+      datasets: {},
+      inputs: {},
+      outputs: { report: { url: "s3://klms-bucket/r.csv" } },
+      parameters: {},
+    };
+    return (
+      assertSuccess(await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, body })) as { id: string }
+    ).id;
+  };
+  const echo = await create("echo");
+  const other = await create("other");
+  assert.equal(await waitFor(async () => klms.job(echo)?.condition), "Complete");
+  assert.equal((await klms.getTask(echo)).messages, "echo done");
+  assert.deepEqual(
+    klms.pods(other).map((p) => p.phase),
+    ["Pending"],
+  );
+  assert.equal((await klms.getTask(other)).exec_state, "created");
+});
+
+/** Adds a tool to the catalog, as a task for a tool the catalog lacks gets the platform's 404. */
+async function addTool(klms: LocalKlms, name: string) {
+  assertSuccess(
+    await call(klms.apiUrl, "POST", "/api/v2/tool", { token: klms.token, body: { name, owner_org: "stelar-klms" } }),
+  );
+}
+
+/** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
+async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 1500; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("gave up waiting");
+}

@@ -10,6 +10,8 @@
  */
 export { z } from "zod";
 export * from "./contract/index.js";
+/** Splits a command line like a POSIX shell splits words (the `--worker` rule); the local KLMS reads its runners with it. */
+export { splitCommand } from "./entrypoint/args.js";
 export { ExitCode } from "./exit-codes.js";
 export { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 export { MASK, Masker } from "./log/mask.js";

@@ -170,11 +170,11 @@ function jobRoutes(authed: RouteGroup, ctx: TasksContext): void {
   });
 
   // `kubernetes.py:200-243`: no existence check; {} when there are no pods.
-  authed.get("/api/v2/task/:id/logs", (c) => ok(c, Object.fromEntries(podsOf(c, ctx).map((p) => [p.name, p.logs]))));
+  authed.get("/api/v2/task/:id/logs", (c) => ok(c, Object.fromEntries(podsOf(c, ctx).map((p) => [p.name, logsOf(p)]))));
   authed.get("/api/v2/task/:id/jobs", (c) => {
     const pods = podsOf(c, ctx);
     if (pods.length === 0) return ok(c, { message: "No logs available for the specified task execution" });
-    return ok(c, Object.fromEntries(pods.map((p) => [p.name, { logs: p.logs, status: p.phase }])));
+    return ok(c, Object.fromEntries(pods.map((p) => [p.name, { logs: logsOf(p), status: p.phase }])));
   });
 }
 
@@ -206,6 +206,11 @@ function saveOutput(task: StoredTask, body: ReturnType<typeof checkOutputBody>, 
   task.registered = { ...task.registered, ...registered };
   applyOutput(task, body);
   ctx.store.save(task);
+}
+
+/** A pod's log as the platform reads it: a Pending pod has none yet (`kubernetes.py:225-236`). */
+function logsOf(pod: PodView): string {
+  return pod.phase === "Pending" ? "Pod is in Pending status, logs unavailable" : pod.logs;
 }
 
 function podsOf(c: Context<Env>, ctx: TasksContext): ReturnType<TasksContext["podsOf"]> {

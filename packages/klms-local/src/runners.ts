@@ -1,0 +1,162 @@
+/**
+ * What runs a task's pods: the cluster pulls the tool's image and runs its ENTRYPOINT; locally a
+ * tool maps to one of
+ * - a tool project: its built worker through `klms-tool exec` (what the image's run.sh does),
+ * - a command that takes the Job's four arguments,
+ * - the task's image, run with podman and runc the way scripts/image-e2e.* run it,
+ * - nothing: the pod stays Pending, as on a cluster that cannot pull the image.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { splitCommand } from "klms-tool";
+import { type StartedRun, startRun } from "./runner.js";
+
+/** Runs a command with the Job's arguments appended (e.g. `["python3", "-u", "run.py"]`). */
+export interface CommandRunner {
+  command: string[];
+  cwd?: string;
+  /** Added to the minimal environment the run gets. */
+  env?: Record<string, string>;
+}
+
+/** Runs the tool project in `project` as its image would: `klms-tool exec --worker "<worker>"` there. */
+export interface ProjectRunner {
+  project: string;
+  /** The worker command; default `node dist/main.js` (the built tool). */
+  worker?: string;
+  env?: Record<string, string>;
+}
+
+/** Runs an image with podman (runtime runc, host network), as the cluster's Job runs the tool's image. */
+export interface PodmanRunner {
+  podman: {
+    /**
+     * The image; default: the task's Job image as the platform resolves it (`tasks.py:950-1050`):
+     * an image task's `image`, a tool task's `<repository>:<tag>` (the platform prefixes its
+     * registry, `<registry>/stelar/`; here podman looks it up in the local image store).
+     */
+    image?: string;
+    /** The podman command and its global options; default `["podman", "--runtime", "runc"]`. */
+    command?: string[];
+  };
+}
+
+/** Runs nothing: the task's pod stays Pending, and `reason` is logged. */
+export interface NoRunner {
+  none: string;
+}
+
+/** What runs a task's pods. */
+export type Runner = CommandRunner | ProjectRunner | PodmanRunner | NoRunner;
+
+/** One pod to start: its name, the Job's arguments, its log file, its grace period and what to mask. */
+export interface PodStart {
+  name: string;
+  jobArgs: string[];
+  logFile: string;
+  graceMs: number;
+  secrets: unknown[];
+  timeoutMs?: number;
+  /** Variables the local KLMS adds for every run (a TLS store's CA trust); the runner's `env` wins. */
+  env?: Record<string, string>;
+}
+
+/** Starts one pod's container; or, when nothing can run the task, the reason its pod stays Pending. */
+export type PodLauncher = { start(pod: PodStart): StartedRun } | { pending: string };
+
+/** The task fields that choose an image. */
+export interface LaunchedTask {
+  id: string;
+  tool?: string;
+  image?: string;
+}
+
+/** The default podman command: runc, as crun fails on hosts with hybrid cgroups (local-infra.md). */
+export const PODMAN_COMMAND = ["podman", "--runtime", "runc"];
+
+/** The limits podman cannot raise on such hosts (scripts/image-e2e.sh's containers.conf). */
+const PODMAN_ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"];
+
+/** How `runner` starts the pods of `task`. */
+export function launcherFor(runner: Runner, task: LaunchedTask): PodLauncher {
+  if ("none" in runner) return { pending: runner.none };
+  if ("podman" in runner) return podmanLauncher(runner, task);
+  const { command, cwd, env } = "project" in runner ? projectCommand(runner) : runner;
+  return { start: (pod) => startRun(command, pod.jobArgs, { cwd, env: { ...pod.env, ...env }, ...runOptions(pod) }) };
+}
+
+function runOptions(pod: PodStart) {
+  return { logFile: pod.logFile, graceMs: pod.graceMs, secrets: pod.secrets, timeoutMs: pod.timeoutMs };
+}
+
+/** The command that runs a tool project's built worker through the entrypoint, as run.sh does. */
+export function projectCommand(runner: ProjectRunner): CommandRunner {
+  const project = resolve(runner.project);
+  const command = [process.execPath, klmsToolCli(project), "exec"];
+  if (runner.worker !== undefined) command.push("--worker", runner.worker);
+  return { command, cwd: project, ...(runner.env ? { env: runner.env } : {}) };
+}
+
+/** The project's own klms-tool (as run.sh runs it), else the one this package depends on. */
+function klmsToolCli(project: string): string {
+  const own = join(project, "node_modules", "klms-tool", "dist", "cli", "main.js");
+  if (existsSync(own)) return own;
+  return join(dirname(createRequire(import.meta.url).resolve("klms-tool/package.json")), "dist", "cli", "main.js");
+}
+
+function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
+  const image = runner.podman.image ?? task.image;
+  if (image === undefined) return { pending: `task ${task.id} names no image to run with podman` };
+  const podman = runner.podman.command ?? PODMAN_COMMAND;
+  return {
+    start(pod) {
+      // The container gets no environment (the Job sets none; a TLS store's CA is not mounted
+      // here, unlike scripts/image-e2e.*); podman itself gets the caller's.
+      const args = ["run", "--rm", "--name", pod.name, "--network=host", ...PODMAN_ULIMITS, image];
+      const run = startRun([...podman, ...args], pod.jobArgs, { ...runOptions(pod), fullEnv: true });
+      // Signals to the podman client do not reach a detached container: stop it by name.
+      const control = (...words: string[]) => {
+        const [program, ...rest] = podman as [string, ...string[]];
+        spawn(program, [...rest, ...words, pod.name], { stdio: "ignore" }).on("error", () => undefined);
+      };
+      let stopping = false;
+      return {
+        ...run,
+        stop(graceMs = pod.graceMs) {
+          if (stopping) return;
+          stopping = true;
+          control("stop", "--time", String(Math.ceil(graceMs / 1000)));
+        },
+        kill: () => control("kill"),
+      };
+    },
+  };
+}
+
+/**
+ * Reads a runner from its command-line form: `project[:DIR]` (default DIR: `cwd`),
+ * `command:CMD` (split like a shell, no expansion), `podman[:IMAGE]` or `none`.
+ * Throws an error that names the accepted forms.
+ */
+export function parseRunner(text: string, cwd: string): Runner {
+  const colon = text.indexOf(":");
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const value = colon < 0 ? undefined : text.slice(colon + 1);
+  if (kind === "project") return { project: resolve(cwd, value || ".") };
+  if (kind === "podman") return { podman: value ? { image: value } : {} };
+  if (kind === "none" && value === undefined) return { none: "the runner is 'none'" };
+  if (kind === "command" && value) {
+    let command: string[];
+    try {
+      command = splitCommand(value);
+    } catch {
+      throw new Error(`cannot read the runner ${JSON.stringify(text)}: a quote is not closed`);
+    }
+    if (command.length > 0) return { command, cwd };
+  }
+  throw new Error(
+    `cannot read the runner ${JSON.stringify(text)}: use project[:DIR], command:CMD, podman[:IMAGE] or none`,
+  );
+}
