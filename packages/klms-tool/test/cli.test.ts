@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { CLI, findSecrets, fixture, runProcess, taskInput, workspace } from "./support.ts";
+import { fileURLToPath } from "node:url";
+import { runCli } from "./cli-io.ts";
+import { findSecrets, fixture, runProcess, taskInput, workspace } from "./support.ts";
 
-const cli = (...args: string[]) => runProcess(process.execPath, [CLI, ...args]);
+// In-process: cli(argv, io) with its own streams; one test below starts the bin as users do.
+const cli = (...args: string[]) => runCli(args);
+const BIN = fileURLToPath(new URL("../bin/klms-tool.js", import.meta.url));
 
 describe("klms-tool CLI", () => {
   test("--help lists every command; no command is a usage error", async () => {
@@ -33,9 +37,19 @@ describe("klms-tool CLI", () => {
     assert.match(r.stderr, /expected 1 argument\(s\), got 0/);
   });
 
-  test("--version", async () => {
+  test("--version is package.json's", async () => {
     const r = await cli("--version");
-    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+
+  test("the bin, started as a process, passes the exit code and the streams through", async () => {
+    const ok = await runProcess(process.execPath, [BIN, "validate-output", "--help"]);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /^usage: klms-tool validate-output/);
+    const bad = await runProcess(process.execPath, [BIN, "validate-output", "/nonexistent/output.json"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /cannot read \/nonexistent\/output\.json/);
   });
 });
 
@@ -49,7 +63,7 @@ describe("klms-tool validate-output", () => {
       1,
       /foo: unknown key[\s\S]*status: missing[\s\S]*message: must be a string[\s\S]*output\.a: must be a path string/,
     ],
-    ["not JSON", "{", 1, /is not valid JSON/],
+    ["not JSON: unreadable, as the help says", "{", 2, /is not valid JSON/],
   ];
   for (const [name, body, code, text] of table) {
     test(name, async () => {
@@ -106,6 +120,54 @@ describe("klms-tool validate-input", () => {
   });
 });
 
+describe("klms-tool validate-input --tool", () => {
+  const tool = fixture("declared.mjs");
+  test("a fitting input: the parameters the tool would see, defaults applied", async () => {
+    const ws = await workspace(taskInput({ parameters: { x: 2, label: 7 } }));
+    try {
+      const r = await cli("validate-input", ws.inputPath, "--tool", tool);
+      assert.equal(r.code, 0, r.stderr);
+      // label: the platform's literal_eval turned "7" into 7; the runtime reads it back as a string.
+      assert.match(r.stdout, /valid for declared: parameters \{"x":2,"y":1,"label":"7"\}/);
+      assert.deepEqual(findSecrets(r.stdout + r.stderr), []);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+  const table: [string, Record<string, unknown>, RegExp][] = [
+    ["a parameter missing", { parameters: { y: 3 } }, /invalid parameters:\n- x: required/],
+    ["too many inputs", { input: { data: ["s3://b/1", "s3://b/2", "s3://b/3"] } }, /takes at most 2 paths but holds 3/],
+    ["an output without a path", { output: {} }, /output "result" is declared but the task gives no path/],
+    ["secrets that break the schema", { secrets: { other: "x" } }, /secrets do not match[\s\S]*- api_key: missing/],
+  ];
+  for (const [name, overrides, message] of table) {
+    test(`${name}: exit 1 with the reason`, async () => {
+      const ws = await workspace(taskInput(overrides));
+      try {
+        const r = await cli("validate-input", ws.inputPath, "--tool", tool);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /✗ not usable by declared/);
+        assert.match(r.stderr, message);
+      } finally {
+        await ws.cleanup();
+      }
+    });
+  }
+  test("a TypeScript source is refused with what to give instead", async () => {
+    const ws = await workspace(taskInput());
+    try {
+      const r = await cli("validate-input", ws.inputPath, "--tool", "src/main.ts");
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        /src\/main\.ts is TypeScript source; give the compiled JavaScript file instead \(npm run build makes dist\/\)/,
+      );
+    } finally {
+      await ws.cleanup();
+    }
+  });
+});
+
 describe("klms-tool manifest", () => {
   test("prints parameters, inputs and outputs as JSON Schema", async () => {
     const ws = await workspace("{}");
@@ -143,6 +205,32 @@ export default defineTool({ name: "corr", version: "1.2.0", description: "d",
       });
       assert.deepEqual(m.outputs.required, ["matrix"]);
       assert.deepEqual(m.secrets.required, ["token"]);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+  test("a .ts path names the built file when it exists", async () => {
+    const ws = await workspace("{}");
+    try {
+      await mkdir(join(ws.dir, "src"));
+      await mkdir(join(ws.dir, "dist"));
+      await writeFile(join(ws.dir, "dist", "main.js"), "export {};\n");
+      const r = await runCli(["manifest", "src/main.ts"], { cwd: ws.dir });
+      assert.equal(r.code, 2);
+      assert.equal(
+        r.stderr,
+        "src/main.ts is TypeScript source; give the compiled JavaScript file instead: dist/main.js\n",
+      );
+    } finally {
+      await ws.cleanup();
+    }
+  });
+  test("a dist/ path that is not built says to build", async () => {
+    const ws = await workspace("{}");
+    try {
+      const r = await runCli(["manifest", "dist/main.js"], { cwd: ws.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^cannot load dist\/main\.js: .*\(not built yet\? run npm run build\)\n$/);
     } finally {
       await ws.cleanup();
     }

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { ExitCode } from "../exit-codes.js";
 import { type JobTask, jobManifest, toYaml } from "./manifest.js";
@@ -25,8 +26,19 @@ options:
   --output <json|yaml>    format (default yaml)
   -h, --help              this help`;
 
+/** Where `klms-tool job` writes and which environment it reads; the process's own by default. */
+export interface JobCommandIO {
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Read for `KLMS_TOKEN`. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** `klms-tool job`: prints the Job manifest of a task. */
-export async function jobCommand(argv: string[]): Promise<number> {
+export async function jobCommand(argv: string[], io: JobCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -48,14 +60,14 @@ export async function jobCommand(argv: string[]): Promise<number> {
       },
     }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}\n`);
+    stderr.write(`${(error as Error).message}\n\n${HELP}\n`);
     return ExitCode.Usage;
   }
   if (values.help) {
-    process.stdout.write(`${HELP}\n`);
+    stdout.write(`${HELP}\n`);
     return ExitCode.Success;
   }
-  const token = (values.token as string | undefined) ?? process.env.KLMS_TOKEN;
+  const token = (values.token as string | undefined) ?? env.KLMS_TOKEN;
   const missing = ["task-id", "signature", "image"].filter((k) => !values[k]);
   if (!token) missing.push("token (or KLMS_TOKEN)");
   const output = (values.output as string | undefined) ?? "yaml";
@@ -68,7 +80,7 @@ export async function jobCommand(argv: string[]): Promise<number> {
       : []),
   ];
   if (problems.length > 0) {
-    process.stderr.write(`${problems.join("\n")}\n\n${HELP}\n`);
+    stderr.write(`${problems.join("\n")}\n\n${HELP}\n`);
     return ExitCode.Usage;
   }
   const task: JobTask = {
@@ -92,6 +104,6 @@ export async function jobCommand(argv: string[]): Promise<number> {
   }
   if (resources.requests || resources.limits) task.resources = resources;
   const manifest = jobManifest(task);
-  process.stdout.write(output === "json" ? `${JSON.stringify(manifest, null, 2)}\n` : `${toYaml(manifest)}\n`);
+  stdout.write(output === "json" ? `${JSON.stringify(manifest, null, 2)}\n` : `${toYaml(manifest)}\n`);
   return ExitCode.Success;
 }
