@@ -209,6 +209,31 @@ export default defineTool({ name: "corr", version: "1.2.0", description: "d",
       await ws.cleanup();
     }
   });
+  test("the version comes from the project's package.json; a second, different one is flagged", async () => {
+    const ws = await workspace("{}");
+    try {
+      const index = JSON.stringify(new URL("../dist/index.js", import.meta.url).href);
+      await writeFile(join(ws.dir, "package.json"), JSON.stringify({ name: "p", version: "2.3.4" }));
+      await mkdir(join(ws.dir, "dist"));
+      await writeFile(
+        join(ws.dir, "dist", "main.js"),
+        `import { defineTool } from ${index};\nexport default defineTool({ name: "p1", run() {} });\n`,
+      );
+      await writeFile(
+        join(ws.dir, "dist", "old.js"),
+        `import { defineTool } from ${index};\nexport default defineTool({ name: "p2", version: "0.9.0", run() {} });\n`,
+      );
+      const one = await runCli(["manifest", "dist/main.js"], { cwd: ws.dir });
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(JSON.parse(one.stdout).version, "2.3.4");
+      assert.equal(one.stderr, "");
+      const two = await runCli(["manifest", "dist/old.js"], { cwd: ws.dir });
+      assert.equal(JSON.parse(two.stdout).version, "0.9.0");
+      assert.match(two.stderr, /defineTool says version 0\.9\.0 but package\.json says 2\.3\.4/);
+    } finally {
+      await ws.cleanup();
+    }
+  });
   test("a .ts path names the built file when it exists", async () => {
     const ws = await workspace("{}");
     try {

@@ -9,6 +9,7 @@ import { type CliIO, type Command, commandIO, line } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
 import { manifestCommand } from "./manifest.js";
 import { runCommand } from "./run.js";
+import { tryCommand } from "./try.js";
 import { validateInputCommand, validateOutputCommand } from "./validate.js";
 
 export type { CliIO } from "./command.js";
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   validateInputCommand,
   validateOutputCommand,
   manifestCommand,
+  tryCommand,
   jobCommand,
 ];
 

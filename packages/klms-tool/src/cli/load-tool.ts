@@ -2,7 +2,7 @@
  * Loads a tool's built module for the commands that read its declaration (`manifest`,
  * `validate-input --tool`), with the errors a newcomer meets first turned into what to do.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isToolDefinition, type ToolDefinition } from "../tool/define.js";
@@ -47,4 +47,23 @@ export async function loadTool(path: string, cwd: string): Promise<ToolDefinitio
     );
   }
   return tool;
+}
+
+/**
+ * The version in the package.json nearest above `modulePath` (the tool project's), or undefined.
+ * The project's package.json is where a tool's version lives: the image labels (Makefile) and
+ * the manifest read it there, so that it is written once.
+ */
+export function projectVersion(modulePath: string, cwd: string): string | undefined {
+  let dir = dirname(resolve(cwd, modulePath));
+  for (;;) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      const version = (JSON.parse(readFileSync(file, "utf8")) as { version?: unknown }).version;
+      return typeof version === "string" ? version : undefined;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
 }

@@ -1,6 +1,6 @@
 import { ExitCode } from "../exit-codes.js";
 import { type Command, line, parse } from "./command.js";
-import { loadTool, ToolLoadError } from "./load-tool.js";
+import { loadTool, projectVersion, ToolLoadError } from "./load-tool.js";
 
 const help = `usage: klms-tool manifest <main.js>
 
@@ -9,7 +9,8 @@ Prints the tool's declaration as JSON, in the shape of the KLMS catalog's tool f
 Schema (draft 2020-12). Use it to register the tool, or as an image label.
 
 <main.js> is the built module (npm run build makes dist/main.js from src/main.ts); it must
-export a defineTool(...) tool (the plain run(json) form declares nothing).
+export a defineTool(...) tool (the plain run(json) form declares nothing). The version is
+the one in the package.json nearest above the module (the project's), unless defineTool sets one.
 
 exit codes: 0 printed; 1 the module has no defineTool(...) export; 2 usage, or the module
 cannot be loaded.`;
@@ -22,9 +23,10 @@ export const manifestCommand: Command = {
   async run(argv, io) {
     const args = parse(argv, {}, help, { min: 1, max: 1 }, io);
     if ("exit" in args) return args.exit;
+    const path = args.positionals[0] as string;
     let tool: Awaited<ReturnType<typeof loadTool>>;
     try {
-      tool = await loadTool(args.positionals[0] as string, io.cwd);
+      tool = await loadTool(path, io.cwd);
     } catch (error) {
       if (!(error instanceof ToolLoadError)) throw error;
       line(io.stderr, error.message);
@@ -32,7 +34,17 @@ export const manifestCommand: Command = {
     }
     // Loaded here: zod's JSON Schema support is only needed by this command.
     const { toolManifest } = await import("../manifest/manifest.js");
-    line(io.stdout, JSON.stringify(toolManifest(tool), null, 2));
+    const manifest = toolManifest(tool);
+    const version = projectVersion(path, io.cwd);
+    if (version && manifest.version && manifest.version !== version) {
+      line(
+        io.stderr,
+        `! defineTool says version ${manifest.version} but package.json says ${version}: ` +
+          "remove version from defineTool, so that package.json is the one place it is written",
+      );
+    }
+    manifest.version ??= version;
+    line(io.stdout, JSON.stringify(manifest, null, 2));
     return ExitCode.Success;
   },
 };
