@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -119,3 +119,36 @@ test("from the tarballs: npx create-klms-tool, its tests, klms-tool try on a loc
   assert.match(run.stdout, /true run --rm --network host .* "<token>" "http:\/\/127\.0\.0\.1:1\/" "t1" "<signature>"/);
   assert.doesNotMatch(run.stdout + run.stderr, /SECRET/);
 });
+
+// The other two templates, scaffolded from the same tarball; their node_modules is the csv
+// project's (the same packages but csv-parse), so that a second install is not paid for.
+for (const [template, passes, message] of [
+  ["minimal", 3, /message {3}x \+ y = 5; 3 lines read/],
+  ["python", 3, /message {3}x \+ y = 5; 0 input files/],
+] as const) {
+  test(`from the tarballs: the ${template} template passes its tests and npm start runs its fixture`, {
+    timeout: 300_000,
+  }, async () => {
+    const name = `${template}-tool`;
+    await exec(
+      npx,
+      [
+        "--yes",
+        `--package=${tarballs["create-klms-tool"]}`,
+        "create-klms-tool",
+        name,
+        "--template",
+        template,
+        "--no-install",
+      ],
+      { cwd: work, env },
+    );
+    const dir = join(work, name);
+    await symlink(join(work, "csv-stats", "node_modules"), join(dir, "node_modules"), "dir");
+    const tested = await exec(npm, ["test"], { cwd: dir, env });
+    assert.match(tested.stdout, new RegExp(`(#|ℹ) pass ${passes}[\\s\\S]*(#|ℹ) fail 0`));
+    const started = await exec(npm, ["start"], { cwd: dir, env });
+    assert.match(started.stdout, /state {5}succeeded/);
+    assert.match(started.stdout, message);
+  });
+}

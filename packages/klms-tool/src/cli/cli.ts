@@ -12,7 +12,7 @@ import { runCommand } from "./run.js";
 import { tryCommand } from "./try.js";
 import { validateInputCommand, validateOutputCommand } from "./validate.js";
 
-export type { CliIO } from "./command.js";
+export type { CliIO, Command, CommandIO } from "./command.js";
 
 /** Every command, in the order `klms-tool --help` lists them. */
 export const COMMANDS: readonly Command[] = [
