@@ -15,6 +15,11 @@ export interface CliIO {
   env?: NodeJS.ProcessEnv;
   /** The folder relative paths are resolved against. Default: `process.cwd()`. */
   cwd?: string;
+  /**
+   * Stops a command that runs until interrupted (`try --watch`), as SIGINT/SIGTERM do.
+   * Default: a signal that never aborts.
+   */
+  signal?: AbortSignal;
 }
 
 /** {@link CliIO} with every default filled in, as each command receives it. */
@@ -27,6 +32,7 @@ export function commandIO(io: CliIO = {}): CommandIO {
     stderr: io.stderr ?? process.stderr,
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
+    signal: io.signal ?? new AbortController().signal,
   };
 }
 

@@ -5,7 +5,7 @@
  * metrics, logs and a preview of each output, and downloads the outputs into a folder. With
  * `--watch` it rebuilds and runs again when the sources change; every run is a new task.
  */
-import { watch } from "node:fs";
+import { existsSync, watch } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, type CommandIO, line, parse } from "./command.js";
@@ -92,7 +92,12 @@ export const tryCommand: Command = {
       outDir: resolve(io.cwd, (v["out-dir"] as string | undefined) ?? "try-output"),
     };
     if (!v.watch) return runOnce(session, undefined);
-    return watchAndRun(session, resolve(io.cwd, (v["watch-dir"] as string | undefined) ?? "src"));
+    const dir = resolve(io.cwd, (v["watch-dir"] as string | undefined) ?? "src");
+    if (!existsSync(dir)) {
+      line(io.stderr, `klms-tool try: --watch follows ${dir}, which does not exist (--watch-dir sets it)`);
+      return ExitCode.Usage;
+    }
+    return watchAndRun(session, dir);
   },
 };
 
@@ -132,28 +137,37 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
   return result.state === "succeeded" ? ExitCode.Success : ExitCode.Failure;
 }
 
-/** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM. */
+/** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM or `io.signal`. */
 async function watchAndRun(session: Session, dir: string): Promise<number> {
   const { io } = session;
   const klms = await session.local.startLocalKlms({ quiet: true });
   let timer: NodeJS.Timeout | undefined;
-  let running = Promise.resolve();
+  const watching = () => line(io.stdout, `\nWatching ${dir} (Ctrl-C to stop)`);
+  const report = (error: unknown) => line(io.stderr, `klms-tool try: ${(error as Error).message ?? error}`);
+  // Runs are chained: a change during a run starts the next one after it, never beside it.
+  let running = runOnce(session, klms).then(watching, report);
   const again = () => {
     running = running.then(async () => {
       line(io.stdout, `\n▸ ${new Date().toLocaleTimeString()} change in ${dir}: rebuilding`);
-      if ((await build(io)) === 0) await runOnce(session, klms).catch((e) => line(io.stderr, String(e)));
-      line(io.stdout, `\nWatching ${dir} (Ctrl-C to stop)`);
+      if ((await build(io)) === 0) await runOnce(session, klms).catch(report);
+      watching();
     });
   };
-  await runOnce(session, klms).catch((e) => line(io.stderr, String(e)));
-  line(io.stdout, `\nWatching ${dir} (Ctrl-C to stop)`);
   const watcher = watch(dir, { recursive: true }, () => {
     clearTimeout(timer);
     timer = setTimeout(again, 200);
   });
   await new Promise<void>((done) => {
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.signal.removeEventListener("abort", stop);
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    if (io.signal.aborted) stop();
+    else io.signal.addEventListener("abort", stop);
   });
   watcher.close();
   clearTimeout(timer);
