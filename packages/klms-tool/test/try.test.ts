@@ -29,7 +29,9 @@ class Watched extends Writable {
   #waiters: { test: (text: string) => boolean; done: () => void }[] = [];
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
-    this.#waiters = this.#waiters.filter((w) => (w.test(this.text) ? (w.done(), false) : true));
+    const ready = this.#waiters.filter((w) => w.test(this.text));
+    this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.done();
     done();
   }
   until(test: (text: string) => boolean): Promise<void> {
