@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -265,4 +266,31 @@ export default defineTool({ name: "corr", version: "1.2.0", description: "d",
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no defineTool\(\.\.\.\) export \(its exports: run\)/);
   });
+});
+
+describe("help texts and the README agree", () => {
+  const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8");
+  const rows = [...readme.matchAll(/^\| `klms-tool ([a-z-]+)([^`]*)` \|/gm)];
+  test("the README's command table lists every command", () => {
+    assert.deepEqual(rows.map((r) => r[1]).sort(), [
+      "dev",
+      "exec",
+      "job",
+      "manifest",
+      "run",
+      "try",
+      "validate-input",
+      "validate-output",
+    ]);
+  });
+  for (const [, name, synopsis] of rows) {
+    test(`klms-tool ${name}: the README's arguments and options are the help's`, async () => {
+      const r = await cli(name as string, "--help");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^usage: klms-tool ${name}`, "i"));
+      for (const word of (synopsis as string).match(/<[^>]+>|--[a-z-]+/g) ?? []) {
+        assert.ok(r.stdout.includes(word), `"${word}" of the README is not in \`klms-tool ${name} --help\``);
+      }
+    });
+  }
 });
