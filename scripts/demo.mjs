@@ -20,15 +20,16 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s) => console.log(`\n${bold(`▸ ${s}`)}`);
 const started = performance.now();
 
-const klms = await startLocalKlms({ quiet: true });
+// The store as on the platform: https, SigV4 and STS session credentials (CA made at start).
+const klms = await startLocalKlms({ quiet: true, tls: true });
 let storage;
 try {
   step("Local KLMS");
   console.log(`  task API      ${klms.apiUrl}`);
-  console.log(`  object store  ${klms.s3Url} (bucket klms-bucket)`);
+  console.log(`  object store  ${klms.s3Url} (bucket klms-bucket; https with the CA ${klms.caFile})`);
 
   step("Upload the input files");
-  storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }));
+  storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }), { ca: klms.ca });
   const inputs = [];
   for (const name of ["weather.csv", "field.csv"]) {
     const path = await storage.upload(`s3://klms-bucket/demo/input/${name}`, join(tool, "fixtures", name));

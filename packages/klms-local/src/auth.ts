@@ -104,3 +104,21 @@ function base64url(value: unknown): string {
 function hmac(data: string, secret: string): string {
   return createHmac("sha256", secret).update(data).digest("base64url");
 }
+
+/**
+ * Checks a bare user JWT (no "Bearer " prefix) of this server: the user and expiry (seconds), or
+ * undefined when the signature is wrong or the token expired. The store's STS uses it for
+ * AssumeRoleWithWebIdentity's WebIdentityToken (interface agreed with the accounts code).
+ */
+export function verifyToken(
+  jwt: string,
+  secret: string,
+  now = Date.now(),
+): { username: string; exp: number } | undefined {
+  try {
+    const claims = verifyAuthorization(`Bearer ${jwt}`, secret, now);
+    return { username: claims.preferred_username, exp: claims.exp };
+  } catch {
+    return undefined;
+  }
+}

@@ -4,11 +4,10 @@
  */
 import { parseArgs } from "node:util";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
-import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
-import { OBJECT_STORE_CREDENTIALS } from "./object-store.js";
+import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--quiet]
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--tls] [--quiet]
 
 Starts a local STELAR KLMS: the platform's task API (same routes, envelopes and rules) on
 127.0.0.1, with an embedded S3 object store (bucket "${DEFAULT_BUCKET}"). Prints the API URL,
@@ -19,6 +18,9 @@ Options:
   -p, --port N        API port (default: a free port)
   -d, --data-dir DIR  keep tasks, logs, objects and the server secret in DIR, so they survive a
                       restart (default: a temporary directory, removed on exit)
+      --tls           serve the object store over https, with a CA made at the first start and
+                      kept in DIR/tls/ca.pem; prints the lines that make Python, the AWS CLI and
+                      Node trust it
   -q, --quiet         do not log requests
   -h, --help          show this help
 `;
@@ -37,13 +39,14 @@ export interface DevIo {
 export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(text));
   const err = io.err ?? ((text: string) => process.stderr.write(text));
-  let values: { port?: string; "data-dir"?: string; quiet?: boolean; help?: boolean };
+  let values: { port?: string; "data-dir"?: string; tls?: boolean; quiet?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         port: { type: "string", short: "p" },
         "data-dir": { type: "string", short: "d" },
+        tls: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -66,7 +69,12 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
 
   let klms: LocalKlms;
   try {
-    klms = await startLocalKlms({ port, dataDir: values["data-dir"], quiet: values.quiet ?? false });
+    klms = await startLocalKlms({
+      port,
+      dataDir: values["data-dir"],
+      quiet: values.quiet ?? false,
+      tls: values.tls ?? false,
+    });
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
@@ -74,7 +82,14 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   out(banner(klms, values["data-dir"] !== undefined));
   io.onReady?.(klms);
 
+  let exitCode = 0;
   await new Promise<void>((resolve) => {
+    // A dead store leaves half a server: stop everything, say why, and exit non-zero.
+    void klms.storeFailed?.then((error) => {
+      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
+      exitCode = 1;
+      stop();
+    });
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -88,7 +103,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   });
   out("Stopping the local KLMS…\n");
   await klms.stop();
-  return 0;
+  return exitCode;
 }
 
 function banner(klms: LocalKlms, kept: boolean): string {
@@ -100,15 +115,7 @@ function banner(klms: LocalKlms, kept: boolean): string {
     `  bearer token  ${klms.token}`,
     `                (valid ${DEV_TOKEN_TTL_SECONDS / 3600} h; send it as the Authorization header)`,
   ];
-  if (klms.s3Url) {
-    lines.push(
-      "",
-      `  object store  ${klms.s3Url}  (bucket "${DEFAULT_BUCKET}", path-style)`,
-      `    access key id      ${OBJECT_STORE_CREDENTIALS.accessKeyId}`,
-      `    secret access key  ${OBJECT_STORE_CREDENTIALS.secretAccessKey}`,
-      "    session token      any (the embedded store ignores it)",
-    );
-  }
+  if (klms.s3Url) lines.push(...storeLines(klms));
   const spec = JSON.stringify({
     name: "try-me",
     inputs: { data: [`s3://${DEFAULT_BUCKET}/input.csv`] },
@@ -125,4 +132,29 @@ function banner(klms: LocalKlms, kept: boolean): string {
     "",
   );
   return lines.join("\n");
+}
+
+/** The store's part of the banner: endpoint, STS credentials for the dev user, how to mint more, the CA. */
+function storeLines(klms: LocalKlms): string[] {
+  const m = klms.minio;
+  const jwt = klms.token.slice("Bearer ".length);
+  const lines = [
+    "",
+    `  object store  ${klms.s3Url}  (S3 and STS, bucket "${DEFAULT_BUCKET}", path-style, SigV4 required)`,
+    `    access key id      ${m.id}`,
+    `    secret access key  ${m.key}`,
+    `    session token      ${m.skey}`,
+    `                       (STS credentials of the dev user, valid ${MINIO_DURATION_SECONDS} s, as a task's minio block)`,
+    "  More credentials (AssumeRoleWithWebIdentity with the bearer token, as the platform mints them):",
+    `    curl -s -X POST '${klms.s3Url}/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15&DurationSeconds=3600&WebIdentityToken=${jwt}'`,
+  ];
+  if (klms.caFile) {
+    lines.push(
+      "  TLS: the store's certificate is signed by a local CA. Trust it with:",
+      `    export SSL_CERT_FILE=${klms.caFile} REQUESTS_CA_BUNDLE=${klms.caFile}   # Python (minio, requests, boto3)`,
+      `    export AWS_CA_BUNDLE=${klms.caFile}                                     # AWS CLI, boto3`,
+      `    export NODE_EXTRA_CA_CERTS=${klms.caFile}                               # Node (set before node starts)`,
+    );
+  }
+  return lines;
 }

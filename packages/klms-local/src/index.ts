@@ -8,13 +8,13 @@ export type { Fault } from "./faults.js";
 export { literalEval } from "./literal-eval.js";
 export {
   DEFAULT_BUCKET,
-  DEV_SESSION_TOKEN,
   type LocalKlms,
   type LocalKlmsOptions,
+  MINIO_DURATION_SECONDS,
   startLocalKlms,
 } from "./local-klms.js";
 export {
-  OBJECT_STORE_CREDENTIALS,
+  type MintedCredentials,
   type ObjectStore,
   type ObjectStoreOptions,
   startObjectStore,

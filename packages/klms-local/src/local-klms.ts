@@ -6,7 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { issueDevToken, loadServerSecret, signatureOf } from "./auth.js";
+import { issueDevToken, loadServerSecret, signatureOf, verifyToken } from "./auth.js";
 import { ApiError } from "./envelope.js";
 import { type Fault, FaultList } from "./faults.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
@@ -29,6 +29,11 @@ export interface LocalKlmsOptions {
   runner?: { command: string[]; cwd?: string; env?: Record<string, string> };
   /** No request log on stderr. */
   quiet?: boolean;
+  /**
+   * Serve the embedded object store over https, with a CA made at the first start and kept in
+   * `<dataDir>/tls/ca.pem` (clients must trust it: see {@link LocalKlms.caFile}). Default false.
+   */
+  tls?: boolean;
 }
 
 /** A running local KLMS. */
@@ -40,8 +45,17 @@ export interface LocalKlms {
   /** `Bearer <jwt>`: a valid dev token. */
   token: string;
   dataDir: string;
-  /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
+  /**
+   * A `minio` block as tasks receive it: the object store's endpoint and, for the embedded store,
+   * credentials minted by its STS for the dev user at start (each task input gets freshly minted
+   * ones, as on the platform). Empty without a store.
+   */
   minio: MinioInput;
+  /** With `tls`: the CA certificate (PEM) of the embedded store, and its file. */
+  ca?: string;
+  caFile?: string;
+  /** Settles with the error if the embedded store stops serving on its own (never otherwise). */
+  storeFailed?: Promise<Error>;
   /** Creates a task with the same rules as `POST /api/v2/task`. */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
   /** The same record as `GET /api/v2/task/<id>`. */
@@ -56,8 +70,8 @@ export interface LocalKlms {
   stop(): Promise<void>;
 }
 
-/** The session token handed out with the embedded store's keys: s3rver ignores tokens. */
-export const DEV_SESSION_TOKEN = "klms-local-dev-session-token";
+/** The lifetime the platform asks STS for (DurationSeconds, data-api mutils.py:33-111), seconds. */
+export const MINIO_DURATION_SECONDS = 86000;
 
 /** The bucket the embedded object store creates. */
 export const DEFAULT_BUCKET = "klms-bucket";
@@ -75,15 +89,28 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
   const logFile = (id: string) => join(dataDir, "logs", `${id}.log`);
 
   let objectStore: ObjectStore | undefined;
-  let minio: MinioInput = {};
+  let minio: () => MinioInput = () => ({});
   let server: RunningServer | undefined;
   try {
     if (options.objectStore === undefined) {
-      objectStore = await startObjectStore({ directory: join(dataDir, "objects"), buckets: [DEFAULT_BUCKET] });
-      minio = minioBlock(objectStore.url, objectStore.accessKeyId, objectStore.secretAccessKey, DEV_SESSION_TOKEN);
+      const started = await startObjectStore({
+        directory: join(dataDir, "objects"),
+        buckets: [DEFAULT_BUCKET],
+        secret,
+        verifyWebIdentity: (jwt) => verifyToken(jwt, secret),
+        ...(options.tls ? { tlsDir: join(dataDir, "tls") } : {}),
+        log: (line) => process.stderr.write(`klms-local: ${line}\n`),
+      });
+      objectStore = started;
+      // As the platform: credentials minted by STS for the task's user on every input (mutils.py:33-111).
+      minio = () => {
+        const c = started.mint("dev", MINIO_DURATION_SECONDS);
+        return minioBlock(started.url, c.accessKeyId, c.secretAccessKey, c.sessionToken);
+      };
     } else if (options.objectStore !== false) {
       const s = options.objectStore;
-      minio = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      const block = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      minio = () => ({ ...block });
     }
 
     const startTask = (id: string, run: RunOptions = {}): StartedRun => {
@@ -98,7 +125,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       const jobArgs = run.args === 3 ? [token, klms.apiUrl, task.id] : [token, `${klms.apiUrl}/`, task.id, signature];
       const started = startRun(command, jobArgs, {
         cwd: run.cwd ?? options.runner?.cwd,
-        env: { ...options.runner?.env, ...run.env },
+        env: { ...trustEnv(objectStore?.caFile), ...options.runner?.env, ...run.env },
         timeoutMs: run.timeoutMs,
         logFile: logFile(task.id),
       });
@@ -121,7 +148,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         store,
         secret,
         faults,
-        minio: () => ({ ...minio }),
+        minio,
         logsOf: (task: StoredTask) => (existsSync(logFile(task.id)) ? readFileSync(logFile(task.id), "utf8") : ""),
         onCreated: launch,
         onTerminated: (task) => {
@@ -142,7 +169,9 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
       token: `Bearer ${issueDevToken(secret)}`,
       dataDir,
-      minio: { ...minio },
+      minio: minio(),
+      ...(objectStore?.ca ? { ca: objectStore.ca, caFile: objectStore.caFile } : {}),
+      ...(objectStore ? { storeFailed: objectStore.failed } : {}),
       async createTask(spec) {
         let parsed: ParsedSpec;
         try {
@@ -195,4 +224,10 @@ function minioBlock(url: string, id: string, key: string, sessionToken: string |
   const block: MinioInput = { endpoint_url: url, internal_url: url, id, key };
   if (sessionToken !== undefined) block.skey = sessionToken;
   return block;
+}
+
+/** With the store over https: what makes a tool's Node, Python and AWS CLI trust its CA. */
+function trustEnv(caFile: string | undefined): Record<string, string> {
+  if (caFile === undefined) return {};
+  return { NODE_EXTRA_CA_CERTS: caFile, SSL_CERT_FILE: caFile, REQUESTS_CA_BUNDLE: caFile, AWS_CA_BUNDLE: caFile };
 }
