@@ -16,7 +16,7 @@ export interface ToolTaskResultLike {
   output: Record<string, string>;
   metrics: Record<string, unknown>;
   task: { id: string };
-  klms: { minio: MinioBlock };
+  klms: { minio: MinioBlock; ca?: string };
   stop(): Promise<void>;
 }
 
@@ -39,7 +39,9 @@ export async function printTryResult(result: ToolTaskResultLike, outDir: string,
   }
   const outputs = Object.entries(result.output);
   if (outputs.length === 0) return;
-  const storage = createStorage(minioSettings(result.klms.minio, { prefer: "external", env: {} }));
+  // As runToolTask reads the store: the external endpoint, and the local CA when it serves https.
+  const settings = minioSettings(result.klms.minio, { prefer: "external", env: {} });
+  const storage = createStorage(settings, result.klms.ca ? { ca: result.klms.ca } : {});
   try {
     for (const [name, path] of outputs) await showOutput(storage, name, path, outDir, io);
   } finally {
