@@ -294,3 +294,20 @@ describe("help texts and the README agree", () => {
     });
   }
 });
+
+describe("klms-tool job, in-process", () => {
+  test("reads KLMS_TOKEN from the environment it is given and writes to its own stdout", async () => {
+    const args = ["job", "--task-id", "t-1", "--signature", "sig", "--image", "img:1", "--output", "json"];
+    const r = await runCli(args, { env: { KLMS_TOKEN: "tok.en.x" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).spec.template.spec.containers[0].args, [
+      "Bearer tok.en.x",
+      "http://stelarapi/",
+      "t-1",
+      "sig",
+    ]);
+    const none = await runCli(args, { env: {} });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /missing: --token \(or KLMS_TOKEN\)/);
+  });
+});
