@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,8 @@ before(async () => {
     const [info] = JSON.parse(stdout.slice(stdout.indexOf("["))) as { filename: string }[];
     tarballs[name] = join(work, info?.filename as string);
   }
+  // postpack removed the template copy that prepack made: nothing untracked is left behind.
+  assert.equal(existsSync(join(repo, "packages", "create-klms-tool", "template")), false);
 });
 after(() => rm(work, { recursive: true, force: true }));
 

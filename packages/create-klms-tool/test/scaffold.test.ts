@@ -123,6 +123,9 @@ describe("create-klms-tool in the repository, started as users start it", () => 
     const a = await exec("npx", ["create-klms-tool", viaNpx, "--yes", "--no-install"], { cwd: repo, env });
     assert.match(a.stdout, /Created \d+ files in .*via-npx \(template: minimal\)/);
     assert.equal(JSON.parse(await readFile(join(viaNpx, "package.json"), "utf8")).name, "via-npx");
+    // The dev data folder holds the local KLMS's server secret; task files hold credentials.
+    const ignored = (await readFile(join(viaNpx, ".gitignore"), "utf8")).split("\n");
+    for (const entry of [".klms/", "/input.json", ".env", "try-output/"]) assert.ok(ignored.includes(entry), entry);
     const viaCreate = join(work, "via-create");
     const b = await exec(npm, ["create", "klms-tool", viaCreate, "--", "--template", "csv", "--no-install"], {
       cwd: repo,
