@@ -5,6 +5,7 @@
  */
 import type { TaskInput } from "../contract/input.js";
 import { createLogger } from "../log/logger.js";
+import { Masker } from "../log/mask.js";
 import { createInputFile, createOutputTarget, type TaskFilesContext } from "../storage/task-files.js";
 import type { ToolDefinition } from "./define.js";
 import { buildTask } from "./task.js";
@@ -34,7 +35,7 @@ export function checkTaskAgainstTool(tool: ToolDefinition, input: TaskInput): To
   let built: ReturnType<typeof buildTask>;
   try {
     built = buildTask(tool, input, {
-      log: createLogger({ source: "check", write: () => {} }),
+      log: createLogger({ source: "check", masker: new Masker(), write: () => {} }),
       signal: new AbortController().signal,
       workdir: ".",
       storage: files.storage,
