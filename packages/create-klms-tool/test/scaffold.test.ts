@@ -112,6 +112,10 @@ describe("create-klms-tool, in-process", () => {
       metrics: { z: 5, files: 0 },
     });
     assert.match(await readFile(join(dir, "main.py"), "utf8"), /^"""Sums x and y\n/);
+    // make build (dry run): the image is built without a manifest label, which needs dist/main.js.
+    const build = await exec("make", ["-n", "build", "DOCKER=buildah", "IMGTAG=x/py-tool:1"], { cwd: dir });
+    assert.match(build.stdout, /buildah bud .*--build-arg TOOL_NAME=py-tool --build-arg TOOL_VERSION=0\.1\.0/);
+    assert.doesNotMatch(build.stdout, /klms\.tool\.manifest|dist\/main\.js/);
   });
 });
 
