@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -95,6 +95,17 @@ describe("every command in the READMEs runs", () => {
       });
     }
   }
+
+  test("every relative link of the docs points to a file of the repository", () => {
+    for (const doc of [...DOCS, "packages/klms-local/README.md", "docs/troubleshooting.md"]) {
+      const text = readFileSync(join(repo, doc), "utf8");
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue;
+        const file = join(repo, dirname(doc), target as string);
+        assert.ok(existsSync(file), `${doc} links to ${target}, which does not exist`);
+      }
+    }
+  });
 
   test("npm run demo, as the quick start says, and how long it takes", { timeout: 300_000 }, async (t) => {
     const started = process.hrtime.bigint();
