@@ -38,7 +38,10 @@ const HINTS: Record<string, string> = {
   SlowDown: "the object store is throttling requests; retried without success",
   ECONNREFUSED:
     "nothing answers at the endpoint: check minio.endpoint_url / internal_url (inside the cluster internal_url is preferred)",
-  ENOTFOUND: "the endpoint's host name does not resolve: outside the cluster use minio.endpoint_url, not internal_url",
+  // The endpoint in the message says which URL was used; the hint must not guess (it once blamed
+  // internal_url for an endpoint_url that did not resolve).
+  ENOTFOUND:
+    "the endpoint's host name does not resolve: check the host; outside the cluster minio.endpoint_url is used, inside it internal_url, and KLMS_S3_ENDPOINT overrides both",
   ETIMEDOUT: "the endpoint did not answer in time",
   AbortError: "the transfer was cancelled",
 };
