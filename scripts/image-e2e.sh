@@ -57,7 +57,7 @@ trap cleanup EXIT
 # them) inside it, so that the image build needs nothing but the npm registry.
 rm -rf "$E2E" && mkdir -p "$E2E"
 (cd "$ROOT" && npm pack --silent --pack-destination "$E2E" -w packages/klms-tool -w packages/klms-local >/dev/null)
-node "$ROOT/packages/create-klms-tool/index.js" "$E2E/tool" --name e2e-tool \
+node "$ROOT/packages/create-klms-tool/bin.js" "$E2E/tool" --yes --no-install --name e2e-tool \
   --klms-tool file:vendor/klms-tool-0.1.0.tgz --klms-local file:vendor/klms-local-0.1.0.tgz >/dev/null
 mkdir -p "$E2E/tool/vendor" && mv "$E2E"/*.tgz "$E2E/tool/vendor/"
 # The SIGTERM check needs a task that takes a while: a parameter that makes the tool wait on its signal.
