@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { ExitCode } from "../exit-codes.js";
+import { clusterCommands } from "./cluster.js";
 import { type Command, err, out } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
 import { manifestCommand } from "./manifest.js";
@@ -15,6 +16,7 @@ const commands: Command[] = [
   validateOutputCommand,
   manifestCommand,
   jobCommand,
+  ...clusterCommands,
 ];
 
 function version(): string {
