@@ -46,7 +46,13 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
   };
 
   before(async () => {
-    klms = await startLocalKlms({ quiet: true, runner: { project: PROJECT } });
+    // No retries of a failed pod and a short grace: the failing and terminated tasks end at once.
+    klms = await startLocalKlms({
+      quiet: true,
+      runner: { project: PROJECT },
+      backoffLimit: 0,
+      terminationGraceMs: 2000,
+    });
     home = mkdtempSync(join(tmpdir(), "klms-cluster-"));
     // The embedded store has static keys and no STS: the AWS variables give them, as a CI would.
     env = {
@@ -163,6 +169,71 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
     assert.ok(JSON.parse(listed.out).some((t: { id: string }) => t.id === id));
     const logs = await run(["task", "logs", id]);
     assert.match(logs.out, /spearman correlations/);
+  });
+
+  it("task run --wait exits 1 when the task fails, and says why", async () => {
+    const input = `series=${join(FIXTURES, "field.csv")}`;
+    const r = await run([
+      "task",
+      "run",
+      "correlations",
+      "--input",
+      input,
+      "--param",
+      "method=kendall",
+      "--wait",
+      "--json",
+    ]);
+    assert.equal(r.code, 1, r.err);
+    const task = JSON.parse(r.out);
+    assert.equal(task.exec_state, "failed");
+    assert.match(task.messages, /method/);
+  });
+
+  it("task terminate stops a task that has not ended: it fails", async () => {
+    const created = await run([
+      "task",
+      "run",
+      "correlations",
+      "--input",
+      `series=${join(FIXTURES, "field.csv")}`,
+      "--json",
+    ]);
+    assert.equal(created.code, 0, created.err);
+    const { id, signature } = JSON.parse(created.out);
+    assert.equal(signature, undefined, "the signature is not printed");
+    const r = await run(["task", "terminate", id, "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).exec_state, "failed");
+    const again = await run(["task", "terminate", id]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /409 ConflictError: Task '.*' is already terminated/);
+  });
+
+  it("login asks for the username and, without echo, the password on a terminal", async () => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, rawModes: [] as boolean[] });
+    Object.assign(stdin, { setRawMode: (raw: boolean) => stdin.rawModes.push(raw) });
+    const stderr = new PassThrough();
+    let shown = "";
+    stderr.on("data", (c: Buffer) => {
+      shown += c.toString();
+      if (shown.endsWith("Username: ")) stdin.write(`${klms.username}\n`);
+      if (shown.endsWith("Password: ")) stdin.write(`${klms.password}\r`);
+    });
+    const stdout = new PassThrough();
+    const login = clusterCommands.find((c) => c.name === "login");
+    const code = await login?.run([klms.apiUrl], {
+      env: { ...env, XDG_CONFIG_HOME: join(home, "tty") },
+      stdin,
+      stdout,
+      stderr,
+    });
+    assert.equal(code, 0, shown);
+    // readline sets raw mode for the username too; the password is read in raw mode, so the
+    // terminal echoes nothing, and nothing of it is written back.
+    assert.deepEqual(stdin.rawModes.slice(-2), [true, false]);
+    assert.equal(shown.slice(shown.lastIndexOf("Password: ")), "Password: \n");
+    assert.match(String(stdout.read()), /as dev/);
   });
 
   it("errors carry the platform's envelope: a missing tool, a missing task, a refused spec", async () => {
