@@ -62,12 +62,6 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
       AWS_ACCESS_KEY_ID: OBJECT_STORE_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: OBJECT_STORE_CREDENTIALS.secretAccessKey,
     };
-    const client = await KlmsClient.login(klms.apiUrl, klms.username, klms.password);
-    await client.tools.create({
-      name: "correlations",
-      owner_org: "stelar-klms",
-      outputs: { correlations_file: { description: "the correlation matrix, CSV" } },
-    });
   });
   after(async () => {
     await klms?.stop();
@@ -121,6 +115,42 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
       apiBase: `${klms.apiUrl}/stelar`,
       source: "login",
     });
+  });
+
+  it("publish --dry-run shows the tool entry it would create; publish creates it; then it is up to date", async () => {
+    const dry = await run(["publish", "--dry-run", "--json"], { cwd: PROJECT });
+    assert.equal(dry.code, 0, dry.err);
+    const plan = JSON.parse(dry.out);
+    assert.equal(plan.action, "create");
+    assert.equal(plan.dryRun, true);
+    assert.deepEqual(Object.keys(plan.changes).sort(), [
+      "inputs",
+      "name",
+      "notes",
+      "outputs",
+      "parameters",
+      "profiles",
+      "programming_language",
+      "version",
+    ]);
+    const client = await KlmsClient.login(klms.apiUrl, klms.username, klms.password);
+    assert.equal(await client.tools.find("correlations"), undefined, "a dry run changes nothing");
+
+    const done = await run(["publish"], { cwd: PROJECT });
+    assert.equal(done.code, 0, done.err);
+    assert.equal(
+      done.out,
+      "tool correlations was created (name, version, notes, programming_language, inputs, outputs, parameters, profiles)\n",
+    );
+    const tool = await client.tools.get("correlations");
+    assert.equal(tool.programming_language, "TypeScript");
+    assert.deepEqual(tool.profiles, { default: { image: "1.0.0" } });
+    assert.deepEqual(Object.keys((tool.outputs as { properties: object }).properties), ["correlations_file"]);
+
+    const again = await run(["publish", "--dry-run"], { cwd: PROJECT });
+    assert.equal(again.out, "tool correlations is up to date in the catalog\n");
+    const retag = await run(["publish", "--tag", "2.0.0", "--dry-run", "--json"], { cwd: PROJECT });
+    assert.deepEqual(JSON.parse(retag.out).changes, { profiles: { default: { image: "2.0.0" } } });
   });
 
   it("task run uploads a local file as a resource, follows the logs, succeeds; task outputs downloads the output", async () => {

@@ -86,7 +86,7 @@ export async function buildTaskBody(
     uploader?.close();
   }
   const given = new Map(pairs(args.outputs, "--output"));
-  const names = new Set([...Object.keys(tool.outputs ?? {}), ...given.keys()]);
+  const names = new Set([...declaredOutputs(tool), ...given.keys()]);
   for (const out of names) {
     const url = given.get(out) ?? `s3://${args.bucket}/klms-tool/outputs/${name}/${out}`;
     if (!url.startsWith("s3://")) throw new UsageError(`--output ${out}=${url}: the target must be an s3:// path`);
@@ -94,6 +94,17 @@ export async function buildTaskBody(
     body.outputs[out] = { url, dataset: "ctx", resource: { name: out, relation: "owned" } };
   }
   return body;
+}
+
+/**
+ * The output names a tool's catalog entry declares: the keys of `outputs`, or of its
+ * `properties` when it is a JSON Schema (as `klms-tool manifest` and `publish` write it).
+ */
+export function declaredOutputs(tool: ToolRecord): string[] {
+  const outputs = (tool.outputs ?? {}) as Record<string, unknown>;
+  const properties = outputs.properties;
+  if (outputs.type === "object" && properties && typeof properties === "object") return Object.keys(properties);
+  return Object.keys(outputs);
 }
 
 /** The absolute path when `item` names an existing local file (s3 paths and catalog references never do). */
