@@ -13,6 +13,7 @@ import type { Fault, FaultList } from "./faults.js";
 import { type Env, originalUrls, PUBLIC_PREFIX, reply, requestUrl, requireToken, routeGroup } from "./http.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { catalogRoutes } from "./routes/catalog.js";
+import { consoleRoutes } from "./routes/console.js";
 import { faultRoutes } from "./routes/faults.js";
 import { type TasksContext, taskRoutes } from "./routes/tasks.js";
 
@@ -49,6 +50,7 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   taskRoutes(authed, open, ctx);
   catalogRoutes(authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
+  consoleRoutes(app, ctx);
 
   app.notFound((c) => reply(c, 404, errorBody(requestUrl(c), new ApiError(404, "Not Found", {}, "HTTPError"))));
   app.onError((error, c) => {
