@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type LocalKlms, OBJECT_STORE_CREDENTIALS, startLocalKlms } from "../../klms-local/src/index.ts";
+import { type LocalKlms, startLocalKlms } from "../../klms-local/src/index.ts";
 import { KlmsApiError, KlmsClient, resolveApiBase } from "../src/client/index.ts";
 
 const PROJECT = resolve(import.meta.dirname, "../../../examples/correlations");
@@ -86,8 +86,8 @@ describe("KlmsClient against a local KLMS", () => {
     const store = (await client.help()).s3_api;
     assert.ok(store);
     const s3 = await client.s3({
-      AWS_ACCESS_KEY_ID: OBJECT_STORE_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: OBJECT_STORE_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: String(klms.minio.id),
+      AWS_SECRET_ACCESS_KEY: String(klms.minio.key),
     });
     assert.equal(s3.endpoint, store);
     const spec = {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { type LocalKlms, OBJECT_STORE_CREDENTIALS, startLocalKlms } from "../../klms-local/src/index.ts";
+import { type LocalKlms, startLocalKlms } from "../../klms-local/src/index.ts";
 import { clusterCommands } from "../src/cli/cluster.ts";
 import type { ClusterIO } from "../src/cli/cluster-io.ts";
 import { credentialsPath } from "../src/cli/credentials.ts";
@@ -54,13 +54,15 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
       terminationGraceMs: 2000,
     });
     home = mkdtempSync(join(tmpdir(), "klms-cluster-"));
-    // The embedded store has static keys and no STS: the AWS variables give them, as a CI would.
+    // The S3 credentials through the AWS variables, as a CI would give them: the ones the
+    // local KLMS hands its tasks.
     env = {
       PATH: process.env.PATH,
       HOME: home,
       XDG_CONFIG_HOME: join(home, "config"),
-      AWS_ACCESS_KEY_ID: OBJECT_STORE_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: OBJECT_STORE_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: String(klms.minio.id),
+      AWS_SECRET_ACCESS_KEY: String(klms.minio.key),
+      AWS_SESSION_TOKEN: String(klms.minio.skey),
     };
   });
   after(async () => {

@@ -8,9 +8,8 @@ import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import type { KlmsClient, ProcessRecord, TaskSpecBody, ToolRecord } from "../client/index.js";
-import { minioSettings } from "../contract/minio.js";
-import { createStorage } from "../storage/storage.js";
 import { UsageError } from "./cluster-io.js";
+import { objectStorage } from "./object-storage.js";
 
 /** `k=v` pairs into a map; `what` names the option in the error (`--param`). */
 export function pairs(values: string[], what: string): Array<[string, string]> {
@@ -125,12 +124,7 @@ interface Uploader {
 }
 
 async function makeUploader(client: KlmsClient, process: ProcessRecord, args: RunArgs): Promise<Uploader> {
-  const s3 = await client.s3(args.env);
-  const settings = minioSettings(
-    { endpoint_url: s3.endpoint, id: s3.accessKeyId, key: s3.secretAccessKey, skey: s3.sessionToken },
-    { prefer: "external", env: args.env },
-  );
-  const storage = createStorage(settings);
+  const storage = await objectStorage(client, args.env);
   const upload = async (file: string) => {
     const url = await storage.upload(`s3://${args.bucket}/klms-tool/uploads/${randomUUID()}/${basename(file)}`, file);
     const format = extname(file).slice(1) || undefined;

@@ -2,9 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { isTerminal, type TaskState } from "../client/index.js";
-import { minioSettings } from "../contract/minio.js";
 import { ExitCode } from "../exit-codes.js";
-import { createStorage } from "../storage/storage.js";
 import {
   type ClusterIO,
   type ClusterStreams,
@@ -15,6 +13,7 @@ import {
   sayJson,
   UsageError,
 } from "./cluster-io.js";
+import { objectStorage } from "./object-storage.js";
 import { connect } from "./session.js";
 import { follow, logPrinter, summary } from "./task-follow.js";
 import { TASK_RUN_HELP, taskRun } from "./task-run.js";
@@ -187,13 +186,7 @@ async function taskOutputs(argv: string[], io: ClusterStreams): Promise<number> 
       if (args.values.json) sayJson(io.stdout, {});
       return ExitCode.Success;
     }
-    const s3 = await client.s3(io.env);
-    const storage = createStorage(
-      minioSettings(
-        { endpoint_url: s3.endpoint, id: s3.accessKeyId, key: s3.secretAccessKey, skey: s3.sessionToken },
-        { prefer: "external", env: io.env },
-      ),
-    );
+    const storage = await objectStorage(client, io.env);
     const dir = resolve(io.cwd, (args.values.dir as string | undefined) ?? ".");
     mkdirSync(dir, { recursive: true });
     const files: Record<string, string> = {};
