@@ -332,3 +332,18 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
     assert.ok(!/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(all), "a JWT printed");
   });
 });
+
+describe("the KLMS commands' help and the README agree", () => {
+  const readme = readFileSync(resolve(import.meta.dirname, "../../../README.md"), "utf8");
+  for (const command of clusterCommands) {
+    it(`klms-tool ${command.name}: a README row whose arguments and options are in its --help`, async () => {
+      const row = new RegExp(`^\\| \`klms-tool ${command.name}( [^\`]*)?\` \\|`, "m").exec(readme);
+      assert.ok(row, `no README row for ${command.name}`);
+      const r = await klmsTool([command.name, "--help"], { env: {} });
+      assert.equal(r.code, 0);
+      assert.match(r.out, new RegExp(`^usage: klms-tool ${command.name}`));
+      for (const word of row[1]?.match(/<[^>]+>|--[a-z-]+/g) ?? [])
+        assert.ok(r.out.includes(word), `${word} is not in the help`);
+    });
+  }
+});
