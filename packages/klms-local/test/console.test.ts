@@ -1,16 +1,35 @@
 /**
  * The local console (GET /, GET /console/task/<id>) over HTTP: a tool task that ran is listed
  * with its state and tool, and its page shows its log, message, metrics, the output's CSV
- * preview as a table and the catalog entries it used. (Not yet in a headless browser.)
+ * preview as a table and the catalog entries it used; and in a real headless Chromium (Debian's
+ * chromium-headless-shell or chromium; CHROMIUM names another), whose screenshot of the task's
+ * page is kept in test-artifacts/console-task.png (KLMS_TEST_ARTIFACTS names another folder).
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { createStorage, minioSettings } from "klms-tool";
 import { KlmsClient } from "../../klms-tool/src/client/index.ts";
 import { type LocalKlms, startLocalKlms } from "../src/index.ts";
 
 const PROJECT = resolve(import.meta.dirname, "../../../examples/correlations");
+const ARTIFACTS = process.env.KLMS_TEST_ARTIFACTS ?? resolve(import.meta.dirname, "../../../test-artifacts");
+
+/** The headless browser: CHROMIUM, else Debian's chromium-headless-shell or chromium on the PATH. */
+function chromium(): string | undefined {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  for (const name of ["chromium-headless-shell", "chromium"]) {
+    for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+      if (dir && existsSync(join(dir, name))) return join(dir, name);
+    }
+  }
+  return undefined;
+}
+const BROWSER = chromium();
 
 describe("the local console", () => {
   let klms: LocalKlms;
@@ -74,7 +93,37 @@ describe("the local console", () => {
     );
     assert.match(html, /<td>process<\/td><td>klms-local-dev<\/td>/);
     assert.match(html, /<td>resource<\/td><td>matrix<\/td>/);
+    assert.match(html, /<td>tool<\/td><td>correlations<\/td>/);
     assert.ok(!html.includes('http-equiv="refresh"'), "an ended task's page does not reload itself");
+  });
+
+  it("headless Chromium renders the task's page: its log, the CSV table; a screenshot is kept", {
+    skip: BROWSER ? false : "no Chromium: apt-get install chromium-headless-shell, or set CHROMIUM",
+  }, async () => {
+    const profile = mkdtempSync(join(tmpdir(), "klms-chromium-"));
+    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    const flags = [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      `--user-data-dir=${profile}`,
+      "--window-size=1200,1400",
+    ];
+    const url = `${klms.apiUrl}/console/task/${id}`;
+    try {
+      const { stdout: dom } = await promisify(execFile)(BROWSER as string, [...flags, "--dump-dom", url], {
+        maxBuffer: 16 << 20,
+      });
+      assert.match(dom, /<pre class="log">[^<]*spearman correlations of 2 columns over 60 rows/);
+      assert.match(dom, /<table class="csv">/);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, "console-task.png");
+      rmSync(shot, { force: true });
+      await promisify(execFile)(BROWSER as string, [...flags, `--screenshot=${shot}`, url]);
+      assert.ok(statSync(shot).size > 1000, "a screenshot of the page");
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it("an unknown task is a 404 page", async () => {

@@ -142,7 +142,7 @@ function catalogEntries(ctx: TasksContext, t: TaskRecord): string {
   ];
   const rows = ids
     .filter((x): x is string => typeof x === "string")
-    .map((id) => ctx.catalog.find(id))
+    .map((ref) => ctx.catalog.find(ref) ?? byName(ctx, ref))
     .filter((e) => e !== undefined)
     .map(
       (e) =>
@@ -151,6 +151,15 @@ function catalogEntries(ctx: TasksContext, t: TaskRecord): string {
   return rows.length
     ? `<table><tr><th>kind</th><th>name</th><th>id</th><th>url</th></tr>${rows.join("")}</table>`
     : "<p>None.</p>";
+}
+
+/** A tool named by name (a task's `tool` is as sent: a name or an id). */
+function byName(ctx: TasksContext, name: string) {
+  try {
+    return ctx.catalog.get("tool", name);
+  } catch {
+    return undefined;
+  }
 }
 
 function runtime(t: TaskRecord): string {
