@@ -318,7 +318,14 @@ async function transfers() {
   const rows = [];
   try {
     rows.push(
-      ...(await transfersOn("embedded (s3rver)", store.url, store.accessKeyId, store.secretAccessKey, "bench", false)),
+      ...(await transfersOn(
+        "embedded (klms-local store)",
+        store.url,
+        store.accessKeyId,
+        store.secretAccessKey,
+        "bench",
+        false,
+      )),
     );
   } finally {
     await store.stop();

@@ -7,7 +7,7 @@
 // storage.upload (multipart, lib-storage), then comes back through storage.open and is hashed
 // on the fly; sha256 up and down must be equal. Each transfer runs in a fresh child process, so
 // its peak RSS (getrusage maxrss) is its own. Baseline: curl PUT of a file of the same size and
-// curl GET to /dev/null, peak RSS from GNU time. Runs against the embedded store (s3rver), and
+// curl GET to /dev/null, peak RSS from GNU time. Runs against the embedded store (klms-local), and
 // against radosgw too when KLMS_TEST_RGW_ENDPOINT / _ACCESS_KEY / _SECRET_KEY are set
 // (scripts/ci-rgw.sh prints them). Prints a markdown table.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -88,7 +88,9 @@ async function main() {
   const { startObjectStore } = await import(join(root, "packages", "klms-local", "dist", "index.js"));
   const store = await startObjectStore({ directory: join(work, "objects"), buckets: ["bench"] });
   try {
-    rows.push(...runOn("embedded (s3rver)", store.url, store.accessKeyId, store.secretAccessKey, [], sizes, work));
+    rows.push(
+      ...runOn("embedded (klms-local store)", store.url, store.accessKeyId, store.secretAccessKey, [], sizes, work),
+    );
   } finally {
     await store.stop();
     rmSync(join(work, "objects"), { recursive: true, force: true });

@@ -23,19 +23,20 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s) => console.log(`\n${bold(`▸ ${s}`)}`);
 const started = performance.now();
 
-const klms = await startLocalKlms({ quiet: true });
+// The store as on the platform: https, SigV4 and STS session credentials (CA made at start).
+const klms = await startLocalKlms({ quiet: true, tls: true });
 let storage;
 try {
   step("Local KLMS");
   console.log(`  Data API      ${klms.apiUrl} (also under ${klms.apiUrl}/stelar)`);
-  console.log(`  object store  ${klms.s3Url} (bucket klms-bucket)`);
+  console.log(`  object store  ${klms.s3Url} (bucket klms-bucket; https with the CA ${klms.caFile})`);
   // As stelar_client logs in: the public path, username and password.
   const login = await api("POST", "/stelar/api/v1/users/token", { username: klms.username, password: klms.password });
   const token = `Bearer ${login.token}`;
   console.log(`  logged in as  ${klms.username} (token valid ${login.expires_in / 3600} h)`);
 
   step("Upload the input files and register them in a dataset");
-  storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }));
+  storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }), { ca: klms.ca });
   const dataset = await api("POST", "/stelar/api/v2/dataset", { name: "demo-series", owner_org: "stelar-klms" }, token);
   for (const name of ["weather.csv", "field.csv"]) {
     const path = await storage.upload(`s3://klms-bucket/demo/input/${name}`, join(tool, "fixtures", name));

@@ -24,6 +24,16 @@ function runJob(klms, task, { stopAfterMs, env = {} } = {}) {
       "--name",
       name,
       "--network=host",
+      // The store speaks https with a CA made at start: the pod trusts it as a cluster's pod trusts
+      // MinIO's public certificate (the file mounted read-only, Node told to add it).
+      ...(klms.caFile
+        ? [
+            "--volume",
+            `${klms.caFile}:/etc/klms-local-ca.pem:ro`,
+            "--env",
+            "NODE_EXTRA_CA_CERTS=/etc/klms-local-ca.pem",
+          ]
+        : []),
       ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
       image,
       klms.token,
@@ -50,8 +60,8 @@ function runJob(klms, task, { stopAfterMs, env = {} } = {}) {
   });
 }
 
-const klms = await startLocalKlms({ quiet: true });
-const storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }));
+const klms = await startLocalKlms({ quiet: true, tls: true });
+const storage = createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }), { ca: klms.ca });
 try {
   await storage.put("s3://klms-bucket/e2e/data.txt", "one\ntwo\nthree\n");
   const task = await klms.createTask({

@@ -2,12 +2,13 @@
 # The image test: a tool scaffolded from template/ is built with buildah from the template's
 # Dockerfile (unchanged but for BASE_IMAGE), pushed to a local registry and pulled back, then run
 # the way the KLMS Job runs it (ENTRYPOINT, four arguments, host network, runc) against a local
-# KLMS. Checks success, non-root, SIGTERM -> failed "cancelled", and no task file or credential
-# in the image. Needs root; installs buildah, podman, skopeo, runc, docker-registry, debootstrap.
+# KLMS whose store speaks https with SigV4 and STS credentials. Checks success, non-root,
+# SIGTERM -> failed "cancelled", and no task file or credential in the image. Needs root;
+# installs buildah, podman, skopeo, runc, docker-registry, debootstrap.
 #
 #   scripts/image-e2e.sh     # ~1 min with the base image cached under .klms/images, ~4 min fresh
 set -euo pipefail
-case "${1:-}" in -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$ROOT/.klms/images"
 E2E="$ROOT/.klms/image-e2e"

@@ -6,11 +6,10 @@ import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
-import { DEFAULT_BUCKET, type LocalKlms, startLocalKlms } from "./local-klms.js";
-import { OBJECT_STORE_CREDENTIALS } from "./object-store.js";
+import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]…
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls]
                       [--run SPEC] [--run-tool NAME=SPEC]… [--quiet]
 
 Starts a local STELAR KLMS: the platform's Data API for tasks (same routes, envelopes and rules:
@@ -26,6 +25,9 @@ Options:
   -s, --seed FILE       add the users and catalog entities of this JSON file when absent (ids
                         stable across restarts; format in klms-local's README)
   -u, --user NAME:PASS  one more user (repeatable); add ":admin" for an admin
+      --tls             serve the object store over https, with a CA made at the first start and
+                        kept in DIR/tls/ca.pem; prints the lines that make Python, the AWS CLI and
+                        Node trust it
   --run SPEC            what runs a task created for a tool or an image, as the cluster's Job
                         does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
                           project[:DIR]    the tool project's built worker through klms-tool exec,
@@ -65,6 +67,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     user?: string[];
     run?: string;
     "run-tool"?: string[];
+    tls?: boolean;
     quiet?: boolean;
     help?: boolean;
   };
@@ -78,6 +81,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
         user: { type: "string", short: "u", multiple: true },
         run: { type: "string" },
         "run-tool": { type: "string", multiple: true },
+        tls: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -126,6 +130,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
       toolRunners: runners.toolRunners,
       users,
       ...(values.seed !== undefined ? { seed: values.seed } : {}),
+      tls: values.tls ?? false,
     });
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
@@ -134,7 +139,14 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   out(banner(klms, values["data-dir"] !== undefined, runners.describe));
   io.onReady?.(klms);
 
+  let exitCode = 0;
   await new Promise<void>((resolve) => {
+    // A dead store leaves half a server: stop everything, say why, and exit non-zero.
+    void klms.storeFailed?.then((error) => {
+      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
+      exitCode = 1;
+      stop();
+    });
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -148,7 +160,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   });
   out("Stopping the local KLMS…\n");
   await klms.stop();
-  return 0;
+  return exitCode;
 }
 
 function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
@@ -164,15 +176,7 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
   ];
   lines.push("", "  tasks run by themselves (a Job per tool or image task); what runs them:");
   for (const line of runs) lines.push(`    ${line}`);
-  if (klms.s3Url) {
-    lines.push(
-      "",
-      `  object store  ${klms.s3Url}  (bucket "${DEFAULT_BUCKET}", path-style)`,
-      `    access key id      ${OBJECT_STORE_CREDENTIALS.accessKeyId}`,
-      `    secret access key  ${OBJECT_STORE_CREDENTIALS.secretAccessKey}`,
-      "    session token      any (the embedded store ignores it)",
-    );
-  }
+  if (klms.s3Url) lines.push(...storeLines(klms));
   lines.push(
     "",
     "Python, with the platform's SDK:",
@@ -186,6 +190,31 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
     "",
   );
   return lines.join("\n");
+}
+
+/** The store's part of the banner: endpoint, STS credentials for the dev user, how to mint more, the CA. */
+function storeLines(klms: LocalKlms): string[] {
+  const m = klms.minio;
+  const jwt = klms.token.slice("Bearer ".length);
+  const lines = [
+    "",
+    `  object store  ${klms.s3Url}  (S3 and STS, bucket "${DEFAULT_BUCKET}", path-style, SigV4 required)`,
+    `    access key id      ${m.id}`,
+    `    secret access key  ${m.key}`,
+    `    session token      ${m.skey}`,
+    `                       (STS credentials of the dev user, valid ${MINIO_DURATION_SECONDS} s, as a task's minio block)`,
+    "  More credentials (AssumeRoleWithWebIdentity with the bearer token, as the platform mints them):",
+    `    curl -s -X POST '${klms.s3Url}/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15&DurationSeconds=3600&WebIdentityToken=${jwt}'`,
+  ];
+  if (klms.caFile) {
+    lines.push(
+      "  TLS: the store's certificate is signed by a local CA. Trust it with:",
+      `    export SSL_CERT_FILE=${klms.caFile} REQUESTS_CA_BUNDLE=${klms.caFile}   # Python (minio, requests, boto3)`,
+      `    export AWS_CA_BUNDLE=${klms.caFile}                                     # AWS CLI, boto3`,
+      `    export NODE_EXTRA_CA_CERTS=${klms.caFile}                               # Node (set before node starts)`,
+    );
+  }
+  return lines;
 }
 
 /** The example task body the banner prints: one the platform accepts (`TaskSchema`). */

@@ -20,14 +20,14 @@ export type { JobStatus } from "./jobs.js";
 export { literalEval } from "./literal-eval.js";
 export {
   DEFAULT_BUCKET,
-  DEV_SESSION_TOKEN,
   type LocalKlms,
   type LocalKlmsOptions,
+  MINIO_DURATION_SECONDS,
   startLocalKlms,
   type TaskOutcome,
 } from "./local-klms.js";
 export {
-  OBJECT_STORE_CREDENTIALS,
+  type MintedCredentials,
   type ObjectStore,
   type ObjectStoreOptions,
   startObjectStore,

@@ -79,15 +79,18 @@ export class Jobs {
     this.#options = options;
   }
 
-  /** Starts the task's Job: pods until one succeeds, too many fail, or the Job is deleted. */
-  start(taskId: string, jobName: string, launcher: PodLauncher, template: PodTemplate): void {
+  /**
+   * Starts the task's Job: pods until one succeeds, more than `backoffLimit` (default: the
+   * option's) fail, or the Job is deleted.
+   */
+  start(taskId: string, jobName: string, launcher: PodLauncher, template: PodTemplate, backoffLimit?: number): void {
     const job = this.#job(taskId, jobName);
     if ("pending" in launcher) {
       this.#options.log?.(`task ${taskId}: its pod stays Pending: ${launcher.pending}`);
       this.#add(job, { name: podName(jobName), phase: "Pending" });
       return;
     }
-    void this.#retryLoop(job, launcher, template);
+    void this.#retryLoop(job, launcher, template, backoffLimit ?? this.#options.backoffLimit);
   }
 
   /** One pod started by hand (no retry); its end is recorded before `done` resolves for the caller. */
@@ -142,18 +145,16 @@ export class Jobs {
     await Promise.all(runs.map((run) => run.done));
   }
 
-  async #retryLoop(job: JobState, launcher: ReadyLauncher, template: PodTemplate) {
+  async #retryLoop(job: JobState, launcher: ReadyLauncher, template: PodTemplate, backoffLimit: number) {
     let failures = 0;
     while (!job.deleted) {
       const result = await this.#startPod(job, launcher, template).done;
       if (job.deleted) return;
       if (result.exitCode === 0) return this.#finish(job, "Complete");
       failures++;
-      if (failures > this.#options.backoffLimit) {
+      if (failures > backoffLimit) {
         this.#finish(job, "Failed");
-        this.#options.log?.(
-          `job ${job.jobName}: ${failures} pods failed; backoffLimit ${this.#options.backoffLimit} reached`,
-        );
+        this.#options.log?.(`job ${job.jobName}: ${failures} pods failed; backoffLimit ${backoffLimit} reached`);
         return;
       }
       const delay = Math.min(this.#options.retryDelayMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);

@@ -5,8 +5,17 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { Accounts, type UserSpec } from "./accounts.js";
-import { DEV_USERNAME, issueDevToken, loadServerSecret, nameUuid, signatureOf } from "./auth.js";
+import {
+  DEV_USERNAME,
+  issueDevToken,
+  issueToken,
+  loadServerSecret,
+  nameUuid,
+  signatureOf,
+  verifyToken,
+} from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
 import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
@@ -16,9 +25,10 @@ import { type ObjectStore, startObjectStore } from "./object-store.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
-import { newTask } from "./task-catalog.js";
+import { newTask, wildcardExpansions } from "./task-catalog.js";
 import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
 import { EXTERNAL_JOB, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
+import type { ObjectLister } from "./wildcards.js";
 
 /** Options of {@link startLocalKlms}. */
 export interface LocalKlmsOptions {
@@ -40,7 +50,7 @@ export interface LocalKlmsOptions {
   runner?: Runner;
   /** Runners for some tools by name (the task's `tool`); the others use `runner`. */
   toolRunners?: Record<string, Runner>;
-  /** Failed pods a Job retries (`backoffLimit`); default 3, the platform's default profile. */
+  /** Failed pods a Job retries (`backoffLimit`) unless the tool's job profile sets it; default 3, the platform's default profile. */
   backoffLimit?: number;
   /** Delay before a Job's first retry, doubled per failure up to 6 min; default 10 000 ms (Kubernetes). */
   retryDelayMs?: number;
@@ -54,6 +64,11 @@ export interface LocalKlmsOptions {
   seed?: string | Seed;
   /** Where warnings go (e.g. a record set aside); default stderr, even when quiet. */
   warn?: (message: string) => void;
+  /**
+   * Serve the embedded object store over https, with a CA made at the first start and kept in
+   * `<dataDir>/tls/ca.pem` (clients must trust it: see {@link LocalKlms.caFile}). Default false.
+   */
+  tls?: boolean;
 }
 
 /** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
@@ -79,8 +94,17 @@ export interface LocalKlms {
   dataDir: string;
   /** A running process that tasks can belong to: `klms-local-dev`, made at the first start (stable id). */
   processId: string;
-  /** The `minio` block tasks receive: the object store's endpoint and credentials (empty without a store). */
+  /**
+   * A `minio` block as tasks receive it: the object store's endpoint and, for the embedded store,
+   * credentials minted by its STS for the dev user at start (each task input gets freshly minted
+   * ones for the task's creator, as on the platform). Empty without a store.
+   */
   minio: MinioInput;
+  /** With `tls`: the CA certificate (PEM) of the embedded store, and its file. */
+  ca?: string;
+  caFile?: string;
+  /** Settles with the error if the embedded store stops serving on its own (never otherwise). */
+  storeFailed?: Promise<Error>;
   /** Creates a task for the `dev` user with the same rules as `POST /api/v2/task` (a process, `datasets`, … are required). */
   createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }>;
   /** Creates a running process (`POST /api/v2/process` as `dev`; the body's fields are optional here) and returns its record. */
@@ -109,8 +133,8 @@ export interface LocalKlms {
   stop(): Promise<void>;
 }
 
-/** The session token handed out with the embedded store's keys: s3rver ignores tokens. */
-export const DEV_SESSION_TOKEN = "klms-local-dev-session-token";
+/** The lifetime the platform asks STS for (DurationSeconds, data-api mutils.py:33-111), seconds. */
+export const MINIO_DURATION_SECONDS = 86000;
 
 /** The bucket the embedded object store creates. */
 export const DEFAULT_BUCKET = "klms-bucket";
@@ -147,28 +171,45 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
   };
 
   let objectStore: ObjectStore | undefined;
-  let minio: MinioInput = {};
+  // The `minio` block for a user: on the embedded store, STS credentials minted for that user.
+  let minio: (username: string) => MinioInput = () => ({});
   let server: RunningServer | undefined;
   try {
     if (options.objectStore === undefined) {
-      objectStore = await startObjectStore({ directory: join(dataDir, "objects"), buckets: [DEFAULT_BUCKET] });
-      minio = minioBlock(objectStore.url, objectStore.accessKeyId, objectStore.secretAccessKey, DEV_SESSION_TOKEN);
+      const started = await startObjectStore({
+        directory: join(dataDir, "objects"),
+        buckets: [DEFAULT_BUCKET],
+        secret,
+        verifyWebIdentity: (jwt) => verifyToken(jwt, secret),
+        ...(options.tls ? { tlsDir: join(dataDir, "tls") } : {}),
+        log: (line) => process.stderr.write(`klms-local: ${line}\n`),
+      });
+      objectStore = started;
+      // As the platform: credentials minted by STS for the task's user on every input (mutils.py:33-111).
+      minio = (username) => {
+        const c = started.mint(username, MINIO_DURATION_SECONDS);
+        return minioBlock(started.url, c.accessKeyId, c.secretAccessKey, c.sessionToken);
+      };
     } else if (options.objectStore !== false) {
       const s = options.objectStore;
-      minio = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      const block = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
+      minio = () => ({ ...block });
     }
 
     const runnerOf = (task: StoredTask): Runner | undefined =>
       (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
     // The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
+    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:880-890, KC §4).
     const podTemplate = (task: StoredTask, run: RunOptions = {}) => {
-      const token = klms.token;
+      const token = `Bearer ${issueToken(secret, task.creator)}`;
       // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
       const jobArgs =
         run.args === 3
           ? [token, klms.apiUrl, task.id]
           : [token, `${klms.apiUrl}/`, task.id, signatureOf(task.id, secret)];
-      return { jobArgs, secrets: [task.secrets, minio.key, minio.skey], timeoutMs: run.timeoutMs };
+      // A local store over https: the run trusts its CA as a pod trusts MinIO's certificate.
+      const env = trustEnv(objectStore?.caFile);
+      return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
     };
 
     const startTask = (id: string, run: RunOptions = {}) => {
@@ -190,8 +231,13 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
     const launch = (task: StoredTask) => {
       const runner = runnerOf(task);
       if (!runner || (task.tool === undefined && task.image === undefined)) return;
-      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task));
+      // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
+      const limit = task.job_profile?.backoff_limit;
+      const backoffLimit = typeof limit === "number" ? limit : undefined;
+      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task), backoffLimit);
     };
+
+    const lister = options.objectStore === false ? undefined : objectLister(() => minio(DEV_USERNAME), objectStore?.ca);
     const podsOf = (task: StoredTask) =>
       task.tool === undefined && task.image === undefined ? [] : jobs.pods(task.id);
 
@@ -203,7 +249,8 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         secret,
         faults,
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-        minio: () => ({ ...minio }),
+        minio: (username) => minio(username),
+        ...(lister ? { listObjects: lister.list } : {}),
         podsOf,
         onCreated: launch,
         onTerminated: (task) => jobs.delete(task.id),
@@ -225,9 +272,13 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       password: accounts.byName(DEV_USERNAME)?.password ?? "",
       dataDir,
       processId,
-      minio: { ...minio },
+      minio: minio(DEV_USERNAME),
+      ...(objectStore?.ca ? { ca: objectStore.ca, caFile: objectStore.caFile } : {}),
+      ...(objectStore ? { storeFailed: objectStore.failed } : {}),
       async createTask(spec) {
-        const task = asError(() => newTask(parseTaskSpec(spec), DEV_USERNAME, catalog), "task spec");
+        const parsed = asError(() => parseTaskSpec(spec), "task spec");
+        const expansions = await wildcardExpansions(parsed.inputs, lister?.list);
+        const task = asError(() => newTask(parsed, DEV_USERNAME, catalog, expansions), "task spec");
         store.save(task);
         launch(task);
         return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, secret) };
@@ -302,6 +353,25 @@ function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | unde
   return { secret, store, catalog, processId: devProcess(catalog) };
 }
 
+/**
+ * Lists the object store the tasks' `minio` block points at (wildcard inputs), with a block
+ * fresh for each listing (minted credentials expire), its client closed at the end.
+ */
+function objectLister(block: () => MinioInput, ca: string | undefined): { list: ObjectLister } {
+  return {
+    list: (prefix) =>
+      (async function* () {
+        const settings = minioSettings(block(), { prefer: "external", env: {} });
+        const storage: Storage = createStorage(settings, ca === undefined ? {} : { ca });
+        try {
+          for await (const o of storage.list(prefix)) yield o.path;
+        } finally {
+          storage.close();
+        }
+      })(),
+  };
+}
+
 /** The seed as given: a file to read, or its content to check. */
 function seedOf(seed: string | Seed | undefined): Seed | undefined {
   if (seed === undefined) return undefined;
@@ -356,4 +426,10 @@ function minioBlock(url: string, id: string, key: string, sessionToken: string |
   const block: MinioInput = { endpoint_url: url, internal_url: url, id, key };
   if (sessionToken !== undefined) block.skey = sessionToken;
   return block;
+}
+
+/** With the store over https: what makes a tool's Node, Python and AWS CLI trust its CA. */
+function trustEnv(caFile: string | undefined): Record<string, string> {
+  if (caFile === undefined) return {};
+  return { NODE_EXTRA_CA_CERTS: caFile, SSL_CERT_FILE: caFile, REQUESTS_CA_BUNDLE: caFile, AWS_CA_BUNDLE: caFile };
 }

@@ -1,16 +1,38 @@
-import { spawn } from "node:child_process";
+/**
+ * The embedded object store: an S3 endpoint on 127.0.0.1 that checks requests as the platform's
+ * MinIO does (SigV4, session tokens, STS AssumeRoleWithWebIdentity on the same origin, S3's key
+ * rules, whole objects or none), backed by a folder, optionally over https. It runs in the
+ * process that starts it; the pieces live in ./store/ (see packages/klms-local/README.md for why
+ * it is our own code and not an npm S3 server).
+ */
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import type { AddressInfo } from "node:net";
+import { CredentialIssuer, type StoreCredentials } from "./store/credentials.js";
+import { DiskStore } from "./store/disk.js";
+import { createS3Server } from "./store/server.js";
+import type { WebIdentityVerifier } from "./store/sts.js";
+import { ensureTls } from "./store/tls.js";
 
-/** A running embedded object store: an S3 endpoint on 127.0.0.1, backed by a folder. */
+/** Temporary credentials minted by the store (STS). */
+export type MintedCredentials = Required<StoreCredentials>;
+
+/** A running embedded object store. */
 export interface ObjectStore {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` or `https://127.0.0.1:<port>` (S3 and STS). */
   url: string;
+  /** The root key pair (like MinIO's root user): no session token, reaches every bucket. */
   accessKeyId: string;
   secretAccessKey: string;
   /** The folder that holds the buckets. */
   directory: string;
+  /** With https: the CA certificate (PEM) clients must trust, and its file. */
+  ca?: string;
+  caFile?: string;
+  /** Mints temporary credentials for `user`, as STS AssumeRoleWithWebIdentity does (default 1 h). */
+  mint(user: string, durationSeconds?: number): MintedCredentials;
+  /** Settles with the error if the store stops serving without stop() (it never resolves otherwise). */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -21,50 +43,64 @@ export interface ObjectStoreOptions {
   port?: number;
   /** Buckets to create at start (existing ones are kept). */
   buckets?: string[];
+  /** What the root key and temporary credentials derive from; default a random one (valid until stop). */
+  secret?: string;
+  /** Checks the WebIdentityToken of STS calls; without it STS refuses every token. */
+  verifyWebIdentity?: WebIdentityVerifier;
+  /** Serve https with a CA kept in this folder (made at first start). */
+  tlsDir?: string;
+  /** Where the store reports its failures (one line each); default stderr. */
+  log?: (line: string) => void;
 }
 
-/** s3rver's fixed credentials: it checks the access key id, not the signature. */
-export const OBJECT_STORE_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
-
-const CHILD = fileURLToPath(new URL("../object-store-child.mjs", import.meta.url));
-
-/**
- * Starts the embedded object store (npm `s3rver`) in a child process and resolves once it
- * listens. The child runs with `--openssl-legacy-provider`, which its paging needs.
- */
+/** Starts the embedded object store and resolves once it listens on 127.0.0.1. */
 export async function startObjectStore(options: ObjectStoreOptions): Promise<ObjectStore> {
-  await mkdir(options.directory, { recursive: true });
-  const child = spawn(
-    process.execPath,
-    ["--openssl-legacy-provider", CHILD, JSON.stringify({ ...options, port: options.port ?? 0 })],
-    { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } },
-  );
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
+  await mkdir(options.directory, { recursive: true, mode: 0o700 });
+  const disk = await DiskStore.open(options.directory, options.buckets ?? []);
+  const issuer = new CredentialIssuer(options.secret ?? randomBytes(32).toString("hex"));
+  const tls = options.tlsDir === undefined ? undefined : await ensureTls(options.tlsDir);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const server = createS3Server({
+    disk,
+    issuer,
+    log,
+    ...(options.verifyWebIdentity ? { verifyWebIdentity: options.verifyWebIdentity } : {}),
+    ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once("line", (line) => {
-      try {
-        resolve((JSON.parse(line) as { port: number }).port);
-      } catch {
-        reject(new Error(`the object store printed an unexpected line: ${line}`));
-      }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
     });
-    child.once("exit", (code) =>
-      reject(new Error(`the object store exited (code ${code}) before listening: ${stderr.trim()}`)),
-    );
-    child.once("error", reject);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stopping = false;
+  const failed = new Promise<Error>((resolve) => {
+    server.on("error", (error) => {
+      log(`object store: ${error.message}`);
+      resolve(error);
+    });
+    server.on("close", () => {
+      if (!stopping) resolve(new Error("the object store's server closed"));
+    });
+  });
+  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    ...OBJECT_STORE_CREDENTIALS,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
+    accessKeyId: issuer.root.accessKeyId,
+    secretAccessKey: issuer.root.secretAccessKey,
     directory: options.directory,
+    ...(tls ? { ca: tls.ca, caFile: tls.caFile } : {}),
+    mint: (user, durationSeconds = 3600) => issuer.mint(user, durationSeconds),
+    failed,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
+      if (stopping) return;
+      stopping = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await disk.close();
     },
   };
 }

@@ -20,12 +20,8 @@ export function parseJsonBody(contentType: string | undefined, text: string): un
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(
-      400,
-      "The browser (or proxy) sent a request that this server could not understand.",
-      {},
-      "BadRequest",
-    );
+    // Werkzeug's BadRequest, through the platform's error processor (`data_api.py:64-79`).
+    throw new ApiError(400, "Bad Request", {}, "HTTPError");
   }
 }
 

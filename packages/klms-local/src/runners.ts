@@ -33,8 +33,9 @@ export interface ProjectRunner {
 export interface PodmanRunner {
   podman: {
     /**
-     * The image; default: the task's `image` for an image task, `<tool>:<image or "latest">` for a
-     * tool task (the platform's `<registry>/stelar/<tool>:<tag>`, from the local image store).
+     * The image; default: the task's Job image as the platform resolves it (`tasks.py:950-1050`):
+     * an image task's `image`, a tool task's `<repository>:<tag>` (the platform prefixes its
+     * registry, `<registry>/stelar/`; here podman looks it up in the local image store).
      */
     image?: string;
     /** The podman command and its global options; default `["podman", "--runtime", "runc"]`. */
@@ -58,6 +59,8 @@ export interface PodStart {
   graceMs: number;
   secrets: unknown[];
   timeoutMs?: number;
+  /** Variables the local KLMS adds for every run (a TLS store's CA trust); the runner's `env` wins. */
+  env?: Record<string, string>;
 }
 
 /** Starts one pod's container; or, when nothing can run the task, the reason its pod stays Pending. */
@@ -81,7 +84,7 @@ export function launcherFor(runner: Runner, task: LaunchedTask): PodLauncher {
   if ("none" in runner) return { pending: runner.none };
   if ("podman" in runner) return podmanLauncher(runner, task);
   const { command, cwd, env } = "project" in runner ? projectCommand(runner) : runner;
-  return { start: (pod) => startRun(command, pod.jobArgs, { cwd, env, ...runOptions(pod) }) };
+  return { start: (pod) => startRun(command, pod.jobArgs, { cwd, env: { ...pod.env, ...env }, ...runOptions(pod) }) };
 }
 
 function runOptions(pod: PodStart) {
@@ -104,13 +107,13 @@ function klmsToolCli(project: string): string {
 }
 
 function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
-  const image =
-    runner.podman.image ?? (task.tool === undefined ? task.image : `${task.tool}:${task.image ?? "latest"}`);
+  const image = runner.podman.image ?? task.image;
   if (image === undefined) return { pending: `task ${task.id} names no image to run with podman` };
   const podman = runner.podman.command ?? PODMAN_COMMAND;
   return {
     start(pod) {
-      // The container gets no environment (the Job sets none); podman itself gets the caller's.
+      // The container gets no environment (the Job sets none; a TLS store's CA is not mounted
+      // here, unlike scripts/image-e2e.*); podman itself gets the caller's.
       const args = ["run", "--rm", "--name", pod.name, "--network=host", ...PODMAN_ULIMITS, image];
       const run = startRun([...podman, ...args], pod.jobArgs, { ...runOptions(pod), fullEnv: true });
       // Signals to the podman client do not reach a detached container: stop it by name.

@@ -45,10 +45,9 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   });
 
   const authed = routeGroup(app, requireToken(ctx.secret));
-  const open = routeGroup(app);
   accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url }, authed);
-  taskRoutes(authed, open, ctx);
-  catalogRoutes(authed, ctx.catalog);
+  taskRoutes(app, ctx);
+  catalogRoutes(app, authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
   consoleRoutes(app, ctx);
 

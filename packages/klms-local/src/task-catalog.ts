@@ -13,12 +13,22 @@ import { isCanonicalUuid } from "./schema.js";
 import type { OutputSpecBody, ParsedSpec } from "./task-spec.js";
 import { EXTERNAL_JOB, type StoredDataset, type StoredOutput, type StoredTask } from "./tasks.js";
 import { isoNow } from "./timestamps.js";
+import { expandWildcard, isWildcard, type ObjectLister } from "./wildcards.js";
 
 /** The platform's `utils.is_valid_url` (`utils.py:757-765`): what a plain input path must look like. */
 export const VALID_URL = /^(s3|https|http|tcp|smb|ftp):\/\/[a-zA-Z0-9.-]+(?:\/[^\s]*)?$/;
 
-/** Builds a new task (state `created`) from a spec that passed `TaskSchema`; throws the platform's 404/409/400/500s. */
-export function newTask(spec: ParsedSpec, creator: string, catalog: Catalog): StoredTask {
+/**
+ * Builds a new task (state `created`) from a spec that passed `TaskSchema`; throws the platform's
+ * 404/409/400/500s. `expansions` holds the wildcard input paths already expanded
+ * ({@link wildcardExpansions}); a wildcard path missing from it is kept as written.
+ */
+export function newTask(
+  spec: ParsedSpec,
+  creator: string,
+  catalog: Catalog,
+  expansions: Map<string, string[]> = new Map(),
+): StoredTask {
   const process = catalog.find(spec.process_id);
   if (!process) throw new ApiError(404, "Not found", { entity: "process" });
   if (process.kind !== "process") throw new ApiError(400, "The entity is not a process", {}, "DataError");
@@ -28,7 +38,7 @@ export function newTask(spec: ParsedSpec, creator: string, catalog: Catalog): St
   const tool = spec.tool ? catalog.get("tool", spec.tool) : undefined;
   const id = randomUUID();
   const datasets = parseDatasets(spec, catalog);
-  const { inputs, urls } = parseInputs(spec.inputs, datasets, catalog);
+  const { inputs, urls } = parseInputs(spec.inputs, datasets, catalog, expansions);
   const outputs = parseOutputs(spec.outputs, datasets, catalog);
   const job = jobOf(spec, tool);
   const tags: Record<string, string> = { ...(spec.tags ?? {}) };
@@ -90,12 +100,13 @@ function parseInputs(
   groups: Record<string, string[]>,
   datasets: Record<string, StoredDataset>,
   catalog: Catalog,
+  expansions: Map<string, string[]>,
 ): { inputs: Record<string, string[]>; urls: Record<string, string> } {
   const inputs: Record<string, string[]> = {};
   const urls: Record<string, string> = {};
   for (const [group, items] of Object.entries(groups)) {
     const rows: string[] = [];
-    for (const item of items) rows.push(...resolveItem(item, datasets, catalog));
+    for (const item of items) rows.push(...resolveItem(item, datasets, catalog, expansions));
     for (const row of rows) {
       const resource = catalog.find(row);
       if (resource?.kind === "resource") urls[row] = String(resource.url ?? "");
@@ -106,7 +117,12 @@ function parseInputs(
   return { inputs, urls };
 }
 
-function resolveItem(item: string, datasets: Record<string, StoredDataset>, catalog: Catalog): string[] {
+function resolveItem(
+  item: string,
+  datasets: Record<string, StoredDataset>,
+  catalog: Catalog,
+  expansions: Map<string, string[]>,
+): string[] {
   const cut = item.indexOf("::");
   const key = cut < 0 ? item : item.slice(0, cut);
   const filter = cut < 0 ? undefined : item.slice(cut + 2);
@@ -115,8 +131,8 @@ function resolveItem(item: string, datasets: Record<string, StoredDataset>, cata
     if (e && isPackage(e)) return resourceIds(asDataset(e), filter, catalog);
     return e?.kind === "resource" ? [key] : [];
   }
-  // Wildcards (`s3://b/data/*`) are kept as they are: the local KLMS does not expand them (README).
-  if (VALID_URL.test(item)) return [item];
+  // A wildcard path becomes the objects it matches (none: dropped), or stays when it could not be listed.
+  if (VALID_URL.test(item)) return expansions.get(item) ?? [item];
   const alias = datasets[key];
   if (!alias || !("package_uuid" in alias)) return [];
   const pkg = key === "ctx" ? catalog.get("process", alias.package_uuid) : asDataset(catalog.find(alias.package_uuid));
@@ -212,31 +228,85 @@ function jobOf(
   return { image: `${(tool.repository as string | undefined) ?? tool.name}:${image}`, profile };
 }
 
-/** Secrets live in a text column on the platform: what is sent comes back as a string. */
+/**
+ * Secrets live in a text column on the platform: a scalar comes back as a string; a dict or a
+ * list cannot be stored there and fails the creation with a 500 (`klms-platform-api.md` §4.3).
+ */
 function secretsOf(secrets: Record<string, unknown> | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(secrets ?? {})) out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(secrets ?? {})) {
+    if (typeof v === "object" && v !== null) {
+      const type = Array.isArray(v) ? "list" : "dict";
+      throw new ApiError(
+        500,
+        `ProgrammingError: can't adapt type '${type}' (secret '${k}': the platform stores secrets as text; send a string)`,
+        {},
+        "InternalException",
+      );
+    }
+    out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+/**
+ * The wildcard `s3://` input paths of a spec, expanded with `list` (`parse_inputs`,
+ * `tasks.py:606-620`): item → matching paths. A path whose listing fails is left out of the map
+ * (the task keeps it as written). No lister (no object store): nothing is expanded.
+ */
+export async function wildcardExpansions(
+  inputs: Record<string, unknown[]>,
+  list: ObjectLister | undefined,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!list) return out;
+  for (const items of Object.values(inputs)) {
+    for (const item of items) {
+      if (typeof item !== "string" || !VALID_URL.test(item) || !isWildcard(item) || out.has(item)) continue;
+      try {
+        out.set(item, await expandWildcard(item, list));
+      } catch {
+        // `parse_inputs` logs the expansion error and keeps the literal path.
+      }
+    }
+  }
   return out;
 }
 
 /**
  * The task's input groups as the tool receives them (`delegate_input_artifacts`): a resource id
  * becomes the resource's current URL (dropped when empty; the creation-time URL when the
- * resource is gone), a path stays when it is still a valid URL.
+ * resource is gone; a wildcard URL expanded, kept when it matches nothing), a path stays when it
+ * is still a valid URL.
  */
-export function inputUrlsOf(task: StoredTask, catalog: Catalog): Record<string, string[]> {
+export async function inputUrlsOf(
+  task: StoredTask,
+  catalog: Catalog,
+  list?: ObjectLister,
+): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const [group, rows] of Object.entries(task.inputs)) {
-    out[group] = [];
+    const urls: string[] = [];
     for (const row of rows) {
       if (isCanonicalUuid(row)) {
         const resource = catalog.find(row);
         const url = resource ? String(resource.url ?? "") : (task.input_urls[row] ?? "");
-        if (url) out[group].push(url);
-      } else if (VALID_URL.test(row)) out[group].push(row);
+        if (url) urls.push(...(await expandResourceUrl(url, list)));
+      } else if (VALID_URL.test(row)) urls.push(row);
     }
+    out[group] = urls;
   }
   return out;
+}
+
+async function expandResourceUrl(url: string, list: ObjectLister | undefined): Promise<string[]> {
+  if (!list || !isWildcard(url)) return [url];
+  try {
+    const found = await expandWildcard(url, list);
+    return found.length > 0 ? found : [url];
+  } catch {
+    return [url];
+  }
 }
 
 /**

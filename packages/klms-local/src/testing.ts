@@ -44,6 +44,8 @@ export interface ToolTaskOptions {
   secrets?: Record<string, unknown>;
   /** Reuse a running local KLMS instead of starting one. */
   klms?: LocalKlms;
+  /** Start the local KLMS with its store over https (`startLocalKlms({ tls: true })`); default false. */
+  tls?: boolean;
   /** Extra options for the entrypoint, e.g. `["--timeout", "30"]`. */
   execArgs?: string[];
   env?: Record<string, string>;
@@ -83,11 +85,14 @@ const ENTRYPOINT = join(
  * a new process (the platform requires one), and runs as an external task run by hand.
  */
 export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTaskResult> {
-  const klms = options.klms ?? (await startLocalKlms({ quiet: true }));
+  const klms = options.klms ?? (await startLocalKlms({ quiet: true, tls: options.tls ?? false }));
   const own = !options.klms;
   let storage: Storage | undefined;
   const store = () => {
-    storage ??= createStorage(minioSettings(klms.minio, { prefer: "external", env: {} }));
+    storage ??= createStorage(
+      minioSettings(klms.minio, { prefer: "external", env: {} }),
+      klms.ca ? { ca: klms.ca } : {},
+    );
     return storage;
   };
   const stop = async () => {

@@ -128,6 +128,29 @@ describe("users", () => {
   });
 });
 
+test("a task input's minio block: STS credentials of the caller; a Job runs with its creator's token", async () => {
+  const alice = `Bearer ${(assertSuccess(await login("alice", "alice-pw")) as Record<string, string>).token}`;
+  const spec = { process_id: klms.processId, name: "creds", datasets: {}, inputs: {}, outputs: {} };
+  const created = assertSuccess(await call(klms.apiUrl, "POST", "/api/v2/task", { token: alice, body: spec })) as {
+    id: string;
+    signature: string;
+  };
+  // The embedded store's session token is a signed record of the user it was minted for.
+  const userOf = (minio: Record<string, string>) =>
+    JSON.parse(Buffer.from(String(minio.skey).split(".")[0] ?? "", "base64url").toString()).sub;
+  const read = async (token: string) => {
+    const path = `/api/v2/task/${created.id}/${created.signature}/input`;
+    return (assertSuccess(await call(klms.apiUrl, "GET", path, { token })) as { minio: Record<string, string> }).minio;
+  };
+  assert.equal(userOf(await read(alice)), "alice");
+  assert.equal(userOf(await read(klms.token)), "dev", "the caller's token, as the platform's get_input uses");
+  // A run of alice's task gets alice's token as its first argument, as the cluster's Job does.
+  const script =
+    "process.stdout.write(JSON.parse(Buffer.from(process.argv[1].split(' ')[1].split('.')[1], 'base64url')).preferred_username)";
+  const run = await klms.runTask(created.id, { command: [process.execPath, "-e", script] });
+  assert.equal(run.stdout, "alice");
+});
+
 describe("the /stelar prefix and /help", () => {
   test("every route answers with and without /stelar; help shows the prefix the request used", async () => {
     for (const prefix of ["", "/stelar"]) {

@@ -89,7 +89,7 @@ describe("task creation", () => {
 
   test("400 on unparsable JSON", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw: "{oops" });
-    assertError(reply, 400, "BadRequest");
+    assertError(reply, 400, "HTTPError", "Bad Request");
   });
 
   test("422 without a JSON body: every required field is missing", async () => {
@@ -126,6 +126,12 @@ describe("authentication (token routes)", () => {
   for (const [what, token, type, message] of cases) {
     test(`401 with ${what}`, async () => {
       const { id, signature } = await newTask();
+      // Bodies that pass their route's schema: the body is checked before the token (APIFlask's order).
+      const valid: Record<string, unknown> = {
+        "/api/v2/task": { process_id: klms.processId, name: "x", datasets: {}, inputs: {}, outputs: {} },
+        "/api/v2/tasks/status": { identifiers: [klms.processId] },
+        "/api/v2/dataset": { name: "never-made", owner_org: "stelar-klms" },
+      };
       const routes: Array<[string, string]> = [
         ["POST", "/api/v2/task"],
         ["GET", `/api/v2/task/${id}`],
@@ -149,7 +155,7 @@ describe("authentication (token routes)", () => {
       for (const [method, path] of routes) {
         const reply = await call(klms.apiUrl, method, path, {
           token: token(),
-          body: method === "POST" ? {} : undefined,
+          body: method === "POST" ? (valid[path] ?? {}) : undefined,
         });
         assertError(reply, 401, type, message);
         assert.equal(reply.body.help, klms.apiUrl + path);
@@ -158,6 +164,23 @@ describe("authentication (token routes)", () => {
       assert.equal((await klms.getTask(id)).exec_state, "created");
     });
   }
+
+  test("the body is checked before the token, as APIFlask's @input runs before @token_active", async () => {
+    const cases: Array<[string, string, unknown]> = [
+      ["POST", "/api/v2/task", { name: "no process" }],
+      ["POST", "/api/v2/tasks/status", {}],
+      ["POST", "/api/v2/dataset", { name: "Bad Name", owner_org: "stelar-klms" }],
+      ["GET", "/api/v2/tasks?state=nope", undefined],
+      ["GET", "/api/v2/datasets?limit=0", undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      assertError(await call(klms.apiUrl, method, path, { body }), 422, "_ValidationError", "Validation error");
+    }
+    // A route without an input schema checks the token first.
+    assertError(await call(klms.apiUrl, "POST", "/api/v2/task/x/terminate", {}), 401, "APIException");
+    // Werkzeug's 405 comes before anything: processes have no PUT.
+    assertError(await call(klms.apiUrl, "PUT", `/api/v2/process/${klms.processId}`, {}), 405, "HTTPError");
+  });
 
   test("the platform does not read the scheme word: any two-part header with a valid token passes", async () => {
     const reply = await call(klms.apiUrl, "GET", "/api/v1/users/me", { token: `Token ${klms.token.split(" ")[1]}` });
@@ -504,7 +527,7 @@ describe("output validation", () => {
 
   test("400 on unparsable JSON", async () => {
     const { id, signature } = await newTask();
-    assertError(await post(id, signature, undefined, { raw: '{"status": ' }), 400, "BadRequest");
+    assertError(await post(id, signature, undefined, { raw: '{"status": ' }), 400, "HTTPError", "Bad Request");
   });
 
   test("403 on a wrong signature, after validation and the 404", async () => {

@@ -63,7 +63,8 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.ok(lines.out.includes(`API URL       ${klms.apiUrl}`));
   assert.ok(lines.out.includes(klms.token), "the dev token is printed for the developer");
   assert.ok(klms.s3Url && lines.out.includes(klms.s3Url));
-  assert.match(lines.out, /access key id +S3RVER/);
+  assert.match(lines.out, /access key id +KLT[0-9A-F]{22}\n/);
+  assert.match(lines.out, /session token +\S+\.\S+\n/);
   assert.match(lines.out, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/api\/v2\/task/);
   // The printed user and password log in as stelar_client does.
   const user = /user +(\S+) +password (\S+)/.exec(lines.out);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEV_SESSION_TOKEN, type LocalKlmsOptions, startLocalKlms } from "../src/index.js";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DEFAULT_BUCKET, type LocalKlmsOptions, startLocalKlms } from "../src/index.js";
 import { assertSuccess, call } from "./helpers.js";
 
 async function minioOf(objectStore: LocalKlmsOptions) {
@@ -20,16 +21,39 @@ async function minioOf(objectStore: LocalKlmsOptions) {
   }
 }
 
-test("the embedded object store: its URL, its keys and a dev session token", async () => {
-  const { s3Url, minio } = await minioOf({});
-  assert.match(s3Url ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
-  assert.deepEqual(minio, {
-    endpoint_url: s3Url,
-    internal_url: s3Url,
-    id: "S3RVER",
-    key: "S3RVER",
-    skey: DEV_SESSION_TOKEN,
-  });
+test("the embedded object store: each task input carries STS credentials minted for it, and they work", async () => {
+  const klms = await startLocalKlms({ quiet: true });
+  try {
+    const { id, signature } = await klms.createTask({
+      process_id: klms.processId,
+      name: "t",
+      datasets: {},
+      inputs: {},
+      outputs: {},
+    });
+    const input = async () => {
+      const reply = await call(klms.apiUrl, "GET", `/api/v2/task/${id}/${signature}/input`, { token: klms.token });
+      return (assertSuccess(reply) as { minio: Record<string, string> }).minio;
+    };
+    const minio = await input();
+    assert.match(klms.s3Url ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(Object.keys(minio).sort(), ["endpoint_url", "id", "internal_url", "key", "skey"]);
+    assert.equal(minio.endpoint_url, klms.s3Url);
+    assert.equal(minio.internal_url, klms.s3Url);
+    assert.notEqual((await input()).id, minio.id, "re-minted on every input GET, as the platform does");
+    const s3 = new S3Client({
+      endpoint: minio.endpoint_url,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.id ?? "", secretAccessKey: minio.key ?? "", sessionToken: minio.skey ?? "" },
+    });
+    await s3.send(new PutObjectCommand({ Bucket: DEFAULT_BUCKET, Key: "from-input.txt", Body: "minted" }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: DEFAULT_BUCKET, Key: "from-input.txt" }));
+    assert.equal(await got.Body?.transformToString(), "minted");
+    s3.destroy();
+  } finally {
+    await klms.stop();
+  }
 });
 
 test("an external object store, with and without a session token", async () => {

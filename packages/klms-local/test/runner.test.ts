@@ -20,11 +20,15 @@ const specFor = (klms: LocalKlms) => ({
   parameters: { n: "3", s: "text" },
 });
 /** The tools the Job tests name: the platform refuses a task for a tool not in its catalog (404). */
-const TOOLS = ["my-tool", "failing", "flaky", "hanging", "unmapped"].map((name) => ({ name, images: ["latest"] }));
+const TOOLS = [
+  ...["my-tool", "failing", "flaky", "hanging", "unmapped"].map((name) => ({ name, images: ["latest"] })),
+  // A tool whose job profile allows no retry (job.py's backoff_limit, 0-10).
+  { name: "no-retry", images: ["latest"], profiles: { default: { image: "latest", backoff_limit: 0 } } },
+];
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3000; i++) {
     const value = await check();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -155,6 +159,7 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
       runner: { command: COMMAND, env: { KLMS_X: "1" } },
       toolRunners: {
         failing: { command: COMMAND, env: { TOOL_MODE: "no-output" } },
+        "no-retry": { command: COMMAND, env: { TOOL_MODE: "no-output" } },
         flaky: { command: COMMAND, env: { TOOL_MODE: "fail-once", TOOL_MARKER: join(scratch, "marker") } },
         hanging: { command: COMMAND, env: { TOOL_MODE: "hang" } },
         unmapped: { none: "no image for it here" },
@@ -162,6 +167,7 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
       backoffLimit: 2,
       retryDelayMs: 0,
       seed: { tools: TOOLS },
+      users: [{ username: "alice", password: "alice-pw" }],
     });
   });
   after(async () => {
@@ -196,6 +202,20 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     assert.match(pod?.logs ?? "", /^output: 200$/m);
   });
 
+  test("the Job passes the token of the task's creator, as the platform does", async () => {
+    const login = await call(klms.apiUrl, "POST", "/api/v1/users/token", {
+      body: { username: "alice", password: "alice-pw" },
+    });
+    const alice = `Bearer ${(assertSuccess(login) as { token: string }).token}`;
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
+      token: alice,
+      body: { ...specFor(klms), image: "me/tool:1" },
+    });
+    const { id } = assertSuccess(reply) as { id: string };
+    assert.equal(await jobEnd(id), "Complete");
+    assert.match(klms.pods(id)[0]?.logs ?? "", /^user=alice$/m);
+  });
+
   test("createTask() with a tool starts it too; an external task has no Job", async () => {
     const run = await klms.createTask({ ...specFor(klms), tool: "my-tool" });
     const external = await klms.createTask(specFor(klms));
@@ -227,6 +247,12 @@ describe("the runner option: a task for a tool or an image runs by itself, as th
     );
     // The tool never posted: the task stays where its first input read put it, as on the cluster.
     assert.equal((await klms.getTask(id)).exec_state, "running");
+  });
+
+  test("the tool's job profile sets the Job's backoffLimit: 0 means one pod and no retry", async () => {
+    const { id } = await createOverHttp({ tool: "no-retry" });
+    assert.equal(await jobEnd(id), "Failed");
+    assert.deepEqual(klms.job(id), { active: 0, succeeded: 0, failed: 1, condition: "Failed" });
   });
 
   test("a pod that fails once is followed by one that succeeds; then the Job is complete", async () => {

@@ -359,6 +359,14 @@ const VARIANTS: Array<[string, Spec, number, string, string, Record<string, unkn
     "Image '9.9.9' not found in tool images.",
     { entity: "missing-data-interpolation" },
   ],
+  [
+    "a secret that is a dict (secrets are stored as text)",
+    { ...VSR_README, secrets: { k: { a: 1 } } },
+    500,
+    "InternalException",
+    "ProgrammingError: can't adapt type 'dict' (secret 'k': the platform stores secrets as text; send a string)",
+    {},
+  ],
 ];
 
 let klms: LocalKlms;

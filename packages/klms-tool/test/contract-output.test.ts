@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checkTaskOutput, MetricsError, outcomeOf, stateOfStatus, toJsonSafe } from "../src/contract/index.ts";
+import { jsonDepth, MAX_JSON_DEPTH } from "../src/contract/limits.ts";
 
 describe("checkTaskOutput: the platform's Task_Output rules", () => {
   // From the contract (§1.4): what marshmallow accepted and rejected with the platform's fields.
@@ -187,5 +188,47 @@ describe("toJsonSafe: metrics JSON can carry", () => {
       () => toJsonSafe({ big: "x".repeat(2000), small: 1 }, 1000),
       (e: unknown) => e instanceof MetricsError && /over the limit of 1000.*big \(2002 bytes\)/.test(e.message),
     );
+  });
+});
+
+describe("JSON depth: what the platform's Python parser accepts", () => {
+  const nested = (depth: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = { d: value };
+    return value;
+  };
+
+  test("jsonDepth counts levels without recursion (100,000 deep)", () => {
+    assert.equal(jsonDepth(1), 0);
+    assert.equal(jsonDepth({ a: [1, { b: {} }] }), 4);
+    assert.equal(jsonDepth(nested(100_000)), 100_000);
+  });
+
+  test(`checkTaskOutput accepts a document ${MAX_JSON_DEPTH} levels deep and refuses one level more`, () => {
+    // The output is level 1, its metrics level 2.
+    assert.equal(checkTaskOutput({ status: "succeeded", metrics: nested(MAX_JSON_DEPTH - 1) as object }).valid, true);
+    const refused = checkTaskOutput({ status: "succeeded", metrics: nested(MAX_JSON_DEPTH) as object });
+    assert.equal(refused.valid, false);
+    assert.equal(refused.violations[0]?.path, "metrics");
+    assert.match(refused.violations[0]?.message ?? "", /nested more than 500 levels deep: the platform's JSON parser/);
+  });
+
+  test("checkTaskOutput refuses metrics 2,000 and 100,000 deep without overflowing", () => {
+    for (const depth of [2000, 100_000]) {
+      const check = checkTaskOutput(
+        JSON.parse(`{"status":"succeeded","metrics":{"m":${"[".repeat(depth)}${"]".repeat(depth)}}}`),
+      );
+      assert.equal(check.valid, false);
+      assert.match(check.violations[0]?.message ?? "", /nested more than 500 levels deep/);
+    }
+  });
+
+  test("toJsonSafe refuses metrics 100,000 deep with a MetricsError, not a stack overflow", () => {
+    assert.throws(
+      () => toJsonSafe({ deep: nested(100_000) }),
+      (err: unknown) =>
+        err instanceof MetricsError && /^metrics\.deep\.d\.d.*nested more than 500 levels deep/.test(err.message),
+    );
+    assert.deepEqual(toJsonSafe({ ok: nested(3) }), { ok: { d: { d: { d: 1 } } } });
   });
 });

@@ -8,10 +8,17 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Fault, type LocalKlms, type RunResult, startLocalKlms } from "../../klms-local/src/index.ts";
+import {
+  type Fault,
+  type LocalKlms,
+  type RunResult,
+  startLocalKlms,
+  type TaskOutcome,
+  type TaskRecord,
+} from "../../klms-local/src/index.ts";
 
 /** A well-formed JWT that no server can verify (its MAC is made up): made here, not committed as a token. */
 function unverifiableJwt(): string {
@@ -48,8 +55,14 @@ interface Row {
   jobArgs?: (klms: LocalKlms, task: Task) => string[];
   /** The seed-era form: three arguments, v1 routes. */
   seedForm?: boolean;
+  /** The task's image: a task with one has a Job, which terminate fails (an external task is left alone). */
+  image?: string;
+  /** Secrets of the task besides the two random ones every row has (they are checked in the logs too). */
+  secrets?: () => Record<string, string>;
   /** Acts on the run while it goes (send a signal, terminate the task, …). */
   during?: (run: Running, klms: LocalKlms, task: Task) => Promise<void>;
+  /** Further assertions on the finished run and the task's record. */
+  check?: (result: RunResult, record: TaskRecord | undefined, task: Task, posted?: TaskOutcome) => void;
   expect: {
     exit: number;
     state: "created" | "running" | "succeeded" | "failed" | "none";
@@ -149,6 +162,7 @@ const rows: Row[] = [
   {
     name: "409 on the first POST (task terminated from the console meanwhile): exit 0, said clearly",
     worker: "node hang.mjs",
+    image: "me/tool:1",
     during: async (run, k, t) => {
       await run.waitFor(/worker: started/);
       const reply = await fetch(`${k.apiUrl}/api/v2/task/${t.id}/terminate`, {
@@ -157,7 +171,8 @@ const rows: Row[] = [
       });
       assert.equal(reply.status, 200);
     },
-    expect: { exit: 0, state: "failed", message: /terminated by user/, stderr: /HTTP 409 on the first post/ },
+    // The platform fails the task and records no message (`tasks.py:1331-1367`).
+    expect: { exit: 0, state: "failed", stderr: /HTTP 409 on the first post/ },
   },
   {
     name: "5xx on every POST: exit 4 with the output printed as a recovery record",
@@ -352,9 +367,21 @@ const rows: Row[] = [
     },
   },
   {
-    name: "worker thread: SIGTERM, and the tool ignores it: stopped after the grace period",
+    name: "worker thread: SIGTERM, and the tool ignores it: the runtime reports it at the grace period",
     thread: "../tools/cancellable.mjs",
     env: { IGNORE: "1" },
+    during: sigtermOnce(/started/),
+    expect: {
+      exit: 0,
+      state: "failed",
+      message:
+        /cancelled by SIGTERM: the worker thread exited with code 1\. The worker's own report said status "failed": "cancelled: received SIGTERM and the tool did not stop within 1 s"/,
+    },
+  },
+  {
+    name: "worker thread: SIGTERM, and the tool blocks its event loop: stopped after the grace period",
+    thread: "../tools/cancellable.mjs",
+    env: { BUSY: "1" },
     during: sigtermOnce(/started/),
     expect: {
       exit: 0,
@@ -367,6 +394,189 @@ const rows: Row[] = [
     thread: "../tools/thread-ok.mjs",
     jobArgs: (k, t) => [`Bearer ${unverifiableJwt()}`, `${k.apiUrl}/`, t.id, t.signature],
     expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401/ },
+  },
+  // Fault classes (issue 12): each row failed before its fix.
+  ...(["process", "thread"] as const).flatMap((mode): Row[] => [
+    {
+      name: `${mode}: 2,000 lines then process.exit(0): every line reaches the log`,
+      ...tool(mode, "many-lines.mjs"),
+      expect: { exit: 0, state: "failed", message: /ended the process \(process\.exit\(0\)\)/ },
+      check: (r) => assert.equal(countLines(r.stdout), 2000),
+    },
+    {
+      name: `${mode}: 2,000 lines then a rejected promise: every line reaches the log`,
+      ...tool(mode, "many-lines.mjs"),
+      env: { END: "reject" },
+      expect: { exit: 0, state: "failed", message: /uncaught error in the tool: Error: left behind/ },
+      check: (r) => assert.equal(countLines(r.stdout), 2000),
+    },
+    {
+      name: `${mode}: a run() awaiting a promise nothing can settle is reported as such`,
+      ...tool(mode, "never-settles.mjs"),
+      expect: { exit: 0, state: "failed", message: /run\(\) never settled/, notStderr: /process\.exit\(0\)/ },
+    },
+    {
+      name: `${mode}: --grace-period 8 reaches the tool, which needs 5.5 s to clean up`,
+      ...tool(mode, "slow-cleanup.mjs"),
+      flags: ["--grace-period", "8"],
+      during: sigtermOnce(/started/),
+      expect: {
+        exit: 0,
+        state: "failed",
+        message:
+          /^Task cancelled by SIGTERM: the worker (thread )?exited with code 0\. The worker's own report said status "succeeded": "cleaned up in 5\.5 s"\.$/,
+      },
+    },
+    {
+      name: `${mode}: text and a secret written one byte at a time arrive whole, the secret masked`,
+      ...tool(mode, "bytewise.mjs"),
+      secrets: () => ({ unicode: `pässwörd-${randomBytes(6).toString("hex")}` }),
+      expect: {
+        exit: 0,
+        state: "succeeded",
+        stdout: /^text: ≤ café µm Ελληνικά$[\s\S]*^split across writes: \*\*\*$/m,
+        stderr: /^secret: \*\*\*$/m,
+        notStderr: /\uFFFD/,
+      },
+      check: (r) => assert.doesNotMatch(r.stdout, /\uFFFD/),
+    },
+    {
+      name: `${mode}: metrics nested 2,000 deep are refused before the platform's parser fails on them`,
+      ...tool(mode, "deep-metrics.mjs"),
+      expect: { exit: 0, state: "failed", message: /nested more than 500 levels deep/ },
+    },
+  ]),
+  {
+    name: "a Python worker without -u, cancelled: its lines were not held in a buffer (PYTHONUNBUFFERED)",
+    worker: "python3 hang-unbuffered.py",
+    during: sigtermOnce(/python: line 4/),
+    expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM/, stdout: /python: started\npython: line 0/ },
+  },
+  {
+    name: "a Python worker writing one byte per flush: the text arrives whole, the secret cut inside ä masked",
+    worker: "python3 bytewise.py",
+    secrets: () => ({ unicode: `pässwörd-${randomBytes(6).toString("hex")}` }),
+    expect: { exit: 0, state: "succeeded", stdout: /^text: ≤ café µm Ελληνικά$/m, stderr: /^secret: \*\*\*$/m },
+  },
+  {
+    name: "secrets printed through Python's encoders (quote, quote_plus, lower case, JSON fields) are masked",
+    worker: "python3 encoders.py",
+    secrets: () => ({
+      db_password: `p@ss w/rd!(${randomBytes(6).toString("hex")})`,
+      service: JSON.stringify({
+        type: "service_account",
+        client_secret: `cs-${randomBytes(9).toString("hex")}`,
+        note: "ünïcode",
+      }),
+    }),
+    expect: { exit: 0, state: "succeeded", message: /^printed 11 forms$/ },
+    check: (r) => {
+      const printed = r.stdout.split("\n").filter((line) => /^[a-z_0-9]+=/.test(line));
+      assert.equal(printed.length, 11, r.stdout);
+      for (const line of printed) assert.match(line, /^[a-z_0-9]+=("?)\*\*\*\1$/, `not masked: ${line}`);
+    },
+  },
+  {
+    name: "secrets in metrics values and output paths are masked in the post",
+    worker: "node leak-in-output.mjs",
+    expect: { exit: 0, state: "succeeded", message: /^done$/ },
+    check: (_r, record, task, outcome) => {
+      assert.equal(record?.metrics?.leaked, "***");
+      assert.deepEqual(record?.metrics?.nested, { list: ["pw=***"] });
+      // The record lists only outputs registered in the catalog; the posted paths are in the outcome.
+      const posted = JSON.stringify({ record, outcome });
+      for (const value of Object.values(task.secrets)) assert.ok(!posted.includes(value), `a secret in ${posted}`);
+      assert.match(posted, /s3:\/\/klms-bucket\/out\/\*\*\*\/report\.csv/);
+    },
+  },
+  {
+    name: "the token and the signature are not in /proc/<pid>/cmdline of the entrypoint",
+    worker: "node hang.mjs",
+    during: async (run, k, t) => {
+      await run.waitFor(/worker: started/);
+      const cmdline = readFileSync(`/proc/${run.child.pid}/cmdline`, "latin1");
+      run.child.kill("SIGTERM");
+      assert.equal(cmdline.replace(/\0+$/, ""), `klms-tool exec task ${t.id}`);
+      for (const secret of [k.token.replace(/^Bearer /, ""), t.signature]) assert.ok(!cmdline.includes(secret));
+    },
+    expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM/ },
+  },
+  {
+    name: "descendants that ignore SIGTERM are killed, also once the worker itself has exited",
+    worker: "node spawn-ignorers.mjs",
+    during: sigtermOnce(/worker: started children=/),
+    expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM: the worker was killed by signal SIGTERM/ },
+    check: (r) => {
+      const pids = (/children=([\d,]+)/.exec(r.stdout)?.[1] ?? "").split(",").map(Number);
+      assert.equal(pids.length, 20);
+      assert.deepEqual(pids.filter(isRunning), []);
+    },
+  },
+  {
+    name: "invalid UTF-8 in output.json is a clear failure, never repaired",
+    worker: "node bad-output.mjs",
+    env: { MODE: "utf8" },
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /output\.json is not valid UTF-8 text \(first bad byte at offset 36\)/,
+    },
+  },
+  {
+    name: "output.json with metrics 2,000 deep is refused (the platform's Python parser fails on it)",
+    worker: "node bad-output.mjs",
+    env: { MODE: "deep", DEPTH: "2000" },
+    expect: { exit: 0, state: "failed", message: /metrics: nested more than 500 levels deep/ },
+  },
+  {
+    name: "output.json 100,000 deep: refused, no stack overflow",
+    worker: "node bad-output.mjs",
+    env: { MODE: "deep", DEPTH: "100000" },
+    expect: { exit: 0, state: "failed", message: /metrics: nested more than 500 levels deep/, notStderr: /call stack/ },
+  },
+  {
+    name: "output.json as a named pipe is refused, not waited on",
+    worker: "node bad-output.mjs",
+    env: { MODE: "fifo" },
+    expect: { exit: 0, state: "failed", message: /output\.json is a named pipe \(FIFO\), not a regular file/ },
+  },
+  {
+    name: "output.json of 300 MB is refused before it is read",
+    worker: "node bad-output.mjs",
+    env: { MODE: "huge" },
+    expect: { exit: 0, state: "failed", message: /output\.json is 314572800 bytes, over the limit of 16777216 bytes/ },
+  },
+  {
+    name: "output.json as a symbolic link is refused",
+    worker: "node bad-output.mjs",
+    env: { MODE: "symlink" },
+    expect: { exit: 0, state: "failed", message: /output\.json is a symbolic link/ },
+  },
+  {
+    name: "SIGTERM during the worker, then a post that does not answer: given up 15 s after the signal",
+    worker: "node hang.mjs",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, delayMs: 20_000, status: 503 }],
+    flags: ["--request-timeout", "60"],
+    during: sigtermOnce(/worker: started/),
+    expect: {
+      exit: 4,
+      state: "running",
+      stdout: /^\{"status":"failed","message":"Task cancelled by SIGTERM.*\}$/m,
+      stderr: /cancelled and the post did not finish within 15 s of the signal/,
+    },
+  },
+  {
+    name: "SIGTERM while the output POST waits on a server that does not answer: given up 15 s after the signal",
+    // The server holds the post 20 s, then fails it; a retry would be recorded (the fault is used up).
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, delayMs: 20_000, status: 503 }],
+    flags: ["--request-timeout", "60"],
+    during: sigtermOnce(/posting the task output/),
+    expect: {
+      exit: 4,
+      state: "running",
+      stdout: /^\{"status":"succeeded","message":"done".*\}$/m,
+      stderr: /cancelled and the post did not finish within 15 s of the signal/,
+    },
   },
 ];
 
@@ -400,6 +610,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
       const secrets = {
         api_key: `sk-live-${randomBytes(12).toString("hex")}`,
         db_password: `pw-${randomBytes(9).toString("base64url")}`,
+        ...row.secrets?.(),
       };
       const created = await klms.createTask({
         process_id: klms.processId,
@@ -409,6 +620,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         outputs: { report: { url: "s3://klms-bucket/out/report.csv" } },
         parameters: { method: "pearson", rows: 10 },
         secrets,
+        ...(row.image ? { image: row.image } : {}),
       });
       const task: Task = { id: created.id, signature: created.signature, secrets };
       for (const fault of row.faults?.(task) ?? []) klms.faults.add(fault);
@@ -442,6 +654,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
       if (row.expect.stderr) assert.match(result.stderr, row.expect.stderr, logs);
       if (row.expect.stdout) assert.match(result.stdout, row.expect.stdout, logs);
       if (row.expect.notStderr) assert.doesNotMatch(result.stderr, row.expect.notStderr, logs);
+      row.check?.(result, record, task, posted);
 
       // The private folder holding the input (credentials included) is gone, however the run ended.
       const workspace = /workspace=(\S+)/.exec(result.stdout)?.[1];
@@ -474,6 +687,26 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
     });
   }
 });
+
+/** A row's worker: the tool module as a process (`node <module>`) or in a worker thread. */
+function tool(mode: "process" | "thread", module: string): Pick<Row, "worker" | "thread"> {
+  return mode === "thread" ? { thread: `../tools/${module}` } : { worker: `node ../tools/${module}` };
+}
+
+/** The "line NNNN" lines of many-lines.mjs that reached the log, each whole. */
+function countLines(text: string): number {
+  return text.match(/^line \d{4} x{100}$/gm)?.length ?? 0;
+}
+
+/** True while a process runs (a zombie, dead but not reaped, does not count). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
 
 /** Starts a run: through the local KLMS's runner (the Job's own arguments), or by hand for odd arguments. */
 function start(klms: LocalKlms, task: Task, command: string[], row: Row): Running {

@@ -37,6 +37,7 @@ async function run(argv: string[], options: { env?: NodeJS.ProcessEnv; signals?:
     cwd: WORKERS,
     env: options.env ?? { PATH: process.env.PATH },
     signals: options.signals ?? new EventEmitter(),
+    setTitle: () => {},
   });
   return { code, stdout: out.text(), stderr: err.text() };
 }

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-store.ts";
 import { createStorage, parsePath, type Storage, StorageError, type TransferProgress } from "../src/index.ts";
 import { createLogger } from "../src/log/logger.ts";
+import { Masker } from "../src/log/mask.ts";
 import { explain } from "../src/storage/errors.ts";
 import { safeRelativePath } from "../src/storage/paths.ts";
 import { progressReporter } from "../src/storage/progress.ts";
@@ -133,7 +134,11 @@ describe("progress reporter", () => {
       return true;
     };
     const stream = { isTTY: true, write } as unknown as NodeJS.WriteStream;
-    const report = progressReporter({ log: createLogger({ source: "t", write: () => {} }), stream, intervalMs: 0 });
+    const report = progressReporter({
+      log: createLogger({ source: "t", masker: new Masker(), write: () => {} }),
+      stream,
+      intervalMs: 0,
+    });
     report({ direction: "upload", path: "s3://b/k", done: 512, total: 1024 });
     report({ direction: "upload", path: "s3://b/k", done: 1024, total: 1024 });
     assert.match(out, /^\r\[#{12}\.{12}\] 50% upload s3:\/\/b\/k 512 B \/ 1\.0 KiB/);
@@ -142,7 +147,7 @@ describe("progress reporter", () => {
   });
   test("elsewhere, log lines at most every interval, and the last one", () => {
     const lines: string[] = [];
-    const log = createLogger({ source: "t", write: (l) => lines.push(l) });
+    const log = createLogger({ source: "t", masker: new Masker(), write: (l) => lines.push(l) });
     const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
     const report = progressReporter({ log, stream, intervalMs: 60_000 });
     for (let done = 0; done <= 100; done += 10) report({ direction: "download", path: "s3://b/k", done, total: 100 });
@@ -166,9 +171,7 @@ describe("storage against the embedded object store", () => {
         host: "127.0.0.1",
         port: 0,
         useSSL: false,
-        accessKeyId: store.accessKeyId,
-        secretAccessKey: store.secretAccessKey,
-        sessionToken: "t",
+        ...store.mint("dev", 3600),
         source: "endpoint_url",
       },
       { partSize: 5 * MiB, onProgress: (p) => events.push(p) },

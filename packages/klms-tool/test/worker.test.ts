@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { truncate, writeFile } from "node:fs/promises";
 import { describe, test } from "node:test";
 import { checkTaskOutput, defineTool, type PlainRun, type RunnableTool, runWorker, z } from "../src/index.ts";
 import { CLI, findSecrets, fixture, runProcess, taskInput, workspace } from "./support.ts";
@@ -299,11 +300,11 @@ describe("worker: as its own process", () => {
   });
 
   test("SIGTERM to a tool that ignores it: cancelled after the grace period", async () => {
-    const r = await runChild("cancellable.mjs", { IGNORE: "1", KLMS_WORKER_GRACE_MS: "200" }, (out, child) => {
+    const r = await runChild("cancellable.mjs", { IGNORE: "1", KLMS_GRACE_PERIOD: "0.2" }, (out, child) => {
       if (out.includes("started")) child.kill("SIGTERM");
     });
     assert.equal(r.code, 1);
-    assert.match(String(r.output.message), /cancelled: received SIGTERM and the tool did not stop within/);
+    assert.match(String(r.output.message), /cancelled: received SIGTERM and the tool did not stop within 0.2 s/);
   });
 
   test("secrets printed by the tool are masked on stdout and stderr", async () => {
@@ -313,6 +314,85 @@ describe("worker: as its own process", () => {
     assert.match(r.stderr, /"key":"\*\*\*"/);
     assert.match(r.stderr, /url=https:\/\/x\/\?k=\*\*\*/);
     assert.match(String(r.output.message), /request failed with key \*\*\*/);
+  });
+
+  for (const [how, argv] of [
+    [
+      "klms-tool run",
+      (ws: { inputPath: string; outputPath: string }) => [
+        CLI,
+        "run",
+        fixture("plain-leaky.mjs"),
+        ws.inputPath,
+        ws.outputPath,
+      ],
+    ],
+    [
+      "node main.js",
+      (ws: { inputPath: string; outputPath: string }) => [fixture("plain-leaky.mjs"), ws.inputPath, ws.outputPath],
+    ],
+  ] as const) {
+    test(`${how}: a plain run(json) gets every string of output.json masked, and its prints masked per line`, async () => {
+      const ws = await workspace(taskInput());
+      try {
+        const r = await runProcess(process.execPath, argv(ws));
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^key=\*\*\* printed$/m);
+        const output = await ws.readOutput();
+        const metrics = output.metrics as Record<string, unknown>;
+        assert.deepEqual(
+          { message: output.message, key: metrics.key, nested: metrics.nested, output: output.output },
+          {
+            message: "used ***",
+            key: "***",
+            nested: [{ again: "***" }],
+            output: { result: "s3://klms-bucket/out/***/result.csv" },
+          },
+        );
+      } finally {
+        await ws.cleanup();
+      }
+    });
+  }
+
+  for (const [name, prepare, message] of [
+    [
+      "nested 100,000 levels deep",
+      (path: string) => writeFile(path, `{"input":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+      /^the task input .* is nested more than 500 levels deep$/,
+    ],
+    [
+      "of 300 MB",
+      async (path: string) => {
+        await writeFile(path, "");
+        await truncate(path, 300 * 1000 * 1000);
+      },
+      /^the task input .* is 300000000 bytes, over the limit of 67108864 bytes, so it was not read$/,
+    ],
+  ] as const) {
+    test(`klms-tool run: an input.json ${name} is a clear failure in output.json`, async () => {
+      const ws = await workspace({});
+      try {
+        await prepare(ws.inputPath);
+        const r = await runProcess(process.execPath, [CLI, "run", fixture("plain.mjs"), ws.inputPath, ws.outputPath]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(String((await ws.readOutput()).message), message);
+      } finally {
+        await ws.cleanup();
+      }
+    });
+  }
+
+  test("a run() awaiting a promise nothing can settle is reported as such, not as process.exit(0)", async () => {
+    const r = await runChild("never-settles.mjs");
+    assert.equal(r.code, 1);
+    assert.match(String(r.output.message), /^run\(\) never settled: /);
+  });
+
+  test("2,000 lines then process.exit(0) into a pipe: every line arrives", async () => {
+    const r = await runChild("many-lines.mjs");
+    assert.equal(r.stdout.match(/^line \d{4} x{100}$/gm)?.length, 2000);
+    assert.match(String(r.output.message), /process\.exit\(0\)/);
   });
 
   test("klms-tool run drives a plain module, and validate-output accepts what it wrote", async () => {

@@ -95,6 +95,16 @@ export class Catalog {
   }
 
   /**
+   * Checks a `POST` (`create`), `PUT` or `PATCH` body with the kind's schema (partial for the
+   * last two) and, for tools, each profile; throws the platform's 422. Returns the body.
+   */
+  check(kind: Kind, body: unknown, mode: "create" | "update" | "patch"): Record<string, unknown> {
+    const input = loadBody(body, SCHEMAS[kind], { partial: mode !== "create", unknown: unknownOf(kind) });
+    if (kind === "tool") checkProfiles(input.profiles);
+    return input;
+  }
+
+  /**
    * `POST /{kind}`: validates the body with the kind's schema, applies the platform's defaults,
    * stores. `fixed.id` keeps an id (the seed's); `fixed.extra` adds stored fields the API does not
    * take (a seeded tool's `images`).
@@ -105,8 +115,7 @@ export class Catalog {
     creator: string,
     fixed: { id?: string; extra?: Record<string, unknown> } = {},
   ): StoredEntity {
-    const input = loadBody(body, SCHEMAS[kind], { unknown: unknownOf(kind) });
-    if (kind === "tool") checkProfiles(input.profiles);
+    const input = this.check(kind, body, "create");
     return this.insert(kind, { ...input, ...fixed.extra }, creator, fixed);
   }
 
@@ -210,8 +219,7 @@ export class Catalog {
    */
   modify(kind: Kind, idOrName: string, body: unknown, mode: "update" | "patch"): StoredEntity {
     const current = this.get(kind, idOrName);
-    const input = loadBody(body, SCHEMAS[kind], { partial: true, unknown: unknownOf(kind) });
-    if (kind === "tool") checkProfiles(input.profiles);
+    const input = this.check(kind, body, mode);
     if (kind === "process") return this.#patchProcess(current, input);
     if (kind === "resource" && mode === "update" && !("package_id" in input)) {
       // The platform's `RESOURCE.update_entity` reads `package_id` unconditionally (`cutils.py:438-445`).

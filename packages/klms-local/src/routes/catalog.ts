@@ -3,10 +3,10 @@
  * the kinds the local catalog keeps: list, fetch, show, create, update, patch and delete, each
  * where the platform has it (resources: no list or fetch; processes: no PUT).
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { Catalog, Kind } from "../catalog/catalog.js";
 import { ApiError } from "../envelope.js";
-import { type Env, jsonBody, ok, param, type RouteGroup } from "../http.js";
+import { type Env, jsonBody, ok, param, type RouteGroup, routeGroup } from "../http.js";
 import { checkFields } from "../schema.js";
 
 type Operation = "list" | "fetch" | "show" | "create" | "update" | "patch" | "delete";
@@ -20,42 +20,56 @@ const ENTITIES: Array<[Kind, string, Operation[]]> = [
   ["tool", "tools", ["list", "fetch", "show", "create", "update", "patch", "delete"]],
 ];
 
-/** Registers the entity routes under `/api/v2` on a token-guarded route group. */
-export function catalogRoutes(authed: RouteGroup, catalog: Catalog): void {
+/**
+ * Registers the entity routes under `/api/v2` on `app`: each one checks its query or body first
+ * (as APIFlask's `@input` does), then the token (`authed`'s middleware).
+ */
+export function catalogRoutes(app: Hono<Env>, authed: RouteGroup, catalog: Catalog): void {
+  const page = { input: pageOf };
+  const body = (kind: Kind, mode: "create" | "update" | "patch") => ({
+    input: async (c: Context<Env>) => catalog.check(kind, await jsonBody(c), mode),
+  });
   for (const [kind, coll, ops] of ENTITIES) {
     const one = `/api/v2/${kind}/:id`;
     if (ops.includes("list")) {
-      authed.get(`/api/v2/${coll}`, (c) => {
-        const { limit, offset } = pageOf(c);
-        return ok(c, catalog.list(kind, limit, offset));
-      });
+      authed.get(`/api/v2/${coll}`, (c) => ok(c, listed(c, catalog, kind)), page);
     }
     if (ops.includes("fetch")) {
-      authed.get(`/api/v2/${coll}.fetch`, (c) => {
-        const { limit, offset } = pageOf(c);
-        return ok(
-          c,
-          catalog.list(kind, limit, offset).map((name) => catalog.view(catalog.get(kind, name))),
-        );
-      });
+      const fetch = (c: Context<Env>) => listed(c, catalog, kind).map((name) => catalog.view(catalog.get(kind, name)));
+      authed.get(`/api/v2/${coll}.fetch`, (c) => ok(c, fetch(c)), page);
     }
     authed.get(one, (c) => ok(c, catalog.view(catalog.get(kind, param(c, "id")))));
-    authed.post(`/api/v2/${kind}`, async (c) =>
-      ok(c, catalog.view(catalog.create(kind, await jsonBody(c), c.var.user.preferred_username))),
+    const user = (c: Context<Env>) => c.var.user.preferred_username;
+    authed.post(
+      `/api/v2/${kind}`,
+      (c) => ok(c, catalog.view(catalog.create(kind, c.var.input, user(c)))),
+      body(kind, "create"),
     );
-    authed.put(one, async (c) => {
-      // Werkzeug answers a route without this method with 405.
-      if (!ops.includes("update")) throw new ApiError(405, "Method Not Allowed", {}, "HTTPError");
-      return ok(c, catalog.view(catalog.modify(kind, param(c, "id"), await jsonBody(c), "update")));
-    });
-    authed.patch(one, async (c) =>
-      ok(c, catalog.view(catalog.modify(kind, param(c, "id"), await jsonBody(c), "patch"))),
+    if (ops.includes("update")) {
+      const update = (c: Context<Env>) => catalog.modify(kind, param(c, "id"), c.var.input, "update");
+      authed.put(one, (c) => ok(c, catalog.view(update(c))), body(kind, "update"));
+    } else {
+      // Werkzeug answers a route without this method with 405, before anything else runs.
+      routeGroup(app).put(one, () => {
+        throw new ApiError(405, "Method Not Allowed", {}, "HTTPError");
+      });
+    }
+    const patch = (c: Context<Env>) => catalog.modify(kind, param(c, "id"), c.var.input, "patch");
+    authed.patch(one, (c) => ok(c, catalog.view(patch(c))), body(kind, "patch"));
+    authed.delete(
+      one,
+      (c) => {
+        catalog.remove(kind, param(c, "id"), c.var.input as boolean);
+        return ok(c, null);
+      },
+      { input: purgeOf },
     );
-    authed.delete(one, (c) => {
-      catalog.remove(kind, param(c, "id"), purgeOf(c));
-      return ok(c, null);
-    });
   }
+}
+
+function listed(c: Context<Env>, catalog: Catalog, kind: Kind): string[] {
+  const { limit, offset } = c.var.input as ReturnType<typeof pageOf>;
+  return catalog.list(kind, limit, offset);
 }
 
 /** `PaginationParameters` (`schema.py:87-89`): `limit` ≥ 1, `offset` ≥ 0; a 422 `{"query": …}` otherwise. */

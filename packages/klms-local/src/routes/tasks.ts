@@ -3,17 +3,17 @@
  * signature, input (three paths), output (two paths, signed, no token), terminate, logs and jobs
  * (from the Job's pods, {@link PodView}), plus the seed template's v1 input/output pair.
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import { isObject } from "klms-tool/contract";
 import type { Accounts } from "../accounts.js";
 import { signatureOf, verifySignature } from "../auth.js";
 import type { Catalog } from "../catalog/catalog.js";
-import { ApiError, HIDDEN_HELP, successBody } from "../envelope.js";
-import { type Env, jsonBody, ok, param, type RouteGroup, reply } from "../http.js";
+import { ApiError } from "../envelope.js";
+import { type Env, hideHelp, jsonBody, ok, param, type RouteGroup, requireToken, routeGroup } from "../http.js";
 import { checkOutputBody } from "../output-body.js";
 import { checkFields, isCanonicalUuid, loadBody, validationError } from "../schema.js";
-import { inputUrlsOf, newTask, registerOutputs } from "../task-catalog.js";
-import { parseTaskSpec } from "../task-spec.js";
+import { inputUrlsOf, newTask, registerOutputs, wildcardExpansions } from "../task-catalog.js";
+import { type ParsedSpec, parseTaskSpec } from "../task-spec.js";
 import {
   applyOutput,
   checkAcceptsOutput,
@@ -25,6 +25,7 @@ import {
   taskRecordOf,
   terminate,
 } from "../tasks.js";
+import type { ObjectLister } from "../wildcards.js";
 
 /** One run of a task's Job, as the cluster's pod (`execution/kubernetes.py:200-346`). */
 export interface PodView {
@@ -45,8 +46,14 @@ export interface TasksContext {
   catalog: Catalog;
   accounts: Accounts;
   secret: string;
-  /** The `minio` block for the task's input (minted for the task's creator where the store can). */
-  minio(task: StoredTask): MinioInput | Promise<MinioInput>;
+  /** Lists the object store (wildcard inputs); absent without a store. */
+  listObjects?: ObjectLister;
+  /**
+   * The `minio` block of a task input, minted (where the store can) for `username`: the caller of
+   * the input GET, whose token the platform uses (`tasks.py:1214-1216`); for a Job that is the
+   * task's creator, whose token the Job carries.
+   */
+  minio(username: string): MinioInput | Promise<MinioInput>;
   /** The runs of the task's Job; [] for an external task or one with no run yet. */
   podsOf(task: StoredTask): PodView[];
   /** Called after a task is created (starts its Job when it has one). */
@@ -55,25 +62,37 @@ export interface TasksContext {
   onTerminated(task: StoredTask): void;
 }
 
-/** Registers the task routes: `authed` ones need a token, `open` ones (the signed output POSTs) do not. */
-export function taskRoutes(authed: RouteGroup, open: RouteGroup, ctx: TasksContext): void {
+/**
+ * Registers the task routes on `app`: the user's routes need a token; a tool's input GETs need a
+ * token and hide `help`; its output POSTs need only the signature and hide `help`.
+ */
+export function taskRoutes(app: Hono<Env>, ctx: TasksContext): void {
+  const token = requireToken(ctx.secret);
+  const authed = routeGroup(app, token);
+  const toolAuthed = routeGroup(app, token, hideHelp);
+  const toolSigned = routeGroup(app, hideHelp);
   recordRoutes(authed, ctx);
-  const input = toolRoutes(authed, open, ctx);
+  const input = toolRoutes(toolAuthed, toolSigned, ctx);
   jobRoutes(authed, ctx);
-  seedEraRoutes(authed, ctx, input);
+  seedEraRoutes(toolAuthed, ctx, input);
 }
 
 /** Create, read, delete, list, status per process, signature. */
 function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
   const record = (task: StoredTask) => taskRecordOf(task, (id) => ctx.catalog.find(id)?.url as string | undefined);
 
-  authed.post("/api/v2/task", async (c) => {
-    const spec = parseTaskSpec(await jsonBody(c));
-    const task = newTask(spec, c.var.user.preferred_username, ctx.catalog);
-    ctx.store.save(task);
-    ctx.onCreated(task);
-    return ok(c, { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, ctx.secret) });
-  });
+  authed.post(
+    "/api/v2/task",
+    async (c) => {
+      const spec = c.var.input as ParsedSpec;
+      const expansions = await wildcardExpansions(spec.inputs, ctx.listObjects);
+      const task = newTask(spec, c.var.user.preferred_username, ctx.catalog, expansions);
+      ctx.store.save(task);
+      ctx.onCreated(task);
+      return ok(c, { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, ctx.secret) });
+    },
+    { input: async (c) => parseTaskSpec(await jsonBody(c)) },
+  );
 
   authed.get("/api/v2/task/:id", (c) => ok(c, record(ctx.store.get(param(c, "id")))));
 
@@ -86,13 +105,15 @@ function recordRoutes(authed: RouteGroup, ctx: TasksContext): void {
     return ok(c, { id: task.id });
   });
 
-  authed.get("/api/v2/tasks", (c) => ok(c, listTasks(c, ctx)));
+  authed.get("/api/v2/tasks", (c) => ok(c, listTasks(c, ctx)), { input: queryOf });
 
-  authed.post("/api/v2/tasks/status", async (c) => {
-    const body = loadBody(await jsonBody(c), {
-      identifiers: { type: "list", required: true, items: "string", minLength: 1 },
-    });
-    return ok(c, statusOf(body.identifiers as string[], ctx.store));
+  authed.post("/api/v2/tasks/status", (c) => ok(c, statusOf(c.var.input as string[], ctx.store)), {
+    input: async (c) => {
+      const body = loadBody(await jsonBody(c), {
+        identifiers: { type: "list", required: true, items: "string", minLength: 1 },
+      });
+      return body.identifiers;
+    },
   });
 
   authed.get("/api/v2/task/:id/signature", (c) => {
@@ -118,7 +139,7 @@ function toolRoutes(
     if (markInputRead(task)) ctx.store.save(task);
     // A wrong signature is not an error here: the secrets are just left out.
     const verified = signature !== undefined && verifySignature(task.id, signature, ctx.secret);
-    return reply(c, 200, successBody(HIDDEN_HELP, await taskInputOf(task, verified, ctx)));
+    return ok(c, await taskInputOf(task, verified, c.var.user.preferred_username, ctx));
   };
   authed.get("/api/v2/task/:id/input", (c) => input(c, undefined));
   for (const base of ["/api/v2/task", "/api/v2/tasks"]) {
@@ -131,7 +152,7 @@ function toolRoutes(
         throw new ApiError(403, "Invalid Task Signature. Access Denied.");
       }
       saveOutput(task, body, ctx);
-      return reply(c, 200, successBody(HIDDEN_HELP, null));
+      return ok(c, null);
     });
   }
   return input;
@@ -174,7 +195,7 @@ function seedEraRoutes(
       throw validationError({ task_exec_id: ["Does not match the task in the URL."] });
     }
     saveOutput(task, checkOutputBody(wrapper.output_json), ctx);
-    return reply(c, 200, successBody(HIDDEN_HELP, null));
+    return ok(c, null);
   });
 }
 
@@ -202,12 +223,17 @@ function podsOf(c: Context<Env>, ctx: TasksContext): ReturnType<TasksContext["po
  * (name → path), `parameters` (literal-evaluated), `minio`; `secrets` (when there are any) and
  * `signature_verified` only with a valid signature.
  */
-async function taskInputOf(task: StoredTask, verified: boolean, ctx: TasksContext): Promise<Record<string, unknown>> {
+async function taskInputOf(
+  task: StoredTask,
+  verified: boolean,
+  caller: string,
+  ctx: TasksContext,
+): Promise<Record<string, unknown>> {
   const output: Record<string, string> = {};
   for (const [name, spec] of Object.entries(task.outputs)) output[name] = spec.url;
   const result: Record<string, unknown> = {
-    input: inputUrlsOf(task, ctx.catalog),
-    minio: await ctx.minio(task),
+    input: await inputUrlsOf(task, ctx.catalog, ctx.listObjects),
+    minio: await ctx.minio(caller),
     output,
     parameters: parametersOf(task) ?? {},
   };
@@ -222,7 +248,7 @@ const STATES: ExecState[] = ["created", "running", "succeeded", "failed"];
 
 /** `GET /api/v2/tasks` (`tasks.py:368-400`, `TaskListQuery`): ids by state; `null` when none. */
 function listTasks(c: Context<Env>, ctx: TasksContext): Record<string, string[]> | null {
-  const query = queryOf(c);
+  const query = c.var.input as ReturnType<typeof queryOf>;
   const user = c.var.user.preferred_username;
   const visible = ctx.store
     .all()

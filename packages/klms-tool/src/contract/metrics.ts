@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from "./limits.js";
+
 /** Raised when metrics cannot be made JSON-safe; the message names the metric path. */
 export class MetricsError extends Error {
   override name = "MetricsError";
@@ -18,7 +20,7 @@ export function toJsonSafe(
   metrics: Record<string, unknown>,
   limitBytes: number = DEFAULT_METRICS_LIMIT_BYTES,
 ): Record<string, unknown> {
-  const safe = convert(metrics, "metrics", new Set()) as Record<string, unknown>;
+  const safe = convert(metrics, "metrics", new Set(), 2) as Record<string, unknown>;
   const size = Buffer.byteLength(JSON.stringify(safe));
   if (size > limitBytes) {
     const biggest = Object.entries(safe)
@@ -35,7 +37,8 @@ export function toJsonSafe(
   return safe;
 }
 
-function convert(value: unknown, path: string, seen: Set<object>): unknown {
+/** `depth`: the value's level in the posted output (the output is 1, its metrics 2). */
+function convert(value: unknown, path: string, seen: Set<object>, depth: number): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -53,6 +56,11 @@ function convert(value: unknown, path: string, seen: Set<object>): unknown {
       throw new MetricsError(`${path} is a ${typeof value}, which has no JSON form`);
   }
   if (value === null) return null;
+  if (depth > MAX_JSON_DEPTH) {
+    throw new MetricsError(
+      `${path.slice(0, 80)}… is nested more than ${MAX_JSON_DEPTH} levels deep in the output, deeper than the platform's JSON parser (Python) accepts; flatten it, or write it to an output file`,
+    );
+  }
   const obj = value as object;
   if (seen.has(obj)) throw new MetricsError(`${path} refers back to itself (a cycle)`);
   seen.add(obj);
@@ -62,24 +70,26 @@ function convert(value: unknown, path: string, seen: Set<object>): unknown {
     }
     if (ArrayBuffer.isView(value)) {
       if (value instanceof DataView) throw new MetricsError(`${path} is a DataView, which has no JSON form`);
-      return Array.from(value as unknown as ArrayLike<number | bigint>, (v, i) => convert(v, `${path}[${i}]`, seen));
+      return Array.from(value as unknown as ArrayLike<number | bigint>, (v, i) =>
+        convert(v, `${path}[${i}]`, seen, depth + 1),
+      );
     }
     if (Array.isArray(value) || value instanceof Set) {
-      return Array.from(value as Iterable<unknown>, (v, i) => convert(v, `${path}[${i}]`, seen));
+      return Array.from(value as Iterable<unknown>, (v, i) => convert(v, `${path}[${i}]`, seen, depth + 1));
     }
     if (value instanceof Map) {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of value) out[String(k)] = convert(v, `${path}.${String(k)}`, seen);
+      for (const [k, v] of value) out[String(k)] = convert(v, `${path}.${String(k)}`, seen, depth + 1);
       return out;
     }
     if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
-      return convert((value as { toJSON: () => unknown }).toJSON(), path, seen);
+      return convert((value as { toJSON: () => unknown }).toJSON(), path, seen, depth);
     }
     if (value instanceof Error) return `${value.name}: ${value.message}`;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
       if (v === undefined) continue;
-      out[k] = convert(v, `${path}.${k}`, seen);
+      out[k] = convert(v, `${path}.${k}`, seen, depth + 1);
     }
     return out;
   } finally {

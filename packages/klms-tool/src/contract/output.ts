@@ -1,4 +1,5 @@
 import { describeType, isObject } from "./errors.js";
+import { jsonDepth, MAX_JSON_DEPTH } from "./limits.js";
 
 /**
  * A task output the platform accepts (`schema.Task_Output` of the Data API):
@@ -61,6 +62,19 @@ export function checkTaskOutput(value: unknown): OutputCheck {
 
   if (!isObject(value)) {
     error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
+    return { valid: false, violations };
+  }
+  // Before anything else reads it: a value nested too deep fails the platform's parser, and
+  // serialising one 100,000 levels deep would overflow the stack.
+  const depth = jsonDepth(value, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) {
+    const where =
+      isObject(value.metrics) && jsonDepth(value.metrics, MAX_JSON_DEPTH) >= MAX_JSON_DEPTH ? "metrics" : "(root)";
+    error(
+      where,
+      `nested more than ${MAX_JSON_DEPTH} levels deep: the platform's JSON parser (Python) fails on it; flatten it, or write it to an output file`,
+      false,
+    );
     return { valid: false, violations };
   }
   for (const key of Object.keys(value)) {

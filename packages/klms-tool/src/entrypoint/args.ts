@@ -66,8 +66,10 @@ Options (each also read from the environment variable shown; the option wins):
                             child process for tools with native addons.
                             [KLMS_WORKER_THREAD] e.g. --worker-thread bundle/tool/main.mjs
   --grace-period <seconds>  After SIGTERM/SIGINT or the timeout, how long the worker may take to
-                            stop before it is killed (SIGKILL). Keep it well under the pod's
-                            terminationGracePeriodSeconds (30 s by default).
+                            stop. The worker gets it too (KLMS_GRACE_PERIOD): a Node tool is
+                            reported cancelled by its runtime when it ends; 1 s later whatever
+                            still runs of the worker's process group is killed (SIGKILL). Keep
+                            it well under the pod's terminationGracePeriodSeconds (30 s).
                             [KLMS_GRACE_PERIOD] default: ${ENTRYPOINT_DEFAULTS.gracePeriodSeconds}
   --timeout <seconds>       Overall time limit of the task, counted from the start; when it is
                             reached the worker is stopped and the task reported failed.

@@ -16,7 +16,13 @@ import type { FetchLike } from "../platform/http.js";
 import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
 import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
 import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
-import { type Cancellation, describeCancel, isCancelReason, watchCancellation } from "./signals.js";
+import {
+  type Cancellation,
+  deadlineAfterCancel,
+  describeCancel,
+  isCancelReason,
+  watchCancellation,
+} from "./signals.js";
 import { summarizeInput } from "./summary.js";
 import { superviseWorker, type WorkerResult } from "./supervisor.js";
 import { WorkerThread } from "./thread.js";
@@ -50,6 +56,11 @@ export interface EntrypointIO {
   random?: () => number;
   /** Parent folder of the task's private workspace; the system's temporary directory by default. */
   tmpDir?: string;
+  /**
+   * Sets the process title, which replaces the command line shown in /proc/<pid>/cmdline and
+   * `ps` (the token and the signature are arguments); sets `process.title` by default.
+   */
+  setTitle?: (title: string) => void;
 }
 
 /** How long a post may take once the task was cancelled: the pod is SIGKILLed 30 s after SIGTERM. */
@@ -70,6 +81,10 @@ const MAX_RETRY_DELAY_MS = 30_000;
  * and an unknown task cannot be reported on.
  */
 export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Promise<ExitCode> {
+  // First of all: on Linux this overwrites the arguments' memory, so the token and the signature
+  // leave /proc/<pid>/cmdline (they were readable there while Node started).
+  const setTitle = io.setTitle ?? ((title: string) => (process.title = title));
+  setTitle("klms-tool exec");
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
@@ -84,6 +99,7 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
     return ExitCode.Usage;
   }
   const options = parsed.options;
+  setTitle(`klms-tool exec task ${options.taskId}`);
   let routes: TaskRoutes;
   try {
     routes = taskRoutes(options.endpoint, options.taskId, options.signature);
@@ -152,7 +168,7 @@ class TaskRun {
       this.#thread = new WorkerThread({
         module: options.workerThread,
         cwd: this.io.cwd ?? process.cwd(),
-        env: this.env,
+        env: workerEnv(this.env, options),
         stdout: this.stdout,
         stderr: this.stderr,
         masker: this.masker,
@@ -228,7 +244,7 @@ class TaskRun {
         inputPath,
         outputPath,
         cwd: this.io.cwd ?? process.cwd(),
-        env: this.env,
+        env: workerEnv(this.env, options),
         stdout: this.stdout,
         stderr: this.stderr,
         masker: this.masker,
@@ -274,11 +290,15 @@ class TaskRun {
         `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
         message,
       );
+      const deadline = deadlineAfterCancel(this.cancellation.signal, CANCELLED_POST_BUDGET_MS);
       try {
-        const posted = await postTaskOutput(routes, this.options.token, maskReport(report, this.masker), this.client());
+        const body = maskReport(report, this.masker);
+        const posted = await postTaskOutput(routes, this.options.token, body, this.client(deadline.signal));
         log.info("failure report posted", { outcome: posted.outcome });
       } catch (postErr) {
         log.warn(`the failure report could not be posted either: ${(postErr as Error).message}`);
+      } finally {
+        deadline.dispose();
       }
     }
     return ExitCode.InputFetchFailed;
@@ -291,9 +311,10 @@ class TaskRun {
     if (body.output) fields.outputs = Object.keys(body.output).join(",") || "(none)";
     if (source === "entrypoint") fields.message = body.message;
     log.info("posting the task output", fields);
-    const signal = this.cancellation.signal.aborted ? AbortSignal.timeout(CANCELLED_POST_BUDGET_MS) : undefined;
+    // Whenever the signal comes (before the post or during it), the post has 15 s from then.
+    const deadline = deadlineAfterCancel(this.cancellation.signal, CANCELLED_POST_BUDGET_MS);
     try {
-      const posted = await postTaskOutput(this.routes, this.options.token, body, this.client(signal));
+      const posted = await postTaskOutput(this.routes, this.options.token, body, this.client(deadline.signal));
       if (posted.outcome === "conflict") {
         log.warn(
           "the platform already had an outcome for this task (HTTP 409 on the first post): it was terminated or finished by another run; this run's output was not recorded",
@@ -311,10 +332,38 @@ class TaskRun {
       }
       return ExitCode.Success;
     } catch (err) {
-      log.error(`the task output could not be posted: ${(err as Error).message}`);
+      const abandoned = err instanceof PlatformError && err.kind === "aborted";
+      const why = abandoned
+        ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
+        : (err as Error).message;
+      log.error(`the task output could not be posted: ${why}`);
+      let record: string;
+      try {
+        record = this.masker.mask(JSON.stringify(body));
+      } catch (serialising) {
+        // Checked outputs cannot get here (depth is bounded); say so rather than promise a record.
+        log.error(`the output cannot be serialised, so no recovery record follows: ${(serialising as Error).message}`);
+        return ExitCode.OutputPostFailed;
+      }
       log.error("the output follows on standard output as a recovery record");
-      this.stdout.write(`${this.masker.mask(JSON.stringify(body))}\n`);
+      this.stdout.write(`${record}\n`);
       return ExitCode.OutputPostFailed;
+    } finally {
+      deadline.dispose();
     }
   }
+}
+
+/**
+ * The worker's environment: the entrypoint's, plus the grace period (seconds, the one value the
+ * kit's worker runtime and the entrypoint share) and the switches that make language runtimes
+ * write their output as it comes rather than in blocks lost when the worker is killed (Python).
+ * A value the image or the caller set is kept.
+ */
+function workerEnv(env: NodeJS.ProcessEnv, options: EntrypointOptions): NodeJS.ProcessEnv {
+  return {
+    PYTHONUNBUFFERED: "1",
+    ...env,
+    KLMS_GRACE_PERIOD: String(options.gracePeriodMs / 1000),
+  };
 }

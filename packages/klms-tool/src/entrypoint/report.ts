@@ -71,12 +71,13 @@ export function decideReport(worker: WorkerResult, file: WorkerOutput, command: 
   }
 }
 
-/** Masks `message` and `error`: a report may quote the worker's words, and those may quote a secret. */
+/**
+ * Masks every string of an output before it is posted or printed: message, error, metrics
+ * values (at any depth) and output paths, keys included. A report may quote the worker's words,
+ * and a worker may put a secret anywhere.
+ */
 export function maskReport(output: TaskOutput, masker: Masker): TaskOutput {
-  const masked: TaskOutput = { ...output };
-  if (typeof masked.message === "string") masked.message = masker.mask(masked.message);
-  if (typeof masked.error === "string") masked.error = masker.mask(masked.error);
-  return masked;
+  return masker.maskValue(output);
 }
 
 /** A failure report written by the entrypoint itself (input problems, cancellation before the worker). */

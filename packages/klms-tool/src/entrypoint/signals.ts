@@ -55,6 +55,7 @@ export function watchCancellation(options: CancellationOptions = {}): Cancellati
       for (const listener of repeatListeners) listener(signal);
       return;
     }
+    cancelledAt.set(controller.signal, Date.now());
     controller.abort({ kind: "signal", signal } satisfies CancelReason);
   };
   const handlers = signals.map((signal) => {
@@ -66,6 +67,7 @@ export function watchCancellation(options: CancellationOptions = {}): Cancellati
     options.timeoutMs !== undefined
       ? setTimeout(() => {
           if (!controller.signal.aborted) {
+            cancelledAt.set(controller.signal, Date.now());
             controller.abort({ kind: "timeout", seconds: (options.timeoutMs as number) / 1000 } satisfies CancelReason);
           }
         }, options.timeoutMs)
@@ -81,6 +83,39 @@ export function watchCancellation(options: CancellationOptions = {}): Cancellati
     },
   };
 }
+
+/**
+ * A signal for a wait that must end within `ms` of a cancellation, whenever the cancellation
+ * comes: before the wait began (the budget runs from the cancellation, not from now) or during
+ * it. Dispose of it when the wait is over.
+ */
+export function deadlineAfterCancel(cancel: AbortSignal, ms: number): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const start = () => {
+    const since = cancelledAt.get(cancel) ?? Date.now();
+    timer = setTimeout(() => controller.abort(cancel.reason), Math.max(0, since + ms - Date.now()));
+  };
+  if (cancel.aborted) start();
+  else cancel.addEventListener("abort", start, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      cancel.removeEventListener("abort", start);
+    },
+  };
+}
+
+/** When each cancellation of {@link watchCancellation} fired (ms since the epoch), for budgets counted from it. */
+const cancelledAt = new WeakMap<AbortSignal, number>();
+
+/**
+ * How much longer than the grace period the entrypoint waits before forcing a worker: the kit's
+ * own worker runtime stops the tool at the grace period and writes its own report (which says
+ * what the tool was doing); this margin lets that report land before SIGKILL or terminate().
+ */
+export const FORCE_MARGIN_MS = 1000;
 
 /** How a worker (a process or a thread) is asked to stop, then made to. */
 export interface WorkerStopper {
@@ -135,7 +170,7 @@ export function stopWorkerOnCancel(stopper: WorkerStopper): StopState {
       if (stopper.ended()) return;
       stopper.log.warn(`the ${stopper.name} did not stop within the grace period: ${stopper.forcing} it now`);
       force("grace-period");
-    }, stopper.gracePeriodMs);
+    }, stopper.gracePeriodMs + FORCE_MARGIN_MS);
   };
   stopper.cancellation.onRepeat((signal) => {
     if (forced || stopper.ended()) return;

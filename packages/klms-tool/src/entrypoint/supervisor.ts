@@ -1,11 +1,15 @@
 /**
  * Runs the worker (`<command> input.json output.json`) as a child process and survives whatever
  * it does: throw, exit, run out of memory, hang, or be killed. Its standard output and error pass
- * through the masker on their way to the entrypoint's own, so no secret reaches the pod's log.
+ * through the one capture (log/capture.ts) on their way to the entrypoint's own, so no secret
+ * reaches the pod's log. The worker runs in its own process group, and the run ends only when the
+ * whole group has: processes the worker started and left behind are stopped too.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
-import { finished } from "node:stream/promises";
+import { setTimeout as delay } from "node:timers/promises";
+import { captureWorkerOutput } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type Cancellation, type CancelReason, stopWorkerOnCancel } from "./signals.js";
@@ -22,7 +26,7 @@ export interface WorkerRun {
   stdout: Writable;
   stderr: Writable;
   masker: Masker;
-  /** How long the worker may take to stop after SIGTERM before it is killed. */
+  /** How long the worker may take to stop after SIGTERM; it is killed FORCE_MARGIN_MS (1 s) later. */
   gracePeriodMs: number;
   cancellation: Cancellation;
   log: Logger;
@@ -53,65 +57,36 @@ export interface WorkerResult {
 
 /** How long to wait for the worker's pipes to close once it has exited (a grandchild may hold them). */
 const PIPE_DRAIN_MS = 2000;
-const TAIL_BYTES = 16 * 1024;
-/** How runtimes say they ran out of memory: V8, CPython, glibc, C++, the JVM. */
-const OUT_OF_MEMORY = /heap out of memory|MemoryError|Cannot allocate memory|std::bad_alloc|OutOfMemoryError/;
+/** How often a leftover process group is checked while it is given time to stop. */
+const GROUP_POLL_MS = 50;
 
-/** Starts the worker and resolves when it has ended and its output has been passed on. */
+/** Starts the worker and resolves when it has ended, its process group is gone and its output has been passed on. */
 export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   const started = Date.now();
-  const [program, ...args] = run.command;
-  // "node" means the Node running this entrypoint: same version, and no PATH surprises.
-  const executable = program === "node" ? process.execPath : (program as string);
-
-  const child = spawn(executable, [...args, run.inputPath, run.outputPath], {
-    cwd: run.cwd,
-    env: run.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so that a signal reaches the worker's children too, and a terminal's
-    // Ctrl+C is delivered once (by us) rather than twice.
-    detached: true,
-  });
-
+  const child = startChild(run);
   const usage = measureWorker(child.pid);
-  const outMask = run.masker.stream();
-  const errMask = run.masker.stream();
-  let tail = "";
-  let outOfMemory: string | undefined;
-  errMask.on("data", (chunk: Buffer | string) => {
-    const text = chunk.toString();
-    if (outOfMemory === undefined && OUT_OF_MEMORY.test(text)) {
-      outOfMemory = text
-        .split("\n")
-        .find((line) => OUT_OF_MEMORY.test(line))
-        ?.trim();
-    }
-    tail = (tail + text).slice(-TAIL_BYTES);
+  const capture = captureWorkerOutput({
+    stdout: child.stdout,
+    stderr: child.stderr,
+    toStdout: run.stdout,
+    toStderr: run.stderr,
+    masker: run.masker,
   });
-  child.stdout.pipe(outMask).pipe(run.stdout, { end: false });
-  child.stderr.pipe(errMask).pipe(run.stderr, { end: false });
-
-  let spawnError: string | undefined;
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const sendSignal = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined || !running()) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      child.kill(signal);
-    }
-  };
+  const group = child.pid === undefined ? undefined : new ProcessGroup(child.pid);
   const stop = stopWorkerOnCancel({
     cancellation: run.cancellation,
     log: run.log,
     gracePeriodMs: run.gracePeriodMs,
     name: "worker",
     forcing: "killing",
-    request: sendSignal,
-    force: () => sendSignal("SIGKILL"),
-    ended: () => !running(),
+    request: (signal) => group?.signal(signal),
+    force: () => group?.signal("SIGKILL"),
+    // The whole group, not the direct child: descendants that ignore SIGTERM are killed too,
+    // also after the child itself has exited.
+    ended: () => !group?.alive(),
   });
 
+  let spawnError: string | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("error", (err) => {
       // 'error' without 'exit' means the process never started.
@@ -124,14 +99,14 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   });
   const { code, signal } = await exited;
   const measured = usage.stop();
+  if (group?.alive()) await stopLeftovers(group, run, stop.cancelled() !== undefined);
   stop.dispose();
-  await drain(child, outMask, errMask);
+  await capture.drain(PIPE_DRAIN_MS);
 
-  const lines = tail.replace(/\s+$/, "").split("\n");
   const result: WorkerResult = {
     exitCode: code,
     signal,
-    stderrTail: tail.trim() ? lines.slice(-(run.tailLines ?? 20)).join("\n") : "",
+    stderrTail: capture.stderrTail(run.tailLines ?? 20),
     durationMs: Date.now() - started,
     usage: measured,
   };
@@ -140,35 +115,82 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   const forced = stop.forced();
   if (cancelled) result.cancelled = cancelled;
   if (forced) result.forceKilled = forced;
+  const outOfMemory = capture.outOfMemory();
   if (outOfMemory !== undefined) result.outOfMemory = outOfMemory;
   return result;
 }
 
-/** Waits until the worker's output has gone through the maskers, without hanging on a pipe a grandchild still holds. */
-async function drain(
-  child: ReturnType<typeof spawn>,
-  outMask: NodeJS.ReadWriteStream,
-  errMask: NodeJS.ReadWriteStream,
-): Promise<void> {
-  if (child.stdout?.readableEnded === false || child.stderr?.readableEnded === false) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise((resolve) => child.once("close", resolve)),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, PIPE_DRAIN_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+/** Spawns `<command> input.json output.json` in its own process group. */
+function startChild(run: WorkerRun) {
+  const [program, ...args] = run.command;
+  // "node" means the Node running this entrypoint: same version, and no PATH surprises.
+  const executable = program === "node" ? process.execPath : (program as string);
+  return spawn(executable, [...args, run.inputPath, run.outputPath], {
+    cwd: run.cwd,
+    env: run.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so that a signal reaches the worker's children too, and a terminal's
+    // Ctrl+C is delivered once (by us) rather than twice.
+    detached: true,
+  });
+}
+
+/** The worker's process group (its id is the worker's pid, as it was started detached). */
+class ProcessGroup {
+  constructor(readonly id: number) {}
+
+  /**
+   * True while any process of the group is alive, the worker or a descendant. A zombie does not
+   * count: as a pod's PID 1 the entrypoint inherits orphans that nobody reaps, and kill(-id, 0)
+   * would still find them. On Linux the group is read from /proc; elsewhere kill(-id, 0) decides.
+   */
+  alive(): boolean {
+    try {
+      process.kill(-this.id, 0);
+    } catch {
+      return false;
+    }
+    let pids: string[];
+    try {
+      pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+    } catch {
+      return true;
+    }
+    return pids.some((pid) => {
+      try {
+        // Fields after the command (which may hold spaces and parentheses): state ppid pgrp …
+        const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return Number(pgrp) === this.id && state !== "Z" && state !== "X";
+      } catch {
+        return false;
+      }
+    });
   }
-  for (const [source, mask] of [
-    [child.stdout, outMask],
-    [child.stderr, errMask],
-  ] as const) {
-    if (source && !source.readableEnded) {
-      source.unpipe();
-      source.destroy();
-      mask.end();
+
+  signal(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.id, signal);
+    } catch {
+      // Gone already.
     }
   }
-  await Promise.all([finished(outMask as never).catch(() => {}), finished(errMask as never).catch(() => {})]);
+}
+
+/**
+ * The worker has exited but processes it started are still running (they would outlive the task,
+ * and hold its pipes). They get SIGTERM (unless the cancellation already sent it), the grace
+ * period to stop, then SIGKILL.
+ */
+async function stopLeftovers(group: ProcessGroup, run: WorkerRun, signalled: boolean): Promise<void> {
+  run.log.warn("the worker exited, but processes it started are still running: stopping them", {
+    grace_period_s: run.gracePeriodMs / 1000,
+  });
+  if (!signalled) group.signal("SIGTERM");
+  const deadline = Date.now() + run.gracePeriodMs;
+  while (group.alive() && Date.now() < deadline) await delay(GROUP_POLL_MS);
+  if (!group.alive()) return;
+  run.log.warn("processes the worker started did not stop within the grace period: killing them");
+  group.signal("SIGKILL");
+  for (let i = 0; i < 20 && group.alive(); i++) await delay(GROUP_POLL_MS);
 }

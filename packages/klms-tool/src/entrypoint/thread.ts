@@ -13,8 +13,8 @@
  */
 import { resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { finished } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
+import { captureWorkerOutput, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
@@ -43,7 +43,6 @@ export interface ThreadRun {
   log: Logger;
 }
 
-const TAIL_BYTES = 16 * 1024;
 const PIPE_DRAIN_MS = 2000;
 
 /** A tool module loading in a worker thread, waiting for its task. */
@@ -52,12 +51,11 @@ export class WorkerThread {
   readonly #start: ThreadStart;
   readonly #ready: Promise<void>;
   readonly #exited: Promise<number>;
-  readonly #masks: NodeJS.ReadWriteStream[];
+  readonly #capture: WorkerCapture;
   #loaded = false;
   #loadError: string | undefined;
   #uncaught: string | undefined;
   #outOfMemory: string | undefined;
-  #tail = "";
 
   /** Starts the thread: the module begins to load now. */
   constructor(start: ThreadStart) {
@@ -68,14 +66,13 @@ export class WorkerThread {
       stdout: true,
       stderr: true,
     });
-    const outMask = start.masker.stream();
-    const errMask = start.masker.stream();
-    errMask.on("data", (chunk: Buffer | string) => {
-      this.#tail = (this.#tail + chunk.toString()).slice(-TAIL_BYTES);
+    this.#capture = captureWorkerOutput({
+      stdout: this.#thread.stdout,
+      stderr: this.#thread.stderr,
+      toStdout: start.stdout,
+      toStderr: start.stderr,
+      masker: start.masker,
     });
-    this.#thread.stdout.pipe(outMask).pipe(start.stdout, { end: false });
-    this.#thread.stderr.pipe(errMask).pipe(start.stderr, { end: false });
-    this.#masks = [outMask, errMask];
 
     this.#exited = new Promise((resolveExit) => this.#thread.once("exit", resolveExit));
     this.#ready = new Promise<void>((resolveReady) => {
@@ -101,7 +98,7 @@ export class WorkerThread {
   /** Stops a thread whose task will not run (the input could not be fetched, or a signal came first). */
   async dispose(): Promise<void> {
     await this.#thread.terminate();
-    await this.#drain();
+    await this.#capture.drain(PIPE_DRAIN_MS);
   }
 
   /** Runs the task in the thread and resolves when the thread has ended and its output has been passed on. */
@@ -144,7 +141,7 @@ export class WorkerThread {
     }
     const exitCode = await this.#exited;
     stop.dispose();
-    await this.#drain();
+    await this.#capture.drain(PIPE_DRAIN_MS);
 
     const result: WorkerResult = {
       exitCode,
@@ -168,24 +165,8 @@ export class WorkerThread {
   }
 
   #stderrTail(): string {
-    const tail = `${this.#tail}${this.#uncaught ? `\n${this.#uncaught}` : ""}`.trim();
-    return tail
-      ? tail
-          .split("\n")
-          .slice(-(this.#start.tailLines ?? 20))
-          .join("\n")
-      : "";
-  }
-
-  /** Waits until the thread's output has gone through the maskers, without hanging on it. */
-  async #drain(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.#masks.map((mask) => finished(mask as never).catch(() => {}))),
-      new Promise((resolveTimeout) => {
-        timer = setTimeout(resolveTimeout, PIPE_DRAIN_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    const lines = this.#start.tailLines ?? 20;
+    const tail = `${this.#capture.stderrTail(lines)}${this.#uncaught ? `\n${this.#uncaught}` : ""}`.trim();
+    return tail ? tail.split("\n").slice(-lines).join("\n") : "";
   }
 }

@@ -3,8 +3,9 @@
  * output the platform would reject (422) or misread is never posted: run.sh posted whatever the
  * file held, and a bad file left the task "running" forever.
  */
-import { readFile } from "node:fs/promises";
+import { decodeUtf8, ReadLimitError, readFileBounded } from "../contract/bounded-read.js";
 import { checkTaskOutput, type TaskOutput, type Violation } from "../contract/index.js";
+import { MAX_OUTPUT_BYTES } from "../contract/limits.js";
 
 /** What output.json turned out to be. */
 export type WorkerOutput =
@@ -14,25 +15,20 @@ export type WorkerOutput =
   | { kind: "invalid"; violations: Violation[] }
   | { kind: "valid"; output: TaskOutput; state: "succeeded" | "failed"; warnings: Violation[] };
 
-/** Output files larger than this are not read: no valid output is anywhere near (metrics are capped far lower). */
-const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
-
-/** Reads and checks the worker's output file. */
+/**
+ * Reads and checks the worker's output file, bounded (a regular file of at most 16 MiB, see
+ * bounded-read.ts) and strictly decoded: invalid UTF-8 is "unreadable", never repaired.
+ */
 export async function readWorkerOutput(path: string): Promise<WorkerOutput> {
   let text: string;
   try {
-    const buffer = await readFile(path);
-    if (buffer.length > MAX_OUTPUT_BYTES) {
-      return {
-        kind: "unreadable",
-        reason: `output.json is ${buffer.length} bytes, over the ${MAX_OUTPUT_BYTES}-byte limit`,
-      };
-    }
-    text = buffer.toString("utf8");
+    text = decodeUtf8(await readFileBounded(path, { what: "output.json", maxBytes: MAX_OUTPUT_BYTES }), "output.json");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { kind: "missing" };
-    return { kind: "unreadable", reason: `output.json could not be read (${code ?? (err as Error).message})` };
+    if (err instanceof ReadLimitError && err.code === "missing") return { kind: "missing" };
+    return {
+      kind: "unreadable",
+      reason: err instanceof ReadLimitError ? err.message : `output.json could not be read (${(err as Error).message})`,
+    };
   }
   if (text.trim() === "") return { kind: "not-json", reason: "output.json is empty" };
   let value: unknown;

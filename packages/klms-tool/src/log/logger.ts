@@ -19,7 +19,8 @@ export interface Logger {
 export interface LoggerOptions {
   /** Name shown on each line, e.g. `entrypoint`. */
   source: string;
-  masker?: Masker;
+  /** Required, so that no logger of the kit can skip masking (`new Masker()` when nothing is secret yet). */
+  masker: Masker;
   /** Minimum level written; `KLMS_LOG_LEVEL` sets it too. Default `info`. */
   level?: LogLevel;
   /** `text` (default) or `json` lines; `KLMS_LOG_FORMAT` sets it too. */
@@ -38,7 +39,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? (envLevel && envLevel in ORDER ? envLevel : "info");
   const format = options.format ?? (process.env.KLMS_LOG_FORMAT === "json" ? "json" : "text");
   const write = options.write ?? ((line: string) => process.stderr.write(line));
-  const mask = (s: string) => (options.masker ? options.masker.mask(s) : s);
+  const mask = (s: string) => options.masker.mask(s);
 
   const log = (source: string, lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;

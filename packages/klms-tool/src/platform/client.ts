@@ -5,7 +5,9 @@
  * answered. Reply bodies are never echoed whole: an error reply's `help` field is the request URL,
  * which holds the signature.
  */
+import { ReadLimitError } from "../contract/bounded-read.js";
 import { isObject } from "../contract/errors.js";
+import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
 import { type FetchInit, type FetchLike, httpFetch } from "./http.js";
 import {
   backoffDelay,
@@ -98,7 +100,12 @@ export async function fetchTaskInput(
   token: string,
   options: ClientOptions = {},
 ): Promise<{ result: Record<string, unknown>; attempts: number }> {
-  const init = { method: "GET", headers: { Authorization: authorizationHeader(token), Accept: "application/json" } };
+  const init: FetchInit = {
+    method: "GET",
+    headers: { Authorization: authorizationHeader(token), Accept: "application/json" },
+    what: "the input reply",
+    maxBytes: MAX_INPUT_BYTES,
+  };
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -129,6 +136,16 @@ export async function fetchTaskInput(
           attempts,
         );
       }
+      // Deeper than the platform itself could have written: refused before anything walks it
+      // (registering secrets, writing input.json) and overflows the stack.
+      if (jsonDepth(body.result, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+        throw new PlatformError(
+          `the input reply is nested more than ${MAX_JSON_DEPTH} levels deep`,
+          "invalid-reply",
+          reply.status,
+          attempts,
+        );
+      }
       return { result: body.result, attempts };
     }
     await retryOrThrow("input", reply, attempts, options);
@@ -153,7 +170,13 @@ export async function postTaskOutput(
     headers.Authorization = authorizationHeader(token);
     body = { task_exec_id: routes.taskId, output_json: output };
   }
-  const init = { method: "POST", headers, body: JSON.stringify(body) };
+  const init: FetchInit = {
+    method: "POST",
+    headers,
+    body: JSON.stringify(body),
+    what: "the output reply",
+    maxBytes: MAX_POST_REPLY_BYTES,
+  };
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -207,6 +230,10 @@ async function exchange(url: string, init: FetchInit, options: ClientOptions, at
     };
   } catch (err) {
     if (options.signal?.aborted) throw abortedError(attempt);
+    // Too large, or not UTF-8: another attempt would get the same reply.
+    if (err instanceof ReadLimitError && err.code !== "unreadable") {
+      throw new PlatformError(err.message, "invalid-reply", undefined, attempt);
+    }
     return { kind: "network", reason: describeNetworkError(err, timeoutMs) };
   }
 }

@@ -5,6 +5,8 @@
  * two requests per task, and starts every task (see BENCHMARKS.md).
  */
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
+import { decodeUtf8, readStreamBounded } from "../contract/bounded-read.js";
+import { MAX_INPUT_BYTES } from "../contract/limits.js";
 
 /** What the client reads of a reply. */
 export interface FetchReply {
@@ -19,6 +21,13 @@ export interface FetchInit {
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /**
+   * The largest reply body read, in bytes; a larger one (by its Content-Length, or as it
+   * arrives) rejects with a {@link ReadLimitError} before it is read whole. Default 64 MiB.
+   */
+  maxBytes?: number;
+  /** What the reply is, for the error messages ("the input reply"). Default "the reply". */
+  what?: string;
 }
 
 /** A fetch-like function: the global `fetch` fits, and so does {@link httpFetch}. */
@@ -64,7 +73,7 @@ export async function httpFetch(url: string, init: FetchInit = {}): Promise<Fetc
     const response = await send(target, method, headers, body, init.signal);
     const location = response.headers.location;
     if (![301, 302, 303, 307, 308].includes(response.statusCode ?? 0) || !location) {
-      return reply(response, init.signal);
+      return reply(response, init);
     }
     response.resume();
     if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
@@ -120,29 +129,37 @@ function send(
   });
 }
 
-function reply(response: IncomingMessage, signal: AbortSignal | undefined): Promise<FetchReply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const onAbort = () => response.destroy(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    response.on("data", (chunk: Buffer) => chunks.push(chunk));
-    response.once("error", (err) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(signal?.aborted ? signal.reason : err);
-    });
-    response.once("end", () => {
-      signal?.removeEventListener("abort", onAbort);
-      const text = Buffer.concat(chunks).toString("utf8");
-      resolve({
-        status: response.statusCode ?? 0,
-        headers: {
-          get: (name) => {
-            const value = response.headers[name.toLowerCase()];
-            return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-          },
-        },
-        text: async () => text,
-      });
-    });
-  });
+async function reply(response: IncomingMessage, init: FetchInit): Promise<FetchReply> {
+  const { signal } = init;
+  const onAbort = () => response.destroy(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const what = init.what ?? "the reply";
+  let body: Buffer;
+  try {
+    const declared = Number(response.headers["content-length"]);
+    body = await readStreamBounded(
+      response,
+      { what, maxBytes: init.maxBytes ?? MAX_INPUT_BYTES },
+      Number.isFinite(declared) ? declared : undefined,
+    );
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  // Decoded when read: invalid UTF-8 is refused (ReadLimitError), never repaired.
+  let text: string | undefined;
+  return {
+    status: response.statusCode ?? 0,
+    headers: {
+      get: (name) => {
+        const value = response.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+      },
+    },
+    text: async () => {
+      text ??= decodeUtf8(body, what);
+      return text;
+    },
+  };
 }

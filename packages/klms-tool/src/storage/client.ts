@@ -7,6 +7,11 @@ export interface ClientOptions {
   maxAttempts?: number;
   /** S3 region; MinIO and radosgw accept any, the SDK needs one (default us-east-1). */
   region?: string;
+  /**
+   * PEM certificate of the CA that signed an https endpoint's certificate, trusted instead of
+   * Node's roots: the local KLMS store's `ca` under `--tls`. Default: Node's roots.
+   */
+  ca?: string;
 }
 
 /** The AWS SDK modules, loaded on first use. */
@@ -47,6 +52,7 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
     },
     maxAttempts: options.maxAttempts ?? 5,
+    ...(options.ca ? { requestHandler: { httpsAgent: { ca: options.ca } } } : {}),
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });

@@ -8,9 +8,10 @@ export function failureOutput(
   message: string,
   details: string | undefined,
   metrics: Record<string, unknown>,
-  masker?: Masker,
+  /** Required: a failure report quotes errors, and errors quote secrets. */
+  masker: Masker,
 ): TaskOutput {
-  const mask = (s: string) => (masker ? masker.mask(s) : s);
+  const mask = (s: string) => masker.mask(s);
   const report: TaskOutput = { status: "failed", message: mask(message), metrics };
   const error = details ?? message;
   report.error = mask(error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}\n… (cut)` : error);

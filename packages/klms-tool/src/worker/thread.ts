@@ -47,6 +47,9 @@ export function serveThread(tool: RunnableTool): void {
       signals.emit(message.signal, message.signal);
       return;
     }
+    // From here the port must not keep the thread alive on its own: a run() awaiting a promise
+    // that nothing can settle then ends the thread, and is reported as such, instead of hanging.
+    port.unref();
     runWorker({ tool, inputPath: message.inputPath, outputPath: message.outputPath, ownProcess: true, signals }).then(
       (result) => {
         process.exitCode = result.exitCode;

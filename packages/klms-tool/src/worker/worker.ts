@@ -1,12 +1,15 @@
 import type { EventEmitter } from "node:events";
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { decodeUtf8, ReadLimitError, readFileBounded } from "../contract/bounded-read.js";
 import { TaskInputError } from "../contract/errors.js";
 import { readTaskInput, type TaskInput } from "../contract/input.js";
+import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "../contract/limits.js";
 import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
 import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
+import { ENTRYPOINT_DEFAULTS } from "../entrypoint/args.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
@@ -15,6 +18,7 @@ import { ParameterError } from "../tool/parameters.js";
 import { buildTask, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
 import { type TaskFiles, taskFiles } from "./files.js";
+import { ownProcess } from "./own-process.js";
 import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
 
 /** A tool as the worker accepts it: a {@link defineTool} result or the seed's plain `run(json)`. */
@@ -35,7 +39,11 @@ export interface WorkerOptions {
    * True for `node dist/main.js …` and `klms-tool run`; false when a test calls the worker.
    */
   ownProcess?: boolean;
-  /** After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms). */
+  /**
+   * After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms).
+   * Default: `KLMS_GRACE_PERIOD` (seconds, which `klms-tool exec` sets to its --grace-period),
+   * else 10 s, the entrypoint's default.
+   */
   graceMs?: number;
   /**
    * Where SIGTERM/SIGINT are heard when `ownProcess` is set; `process` by default. A worker thread
@@ -52,11 +60,14 @@ export interface WorkerResult {
   output: TaskOutput;
 }
 
-const DEFAULT_GRACE_MS = 5000;
+/** The entrypoint's default grace period, for a worker run on its own: one value, not two. */
+const DEFAULT_GRACE_MS = ENTRYPOINT_DEFAULTS.gracePeriodSeconds * 1000;
 
+/** `KLMS_GRACE_PERIOD`, in seconds like everywhere a person types a duration; undefined when unset or not a number ≥ 0. */
 function graceFromEnv(): number | undefined {
-  const ms = Number(process.env.KLMS_WORKER_GRACE_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  const raw = process.env.KLMS_GRACE_PERIOD;
+  const seconds = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
 }
 
 /**
@@ -75,7 +86,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
 
   const finish = (output: TaskOutput): WorkerResult => {
     if (result) return result;
-    writeOutput(options.outputPath, output);
+    writeOutput(options.outputPath, output, masker);
     rmSync(workdir, { recursive: true, force: true });
     result = { exitCode: outcomeOf(output) === "succeeded" ? ExitCode.Success : ExitCode.Failure, output };
     return result;
@@ -93,11 +104,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         graceMs: options.graceMs ?? graceFromEnv() ?? DEFAULT_GRACE_MS,
         signals: options.signals ?? process,
         fail,
-        done: () => result,
+        done: () => result !== undefined,
       })
     : () => {};
   try {
-    const input = loadInput(options.inputPath, masker, log);
+    const input = await loadInput(options.inputPath, masker, log);
     if ("failure" in input) return fail(input.failure);
     let tool: RunnableTool;
     try {
@@ -108,7 +119,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
     }
     const output = isToolDefinition(tool)
       ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto })
-      : await runPlain(tool, input.json, input.task, { log, signal: controller.signal, auto });
+      : await runPlain(tool, input.json, input.task, { log, signal: controller.signal, auto, masker });
     if (output.status === Status.Succeeded) log.info(output.message ?? "succeeded");
     else log.error(output.message ?? "failed");
     return finish(output);
@@ -125,12 +136,14 @@ interface RunContext {
   log: Logger;
   signal: AbortSignal;
   auto: AutoMetrics;
+  /** Required: every failure report and output is masked with it. */
+  masker: Masker;
 }
 
 async function runDefined(
   tool: ToolDefinition,
   input: TaskInput,
-  ctx: RunContext & { workdir: string; masker: Masker },
+  ctx: RunContext & { workdir: string },
 ): Promise<TaskOutput> {
   const produced: Record<string, string> = {};
   const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced });
@@ -144,7 +157,7 @@ async function runDefined(
 async function runBuilt(
   tool: ToolDefinition,
   input: TaskInput,
-  ctx: RunContext & { workdir: string; masker: Masker },
+  ctx: RunContext & { workdir: string },
   files: TaskFiles,
   produced: Record<string, string>,
 ): Promise<TaskOutput> {
@@ -222,10 +235,16 @@ async function runPlain(
       `run(json) returned ${returned === null ? "null" : "nothing"}: return {message, output, metrics, status}`,
       undefined,
       ctx.auto.finish(),
+      ctx.masker,
     );
   }
   if (typeof returned !== "object" || Array.isArray(returned)) {
-    return failureOutput(`run(json) must return an object, got ${describe(returned)}`, undefined, ctx.auto.finish());
+    return failureOutput(
+      `run(json) must return an object, got ${describe(returned)}`,
+      undefined,
+      ctx.auto.finish(),
+      ctx.masker,
+    );
   }
   const candidate: Record<string, unknown> = { ...(returned as Record<string, unknown>) };
   if ("outputs" in candidate && !("output" in candidate)) {
@@ -245,7 +264,7 @@ function finalize(
   candidate: Record<string, unknown>,
   what: string,
   metricsLimit: number | undefined,
-  ctx: RunContext & { masker?: Masker },
+  ctx: RunContext,
 ): TaskOutput {
   const auto = () => ctx.auto.finish();
   if (typeof candidate.metrics === "object" && candidate.metrics !== null && !Array.isArray(candidate.metrics)) {
@@ -267,22 +286,21 @@ function finalize(
   const status = outcomeOf(output) === "succeeded" ? Status.Succeeded : Status.Failed;
   const final: TaskOutput = { ...output, status };
   if (status === Status.Failed && final.error === undefined) final.error = final.message ?? "the tool reported failure";
-  if (ctx.masker) {
-    if (final.message !== undefined) final.message = ctx.masker.mask(final.message);
-    if (final.error !== undefined) final.error = ctx.masker.mask(final.error);
-  }
-  return final;
+  // Every string: message, error, metrics values, output paths.
+  return ctx.masker.maskValue(final);
 }
 
-function loadInput(
+async function loadInput(
   path: string,
   masker: Masker,
   log: Logger,
-): { task: TaskInput; json: Record<string, unknown> } | { failure: string } {
+): Promise<{ task: TaskInput; json: Record<string, unknown> } | { failure: string }> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    const what = `the task input ${path}`;
+    text = decodeUtf8(await readFileBounded(path, { what, maxBytes: MAX_INPUT_BYTES, followSymlinks: true }), what);
   } catch (error) {
+    if (error instanceof ReadLimitError) return { failure: error.message };
     return { failure: `could not read the task input ${path}: ${(error as Error).message}` };
   }
   let json: unknown;
@@ -290,6 +308,9 @@ function loadInput(
     json = JSON.parse(text);
   } catch (error) {
     return { failure: `the task input ${path} is not valid JSON: ${(error as Error).message}` };
+  }
+  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    return { failure: `the task input ${path} is nested more than ${MAX_JSON_DEPTH} levels deep` };
   }
   try {
     const { task, warnings } = readTaskInput(json);
@@ -319,81 +340,14 @@ async function loadTool(modulePath: string | undefined): Promise<RunnableTool> {
   );
 }
 
-function writeOutput(path: string, output: TaskOutput): void {
+/** Writes output.json, every string masked (the masker is required: no path writes a secret). */
+function writeOutput(path: string, output: TaskOutput, masker: Masker): void {
   // Write then rename, so that a reader never sees half a file.
   const tmp = join(dirname(resolve(path)), `.${process.pid}.output.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(output, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(masker.maskValue(output), null, 2)}\n`);
   renameSync(tmp, path);
 }
 
 function describe(value: unknown): string {
   return Array.isArray(value) ? "a list" : value === null ? "null" : `a ${typeof value}`;
-}
-
-interface OwnProcessContext {
-  masker: Masker;
-  log: Logger;
-  controller: AbortController;
-  graceMs: number;
-  signals: EventEmitter;
-  fail: (message: string, details?: string) => WorkerResult;
-  done: () => WorkerResult | undefined;
-}
-
-/**
- * Makes the worker own its process: masks secrets in everything written to stdout/stderr, and
- * reports a failure on an early `process.exit`, an uncaught error, or a signal. Returns a release
- * function that undoes all of it.
- */
-function ownProcess(ctx: OwnProcessContext): () => void {
-  const restore = maskStdio(ctx.masker);
-  const onExit = (code: number) => {
-    if (ctx.done()) return;
-    ctx.fail(`the tool ended the process (process.exit(${code})) before returning a result`);
-    process.exitCode = ExitCode.Failure;
-  };
-  const onCrash = (error: unknown) => {
-    const { message, details } = describeThrown(error);
-    ctx.fail(`uncaught error in the tool: ${message}`, details);
-    process.exit(ExitCode.Failure);
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (ctx.controller.signal.aborted) return;
-    ctx.log.warn(`received ${signal}: cancelling the task`);
-    ctx.controller.abort(signal);
-    setTimeout(() => {
-      ctx.fail(`cancelled: received ${signal} and the tool did not stop within ${ctx.graceMs / 1000} s`);
-      process.exit(ExitCode.Failure);
-    }, ctx.graceMs).unref();
-  };
-  process.on("exit", onExit);
-  process.on("uncaughtException", onCrash);
-  process.on("unhandledRejection", onCrash);
-  ctx.signals.on("SIGTERM", onSignal);
-  ctx.signals.on("SIGINT", onSignal);
-  return () => {
-    process.off("exit", onExit);
-    process.off("uncaughtException", onCrash);
-    process.off("unhandledRejection", onCrash);
-    ctx.signals.off("SIGTERM", onSignal);
-    ctx.signals.off("SIGINT", onSignal);
-    restore();
-  };
-}
-
-/** Routes everything written to stdout and stderr (console.log included) through the masker. */
-function maskStdio(masker: Masker): () => void {
-  const originals = [process.stdout.write, process.stderr.write] as const;
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
-      original(
-        typeof chunk === "string" || Buffer.isBuffer(chunk) ? masker.mask(chunk.toString()) : chunk,
-        ...rest,
-      )) as typeof stream.write;
-  }
-  return () => {
-    process.stdout.write = originals[0];
-    process.stderr.write = originals[1];
-  };
 }

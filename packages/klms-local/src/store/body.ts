@@ -1,0 +1,141 @@
+/**
+ * Receiving an object's bytes: into a temporary file, checked before anything is kept. The
+ * length must match what the request declared, the SHA-256 what it signed, the MD5 its
+ * Content-MD5; `aws-chunked` bodies are decoded and each chunk signature checked. Any failure
+ * (including the client going away) removes the file, so a cut or short upload leaves nothing.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { type S3Error, s3Errors } from "./errors.js";
+import { chunkSignatureOf, type SignedRequest, sameSignature } from "./sigv4.js";
+
+/** A body kept in a temporary file. */
+export interface ReceivedBody {
+  path: string;
+  size: number;
+  /** Hex MD5 of the bytes (S3's ETag of a single-part object). */
+  md5: string;
+}
+
+/** How to check the body, from the request's headers and signature. */
+export interface BodyChecks {
+  /** The signed request: chunk signatures of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` are checked with its key. */
+  signed: SignedRequest;
+  signingKey: Buffer;
+}
+
+/** Reads the request body into `path`; throws S3's error (and removes the file) when it is not what was declared. */
+export async function receiveBody(req: IncomingMessage, path: string, checks: BodyChecks): Promise<ReceivedBody> {
+  const declared = declaredLength(req);
+  const md5 = createHash("md5");
+  const sha = createHash("sha256");
+  let size = 0;
+  const streaming = checks.signed.payloadHash.startsWith("STREAMING-");
+  const source = streaming ? decodeAwsChunked(req, checks) : req;
+  try {
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          if (size > declared) throw s3Errors.incompleteBody();
+          md5.update(chunk);
+          sha.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(path, { flags: "wx", mode: 0o600 }),
+    );
+    if (size !== declared) throw s3Errors.incompleteBody();
+    const hash = checks.signed.payloadHash;
+    if (/^[0-9a-f]{64}$/.test(hash) && hash !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
+    const digest = md5.digest();
+    const contentMd5 = req.headers["content-md5"];
+    if (typeof contentMd5 === "string" && contentMd5 !== digest.toString("base64")) throw s3Errors.badDigest();
+    return { path, size, md5: digest.toString("hex") };
+  } catch (error) {
+    await rm(path, { force: true });
+    throw isS3Error(error) ? error : s3Errors.incompleteBody();
+  }
+}
+
+function isS3Error(error: unknown): error is S3Error {
+  return error instanceof Error && error.name === "S3Error";
+}
+
+/** The object's length: x-amz-decoded-content-length for aws-chunked bodies, else Content-Length (required, as S3 does). */
+function declaredLength(req: IncomingMessage): number {
+  const raw = req.headers["x-amz-decoded-content-length"] ?? req.headers["content-length"];
+  const n = raw === undefined ? Number.NaN : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw s3Errors.missingContentLength();
+  return n;
+}
+
+/**
+ * Decodes an `aws-chunked` body (`<hex size>[;chunk-signature=<sig>]\r\n<bytes>\r\n` … `0…\r\n`
+ * then optional trailers). Chunk signatures are checked when the payload is signed; trailers
+ * (checksums) are read and ignored.
+ */
+async function* decodeAwsChunked(source: AsyncIterable<Buffer>, checks: BodyChecks): AsyncGenerator<Buffer> {
+  const signedChunks = checks.signed.payloadHash.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+  let previous = checks.signed.signature;
+  let pending: Buffer = Buffer.alloc(0);
+  let mode: "header" | "data" | "crlf" | "done" = "header";
+  let need = 0;
+  let expected = "";
+  let hash: Hash = createHash("sha256");
+  for await (const piece of source) {
+    pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+    for (;;) {
+      if (mode === "done") {
+        pending = Buffer.alloc(0);
+        break;
+      }
+      if (mode === "header") {
+        const end = pending.indexOf("\r\n");
+        if (end < 0) {
+          if (pending.length > 4096)
+            throw s3Errors.invalidArgument("Malformed aws-chunked body: a chunk header is too long.");
+          break;
+        }
+        const [sizeText, ...ext] = pending.subarray(0, end).toString("latin1").split(";");
+        need = Number.parseInt(sizeText ?? "", 16);
+        if (!Number.isSafeInteger(need) || need < 0)
+          throw s3Errors.invalidArgument("Malformed aws-chunked body: bad chunk size.");
+        expected = ext.find((e) => e.startsWith("chunk-signature="))?.slice("chunk-signature=".length) ?? "";
+        hash = createHash("sha256");
+        pending = pending.subarray(end + 2);
+        if (need === 0) verifyChunk(hash, expected);
+        mode = need === 0 ? "done" : "data";
+        continue;
+      }
+      if (mode === "data") {
+        if (pending.length === 0) break;
+        const take = pending.subarray(0, need);
+        hash.update(take);
+        need -= take.length;
+        pending = pending.subarray(take.length);
+        yield take;
+        if (need === 0) mode = "crlf";
+        continue;
+      }
+      if (pending.length < 2) break;
+      if (pending[0] !== 13 || pending[1] !== 10)
+        throw s3Errors.invalidArgument("Malformed aws-chunked body: a chunk does not end with CRLF.");
+      pending = pending.subarray(2);
+      verifyChunk(hash, expected);
+      mode = "header";
+    }
+  }
+  if (mode !== "done") throw s3Errors.incompleteBody();
+
+  function verifyChunk(chunkHash: Hash, given: string): void {
+    if (!signedChunks) return;
+    const computed = chunkSignatureOf(checks.signingKey, checks.signed, previous, chunkHash.digest("hex"));
+    if (!sameSignature(given, computed)) throw s3Errors.signatureDoesNotMatch();
+    previous = computed;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * S3's error answers, with the codes, statuses and messages MinIO gives (minio cmd/api-errors.go),
+ * and the XML document they travel in.
+ */
+import { escapeXml } from "./xml.js";
+
+/** An S3 error: `code` is S3's `<Code>`, `status` the HTTP status. */
+export class S3Error extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "S3Error";
+  }
+}
+
+/** The errors the store answers, by name; each call makes a fresh error. */
+export const s3Errors = {
+  accessDenied: (why = "Access Denied.") => new S3Error("AccessDenied", 403, why),
+  invalidAccessKeyId: () =>
+    new S3Error("InvalidAccessKeyId", 403, "The Access Key Id you provided does not exist in our records."),
+  signatureDoesNotMatch: () =>
+    new S3Error(
+      "SignatureDoesNotMatch",
+      403,
+      "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    ),
+  invalidToken: () => new S3Error("InvalidTokenId", 403, "The security token included in the request is invalid"),
+  expiredToken: () => new S3Error("ExpiredToken", 400, "The provided token has expired."),
+  malformedAuth: (why: string) => new S3Error("AuthorizationHeaderMalformed", 400, why),
+  timeSkewed: () =>
+    new S3Error(
+      "RequestTimeTooSkewed",
+      403,
+      "The difference between the request time and the server's time is too large.",
+    ),
+  contentSha256Mismatch: () =>
+    new S3Error(
+      "XAmzContentSHA256Mismatch",
+      400,
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    ),
+  badDigest: () => new S3Error("BadDigest", 400, "The Content-Md5 you specified did not match what we received."),
+  incompleteBody: () =>
+    new S3Error(
+      "IncompleteBody",
+      400,
+      "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    ),
+  missingContentLength: () =>
+    new S3Error("MissingContentLength", 411, "You must provide the Content-Length HTTP header."),
+  keyTooLong: () => new S3Error("KeyTooLongError", 400, "Your key is too long (S3 allows 1024 bytes)."),
+  invalidObjectName: () =>
+    new S3Error(
+      "XMinioInvalidObjectName",
+      400,
+      "Object name contains unsupported characters: a key may not have a '.' or '..' segment (in any encoding) or a NUL.",
+    ),
+  invalidBucketName: () => new S3Error("InvalidBucketName", 400, "The specified bucket is not valid."),
+  invalidUri: () => new S3Error("InvalidURI", 400, "Couldn't parse the specified URI."),
+  noSuchBucket: () => new S3Error("NoSuchBucket", 404, "The specified bucket does not exist"),
+  noSuchKey: () => new S3Error("NoSuchKey", 404, "The specified key does not exist."),
+  noSuchUpload: () =>
+    new S3Error(
+      "NoSuchUpload",
+      404,
+      "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    ),
+  invalidPart: () =>
+    new S3Error(
+      "InvalidPart",
+      400,
+      "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+    ),
+  invalidPartOrder: () =>
+    new S3Error(
+      "InvalidPartOrder",
+      400,
+      "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+    ),
+  entityTooSmall: () =>
+    new S3Error("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."),
+  invalidRange: () => new S3Error("InvalidRange", 416, "The requested range is not satisfiable"),
+  bucketNotEmpty: () => new S3Error("BucketNotEmpty", 409, "The bucket you tried to delete is not empty"),
+  bucketAlreadyOwnedByYou: () =>
+    new S3Error(
+      "BucketAlreadyOwnedByYou",
+      409,
+      "Your previous request to create the named bucket succeeded and you already own it.",
+    ),
+  malformedXml: () =>
+    new S3Error(
+      "MalformedXML",
+      400,
+      "The XML you provided was not well-formed or did not validate against our published schema.",
+    ),
+  invalidArgument: (why: string) => new S3Error("InvalidArgument", 400, why),
+  notImplemented: () =>
+    new S3Error("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
+  methodNotAllowed: () =>
+    new S3Error("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
+  internal: () => new S3Error("InternalError", 500, "We encountered an internal error, please try again."),
+};
+
+/** S3's error document: `<Error><Code>…</Code><Message>…</Message>…</Error>`. */
+export function errorDocument(
+  error: S3Error,
+  resource: string,
+  requestId: string,
+  extra: Record<string, string> = {},
+): string {
+  const fields = Object.entries({
+    Code: error.code,
+    Message: error.message,
+    ...extra,
+    Resource: resource,
+    RequestId: requestId,
+  })
+    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+    .join("");
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${fields}</Error>`;
+}

@@ -1,0 +1,153 @@
+/**
+ * The forms a secret takes once a program has printed it through a common encoder, as the
+ * masker looks for them. Each form is a literal text plus the regular expression that finds it;
+ * hexadecimal escapes (`%2F`, `\u00e4`) match in either case, because encoders differ on it
+ * (Python and Node upper-case percent escapes, Python's JSON lower-cases `\u` escapes, hand-made
+ * URLs use either).
+ */
+
+/** One printed form of a secret. */
+export interface SecretForm {
+  /** The form as an encoder would print it (its length decides how much a stream holds back). */
+  text: string;
+  /** A regular-expression source matching `text`, hexadecimal escapes in either case. */
+  source: string;
+}
+
+/** JSON nesting followed inside a secret that is a JSON document; deeper fields are not listed. */
+const MAX_SECRET_JSON_DEPTH = 32;
+
+/** Every form of `secret` the masker looks for (the caller drops forms that are too short). */
+export function secretForms(secret: string): SecretForm[] {
+  const texts = new Set<string>();
+  for (const base of baseForms(secret)) for (const encoded of encodings(base)) texts.add(encoded);
+  texts.delete("");
+  return [...texts].map((text) => ({ text, source: toSource(text) }));
+}
+
+/** The secret, and the parts of it that are secret on their own. */
+function baseForms(secret: string): Set<string> {
+  const bases = new Set<string>([secret]);
+  const bearer = /^bearer\s+(.+)$/is.exec(secret);
+  if (bearer?.[1]) bases.add(bearer[1]);
+  for (const form of [...bases]) {
+    // A multi-line value (a PEM key) is often printed one line at a time.
+    for (const line of form.split(/\r?\n/)) bases.add(line.trim());
+    // A JWT's signature part is secret on its own; its header alone is not worth masking.
+    const jwt = form.split(".");
+    if (jwt.length === 3 && jwt.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) bases.add(jwt[2] as string);
+  }
+  for (const form of jsonForms(secret)) bases.add(form);
+  return bases;
+}
+
+/** For a secret that is a JSON document (a service-account key, …): each string field, and its re-serialisations. */
+function jsonForms(secret: string): string[] {
+  const trimmed = secret.trim();
+  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch {
+    return [];
+  }
+  const forms: string[] = [JSON.stringify(value, null, 2)];
+  // Compact (JSON.stringify, Python with separators=(",", ":")) and Python's default ", "/": ",
+  // each as is and with Python's ensure_ascii escapes.
+  for (const text of [JSON.stringify(value), pythonDumps(value, 0)]) {
+    if (text !== undefined) forms.push(text, asciiJson(text));
+  }
+  const walk = (v: unknown, depth: number) => {
+    if (typeof v === "string") forms.push(v);
+    else if (v !== null && typeof v === "object" && depth < MAX_SECRET_JSON_DEPTH) {
+      for (const child of Object.values(v)) walk(child, depth + 1);
+    }
+  };
+  walk(value, 0);
+  return forms;
+}
+
+/** The encodings of one text: as is, JSON-escaped, percent-encoded four ways, base64. */
+function encodings(text: string): string[] {
+  if (text === "") return [];
+  const json = JSON.stringify(text).slice(1, -1);
+  const bytes = Buffer.from(text);
+  const base64 = bytes.toString("base64");
+  return [
+    text,
+    json,
+    asciiJson(json),
+    encodeURIComponent(text),
+    // Python's urllib.parse.quote(s) keeps "/" ; quote(s, safe="") does not.
+    percentEncode(text, PYTHON_SAFE, "/", false),
+    percentEncode(text, PYTHON_SAFE, "", false),
+    // quote_plus(s) and a form body (URLSearchParams): space as "+".
+    percentEncode(text, PYTHON_SAFE, "", true),
+    new URLSearchParams({ s: text }).toString().slice(2),
+    base64,
+    base64.replace(/=+$/, ""),
+    bytes.toString("base64url"),
+  ];
+}
+
+/** Characters Python's `quote` never escapes. */
+const PYTHON_SAFE = /[A-Za-z0-9_.~-]/;
+
+function percentEncode(text: string, safe: RegExp, extraSafe: string, spaceAsPlus: boolean): string {
+  let out = "";
+  for (const char of text) {
+    if (safe.test(char) || extraSafe.includes(char)) out += char;
+    else if (spaceAsPlus && char === " ") out += "+";
+    else for (const byte of Buffer.from(char)) out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** A JSON string body with every character outside printable ASCII as `\uXXXX` (Python's `ensure_ascii`). */
+function asciiJson(json: string): string {
+  let out = "";
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    out += code >= 0x20 && code <= 0x7e ? json[i] : `\\u${code.toString(16).padStart(4, "0")}`;
+  }
+  return out;
+}
+
+/** Python's `json.dumps(value, ensure_ascii=False)`: ", " and ": " separators; undefined when too deep. */
+function pythonDumps(value: unknown, depth: number): string | undefined {
+  if (depth > MAX_SECRET_JSON_DEPTH) return undefined;
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const part = pythonDumps(item, depth + 1);
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return `[${parts.join(", ")}]`;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const part = pythonDumps(item, depth + 1);
+    if (part === undefined) return undefined;
+    parts.push(`${pythonDumps(key, depth + 1)}: ${part}`);
+  }
+  return `{${parts.join(", ")}}`;
+}
+
+/** A regular-expression source for `text`, with `%XX` and `\uXXXX` escapes matching in either case. */
+function toSource(text: string): string {
+  let source = "";
+  for (let i = 0; i < text.length; i++) {
+    const hexEscape = /^(%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})/.exec(text.slice(i, i + 6))?.[1];
+    if (hexEscape) {
+      source += hexEscape.startsWith("%") ? "%" : "\\\\u";
+      for (const digit of hexEscape.slice(hexEscape.startsWith("%") ? 1 : 2)) {
+        source += /[0-9]/.test(digit) ? digit : `[${digit.toLowerCase()}${digit.toUpperCase()}]`;
+      }
+      i += hexEscape.length - 1;
+    } else {
+      source += (text[i] as string).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    }
+  }
+  return source;
+}
