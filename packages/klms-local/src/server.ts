@@ -24,6 +24,8 @@ export interface ServerContext extends TasksContext {
   faults: FaultList;
   /** The object store's URL (`/help`'s `s3_api`). */
   s3Url?: string;
+  /** The CA the object store's TLS certificate chains to (PEM), when it has one: the console reads outputs with it. */
+  storeCa?: string;
   /** Request log sink; none when quiet. */
   log?: (line: string) => void;
 }

@@ -10,6 +10,8 @@ import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type LocalKlms, startLocalKlms } from "../../klms-local/src/index.ts";
 import { KlmsApiError, KlmsClient, resolveApiBase } from "../src/client/index.ts";
+import { minioSettings } from "../src/contract/minio.ts";
+import { createStorage } from "../src/storage/storage.ts";
 
 const PROJECT = resolve(import.meta.dirname, "../../../examples/correlations");
 
@@ -105,6 +107,29 @@ describe("KlmsClient against a local KLMS", () => {
     assert.equal(task.exec_state, "failed", "the input does not exist: the tool fails");
     assert.equal(seen.at(-1), "failed");
     assert.ok(task.end_date);
+  });
+
+  it("s3() without the AWS variables mints credentials at the store's STS with the user's token; they read and write", async () => {
+    const s3 = await client.s3({});
+    assert.equal(s3.endpoint, (await client.help()).s3_api);
+    assert.ok(s3.accessKeyId && s3.secretAccessKey && s3.sessionToken);
+    assert.notEqual(s3.accessKeyId, String(klms.minio.id), "minted for this request, not the tasks' block");
+    const storage = createStorage(
+      minioSettings(
+        { endpoint_url: s3.endpoint, id: s3.accessKeyId, key: s3.secretAccessKey, skey: s3.sessionToken },
+        { prefer: "external", env: {} },
+      ),
+    );
+    try {
+      await storage.put("s3://klms-bucket/client-test/hello.txt", "hello");
+      assert.equal(await storage.getText("s3://klms-bucket/client-test/hello.txt"), "hello");
+    } finally {
+      storage.close();
+    }
+    const refused = await rejection(
+      new KlmsClient({ apiBase: client.transport.apiBase, session: { token: "not-a-jwt" } }).s3({}),
+    );
+    assert.match(refused.message, /the object store gave no credentials/);
   });
 
   it("registry credentials: the local KLMS has no registry, and says so with the platform's 404", async () => {

@@ -54,16 +54,9 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
       terminationGraceMs: 2000,
     });
     home = mkdtempSync(join(tmpdir(), "klms-cluster-"));
-    // The S3 credentials through the AWS variables, as a CI would give them: the ones the
-    // local KLMS hands its tasks.
-    env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, "config"),
-      AWS_ACCESS_KEY_ID: String(klms.minio.id),
-      AWS_SECRET_ACCESS_KEY: String(klms.minio.key),
-      AWS_SESSION_TOKEN: String(klms.minio.skey),
-    };
+    // No AWS variables: uploads and downloads get S3 credentials from the store's STS with the
+    // user's token, as on the platform.
+    env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, "config") };
   });
   after(async () => {
     await klms?.stop();

@@ -12,14 +12,14 @@ import type { Readable } from "node:stream";
 import type { Hono } from "hono";
 import { createStorage, minioSettings } from "klms-tool";
 import type { Env } from "../http.js";
+import type { ServerContext } from "../server.js";
 import { type StoredTask, type TaskRecord, taskRecordOf } from "../tasks.js";
-import type { TasksContext } from "./tasks.js";
 
 /** How much of an output the console reads for its preview, in bytes. */
 const PREVIEW_BYTES = 16 * 1024;
 
 /** Registers `GET /` and `GET /console/task/:id` on the app (no token: see the module's comment). */
-export function consoleRoutes(app: Hono<Env>, ctx: TasksContext): void {
+export function consoleRoutes(app: Hono<Env>, ctx: ServerContext): void {
   const record = (t: StoredTask) => taskRecordOf(t, (id) => ctx.catalog.find(id)?.url as string | undefined);
   app.get("/", (c) => {
     const tasks = ctx.store
@@ -80,11 +80,12 @@ function facts(t: TaskRecord): string {
   return `<table class="facts">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`;
 }
 
-async function outputs(ctx: TasksContext, stored: StoredTask, t: TaskRecord): Promise<string> {
+async function outputs(ctx: ServerContext, stored: StoredTask, t: TaskRecord): Promise<string> {
   const entries = Object.entries(t.outputs ?? {});
   if (entries.length === 0) return "<p>No registered outputs.</p>";
   const parts: string[] = [];
-  const storage = createStorage(minioSettings(await ctx.minio(stored), { prefer: "external", env: {} }));
+  const settings = minioSettings(await ctx.minio(stored.creator), { prefer: "external", env: {} });
+  const storage = createStorage(settings, ctx.storeCa === undefined ? {} : { ca: ctx.storeCa });
   try {
     for (const [name, out] of entries) {
       parts.push(
@@ -133,7 +134,7 @@ async function head(stream: Readable, max: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, max).toString("utf8");
 }
 
-function catalogEntries(ctx: TasksContext, t: TaskRecord): string {
+function catalogEntries(ctx: ServerContext, t: TaskRecord): string {
   const ids = [
     t.process_id,
     t.tool,
@@ -154,7 +155,7 @@ function catalogEntries(ctx: TasksContext, t: TaskRecord): string {
 }
 
 /** A tool named by name (a task's `tool` is as sent: a name or an id). */
-function byName(ctx: TasksContext, name: string) {
+function byName(ctx: ServerContext, name: string) {
   try {
     return ctx.catalog.get("tool", name);
   } catch {
