@@ -3,16 +3,16 @@
  * paths; it does its work and reports a message and metrics. Everything else (fetching the task,
  * validating it, masking secrets in logs, reporting failures) is done by klms-tool.
  *
- * Try it: `npm test` runs it as a real task against a local KLMS; `npm run build` then
- * `node dist/main.js fixtures/input.json output.json` runs it on a task input file.
+ * Try it: `npm test` runs it as a real task against a local KLMS; `npm start` builds it and runs
+ * it on fixtures/input.json (a task input in the platform's shape) the same way.
  */
 import { defineTool, main, z } from "klms-tool";
 
 const tool = defineTool({
   // The tool's name in the KLMS catalog: 2 to 100 of a-z, 0-9, "_" and "-".
   name: "__TOOL_NAME__",
-  version: "0.1.0",
-  description: "Adds two numbers and counts the lines of its input files",
+  // The version is package.json's (klms-tool manifest and the image labels read it there).
+  description: "__TOOL_DESCRIPTION__",
 
   // Parameters: a zod schema. The task's parameters are validated against it before run() is
   // called; defaults are applied, and every problem is reported at once.

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runToolTask } from "klms-local";
+import { cli } from "klms-tool/cli";
 
 // The tool's folder: the test runs `node dist/main.js` there (build first: `npm test` does).
 const cwd = fileURLToPath(new URL("..", import.meta.url));
@@ -30,4 +32,13 @@ test("a missing parameter fails the task with a clear message", async (t) => {
 
   assert.equal(run.state, "failed");
   assert.match(String(run.message), /invalid parameters:\n- x: required/);
+});
+
+test("fixtures/input.json (what npm start runs) is an input the tool accepts", async () => {
+  // The CLI in-process: `klms-tool validate-input fixtures/input.json --tool dist/main.js`.
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const code = await cli(["validate-input", "fixtures/input.json", "--tool", "dist/main.js"], { cwd, stdout, stderr });
+  assert.equal(code, 0, String(stderr.read()));
+  assert.match(String(stdout.read()), /valid for __TOOL_NAME__: parameters \{"x":2,"y":3\}/);
 });

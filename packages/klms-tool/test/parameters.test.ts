@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { literalEval } from "../../klms-local/src/literal-eval.ts";
 import { ParameterError, z } from "../src/index.ts";
 import { parseParameters } from "../src/tool/parameters.ts";
 
-describe("parseParameters: the platform's literal_eval, undone where the schema asks for a string", () => {
+describe("parseParameters: values the platform's literal_eval made from strings are written out where the schema asks for text", () => {
   const schema = z.object({
     name: z.string(),
     mode: z.enum(["True", "False", "auto"]).default("auto"),
@@ -60,5 +61,66 @@ describe("parseParameters: the platform's literal_eval, undone where the schema 
   });
   test("a number where a number is expected is not turned into a string", () => {
     assert.throws(() => parseParameters(z.object({ n: z.number() }), { n: true }), ParameterError);
+  });
+});
+
+// What the platform does to a string parameter (klms-local reproduces its literal_eval, checked
+// against Python 3.11): the text is lost, so the repair must neither claim it nor guess it.
+describe("parseParameters: a string that literal_eval made a number cannot be recovered, and says so", () => {
+  const schema = z.object({ version: z.string() });
+  const cases: [string, number, string][] = [
+    ["3.10", 3.1, "3.1"],
+    ["2024.10", 2024.1, "2024.1"],
+    ["1e5", 100000, "100000"],
+    ["1_000", 1000, "1000"],
+    ["0x1F", 31, "31"],
+  ];
+  for (const [sent, received, gets] of cases) {
+    test(`"${sent}" arrives as ${received}: the tool gets "${gets}", the number written out, and is told why`, () => {
+      assert.equal(literalEval(sent), received, "what the platform hands the tool");
+      const { value, warnings } = parseParameters(schema, { version: received });
+      assert.equal(value.version, gets);
+      assert.equal(warnings.length, 1);
+      const warning = warnings[0] ?? "";
+      assert.match(warning, new RegExp(`^parameter version: the schema asks for text but ${received} arrived: `));
+      assert.match(warning, /the text sent cannot be recovered \(.* all give /);
+      assert.match(warning, /which may differ from what was sent/);
+      // The old repair claimed the text sent: 'the platform turned the string "3.1" into 3.1'.
+      assert.doesNotMatch(warning, /turned the string/);
+      assert.match(warning, /send it as a Python string literal inside the JSON string, e\.g\. "'3\.10'"/);
+    });
+  }
+  test('the advice works: "\'3.10\'" reaches the tool as "3.10", with no warning', () => {
+    for (const [sent] of cases) {
+      const received = literalEval(`'${sent}'`);
+      assert.equal(received, sent);
+      assert.deepEqual(parseParameters(schema, { version: received }), { value: { version: sent }, warnings: [] });
+    }
+  });
+  test("True, False and None read back as their Python spelling, without claiming more", () => {
+    for (const [sent, received] of [
+      ["True", true],
+      ["False", false],
+      ["None", null],
+    ] as const) {
+      assert.equal(literalEval(sent), received);
+      const { value, warnings } = parseParameters(schema, { version: received });
+      assert.equal(value.version, sent);
+      assert.match(
+        warnings[0] ?? "",
+        /the tool reads it back as "(True|False|None)", the usual text for it; to pass such text exactly/,
+      );
+    }
+  });
+  test("an enum member the written-out number does not match is an error that names the cause", () => {
+    const versions = z.object({ version: z.enum(["3.9", "3.10"]) });
+    assert.throws(
+      () => parseParameters(versions, { version: literalEval("3.10") as number }),
+      (e: unknown) =>
+        e instanceof ParameterError &&
+        /- version: .*; got 3\.1 \(the platform's literal evaluation of string parameters may have made it from a string; .*"'3\.10'"/.test(
+          e.message,
+        ),
+    );
   });
 });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createReadStream, truncateSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -79,6 +80,22 @@ function generated(size: number): { stream: Readable; sha256: () => string } {
   });
   return { stream, sha256: () => hash.digest("hex") };
 }
+
+/** A readable that yields `failAfter` bytes and then fails (a source that breaks mid-upload). */
+function failingSource(failAfter: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= failAfter) return void this.destroy(new Error("disk gone while reading the source"));
+      const n = Math.min(MiB, failAfter - sent);
+      sent += n;
+      this.push(Buffer.alloc(n, 7));
+    },
+  });
+}
+
+/** Guards the tests whose fault used to hang forever: they fail at this limit instead. */
+const HANG_GUARD = { timeout: 180_000 };
 
 describe("storage against radosgw (real SigV4, real session tokens)", { skip }, () => {
   let creds: Awaited<ReturnType<typeof assumeRole>>;
@@ -155,7 +172,7 @@ describe("storage against radosgw (real SigV4, real session tokens)", { skip }, 
     assert.equal(hash.digest("hex"), uploaded);
     const file = await storage.downloadInto(`s3://${bucket}/big/blob.bin`, dir);
     const fileHash = createHash("sha256");
-    for await (const chunk of (await import("node:fs")).createReadStream(file)) fileHash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(file)) fileHash.update(chunk as Buffer);
     assert.equal(fileHash.digest("hex"), uploaded);
     await storage.delete(`s3://${bucket}/big/blob.bin`);
   });
@@ -170,6 +187,115 @@ describe("storage against radosgw (real SigV4, real session tokens)", { skip }, 
     for await (const o of storage.list(`s3://${bucket}/folder/`, { pageSize: 5 })) keys.push(o.key);
     assert.equal(keys.length, 13);
     assert.ok(keys.includes("folder/nested/meta.json"));
+  });
+
+  /** The multipart uploads still open on the bucket, polled until none (an abort may still be on its way). */
+  async function openUploads(): Promise<unknown[]> {
+    const client = await storage.client();
+    const { ListMultipartUploadsCommand } = await import("@aws-sdk/client-s3");
+    let uploads: unknown[] = [];
+    for (let i = 0; i < 20; i++) {
+      uploads = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+      if (uploads.length === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return uploads;
+  }
+
+  test("60 opened streams destroyed at once, then any call works", HANG_GUARD, async () => {
+    await storage.put(`s3://${bucket}/four.bin`, Buffer.alloc(4 * MiB, 1));
+    for (let i = 0; i < 60; i++) (await storage.open(`s3://${bucket}/four.bin`)).destroy();
+    assert.equal(
+      (await storage.getBuffer(`s3://${bucket}/four.bin`, { maxBytes: 1000 }).catch((e) => e)).code,
+      "TooLarge",
+    );
+    assert.equal((await storage.getBuffer(`s3://${bucket}/four.bin`)).length, 4 * MiB);
+  });
+
+  for (const failAfter of [0, MiB, 12 * MiB]) {
+    test(
+      `a stream that fails after ${failAfter / MiB} MiB: the upload settles, no multipart upload stays open`,
+      HANG_GUARD,
+      async () => {
+        const key = `s3://${bucket}/failing-${failAfter}.bin`;
+        await assert.rejects(
+          storage.upload(key, failingSource(failAfter)),
+          (e: unknown) =>
+            e instanceof StorageError &&
+            e.code === "SourceError" &&
+            /reading the data to upload failed: Error \(disk gone while reading the source\)$/.test(e.message),
+        );
+        assert.equal(await storage.exists(key), false);
+        assert.deepEqual(await openUploads(), [], "no multipart upload is left behind");
+      },
+    );
+  }
+
+  test("fs.createReadStream of a missing file: the upload settles with ENOENT", HANG_GUARD, async () => {
+    const missing = join(dir, "missing.csv");
+    await assert.rejects(
+      storage.upload(`s3://${bucket}/missing.csv`, createReadStream(missing)),
+      (e: unknown) => e instanceof StorageError && e.code === "ENOENT" && e.message.includes(missing),
+    );
+    assert.deepEqual(await openUploads(), []);
+  });
+
+  test(
+    "a 200 MiB file truncated to 50 MiB during its single PUT fails with the cause, stores nothing",
+    HANG_GUARD,
+    async () => {
+      const file = join(dir, "shrinking.bin");
+      await writeFile(file, generated(200 * MiB).stream);
+      let truncated = false;
+      await assert.rejects(
+        storage.upload(`s3://${bucket}/shrunk.bin`, file, {
+          onProgress: (p) => {
+            if (!truncated && p.done >= 20 * MiB) {
+              truncated = true;
+              truncateSync(file, 50 * MiB);
+            }
+          },
+        }),
+        (e: unknown) =>
+          e instanceof StorageError &&
+          e.code === "SourceChanged" &&
+          /it shrank: 52428800 of 209715200 bytes were read/.test(e.message),
+      );
+      assert.equal(await storage.exists(`s3://${bucket}/shrunk.bin`), false);
+      await rm(file);
+    },
+  );
+
+  test("a file that grows during its upload fails naming the cause, not the session token", HANG_GUARD, async () => {
+    const file = join(dir, "growing.bin");
+    await writeFile(file, Buffer.alloc(12 * MiB, 3));
+    let grown = false;
+    await assert.rejects(
+      storage.upload(`s3://${bucket}/grown.bin`, file, {
+        onProgress: (p) => {
+          if (!grown && p.done >= MiB) {
+            grown = true;
+            writeFileSync(file, Buffer.alloc(2 * MiB, 4), { flag: "a" });
+          }
+        },
+      }),
+      (e: unknown) =>
+        e instanceof StorageError &&
+        e.code === "SourceChanged" &&
+        /it grew/.test(e.message) &&
+        !/token|skey/.test(e.message),
+    );
+    assert.equal(await storage.exists(`s3://${bucket}/grown.bin`), false);
+    await rm(file);
+  });
+
+  test("zero-byte folder markers become folders in downloadFolder", async () => {
+    await storage.put(`s3://${bucket}/data/`, "");
+    await storage.put(`s3://${bucket}/data/empty/`, "");
+    await storage.put(`s3://${bucket}/data/x.csv`, "x\n");
+    const target = join(dir, "markers");
+    assert.deepEqual(await storage.downloadFolder(`s3://${bucket}/data/`, target), [join(target, "x.csv")]);
+    assert.deepEqual((await readdir(target)).sort(), ["empty", "x.csv"]);
   });
 
   test("a cancelled multipart upload leaves no object and no pending upload", async () => {

@@ -1,5 +1,40 @@
+import type { Writable } from "node:stream";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ExitCode } from "../exit-codes.js";
+
+/**
+ * Where a `klms-tool` command reads and writes. Every field defaults to the process's own, so
+ * that a test (or another program) runs a command in-process with its own streams.
+ */
+export interface CliIO {
+  /** Results (a manifest, a verdict, the help asked for). Default: `process.stdout`. */
+  stdout?: Writable;
+  /** Messages and errors. Default: `process.stderr`. */
+  stderr?: Writable;
+  /** Environment variables the command reads (e.g. `KLMS_TOKEN`). Default: `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** The folder relative paths are resolved against. Default: `process.cwd()`. */
+  cwd?: string;
+  /**
+   * Stops a command that runs until interrupted (`try --watch`), as SIGINT/SIGTERM do.
+   * Default: a signal that never aborts.
+   */
+  signal?: AbortSignal;
+}
+
+/** {@link CliIO} with every default filled in, as each command receives it. */
+export type CommandIO = Required<CliIO>;
+
+/** Fills in the defaults of {@link CliIO}. */
+export function commandIO(io: CliIO = {}): CommandIO {
+  return {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    signal: io.signal ?? new AbortController().signal,
+  };
+}
 
 /** One `klms-tool` command: its help text and what it does with its arguments. */
 export interface Command {
@@ -8,16 +43,14 @@ export interface Command {
   summary: string;
   /** Full help, shown by `klms-tool <command> --help`. */
   help: string;
-  run(argv: string[]): Promise<ExitCode | number>;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(argv: string[], io: CommandIO): Promise<ExitCode | number>;
 }
 
-/** Where commands write: standard output for results, standard error for messages. */
-export const out = (text: string): void => {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-};
-export const err = (text: string): void => {
-  process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
-};
+/** Writes one message, ending it with a newline when it has none. */
+export function line(stream: Writable, text: string): void {
+  stream.write(text.endsWith("\n") ? text : `${text}\n`);
+}
 
 /**
  * Parses a command's arguments. On `--help` prints the help and returns `{exit: Success}`; on a
@@ -28,6 +61,7 @@ export function parse<T extends ParseArgsConfig["options"]>(
   options: T,
   help: string,
   positionals: { min: number; max: number },
+  io: CommandIO,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | { exit: ExitCode } {
   try {
     const parsed = parseArgs({
@@ -38,19 +72,19 @@ export function parse<T extends ParseArgsConfig["options"]>(
     });
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (values.help) {
-      out(help);
+      line(io.stdout, help);
       return { exit: ExitCode.Success };
     }
     const n = parsed.positionals.length;
     if (n < positionals.min || n > positionals.max) {
-      err(
-        `expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min} to ${positionals.max}`} argument(s), got ${n}\n\n${help}`,
-      );
+      const expected =
+        positionals.min === positionals.max ? positionals.min : `${positionals.min} to ${positionals.max}`;
+      line(io.stderr, `expected ${expected} argument(s), got ${n}\n\n${help}`);
       return { exit: ExitCode.Usage };
     }
     return { values, positionals: parsed.positionals };
   } catch (error) {
-    err(`${(error as Error).message}\n\n${help}`);
+    line(io.stderr, `${(error as Error).message}\n\n${help}`);
     return { exit: ExitCode.Usage };
   }
 }

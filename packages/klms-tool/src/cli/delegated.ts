@@ -1,7 +1,7 @@
 import { ExitCode } from "../exit-codes.js";
-import { type Command, err } from "./command.js";
+import { type Command, type CommandIO, line } from "./command.js";
 
-type Main = (argv: string[]) => Promise<number>;
+type Main = (argv: string[], io: CommandIO) => Promise<number>;
 
 /**
  * A command whose code lives in a module loaded only when the command runs: the entrypoint
@@ -12,19 +12,19 @@ function delegated(name: string, summary: string, load: () => Promise<Main>, mis
     name,
     summary,
     help: `run \`klms-tool ${name} --help\``,
-    async run(argv) {
+    async run(argv, io) {
       let main: Main;
       try {
         main = await load();
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (missing && (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND")) {
-          err(missing);
+          line(io.stderr, missing);
           return ExitCode.Usage;
         }
         throw error;
       }
-      return main(argv);
+      return main(argv, io);
     },
   };
 }
@@ -41,14 +41,21 @@ const modules = {
 export const execCommand = delegated(
   "exec",
   "the image entrypoint: fetch the task input, run the worker, post the output",
-  async () => (await import(modules.entrypoint)).runEntrypoint as Main,
+  async () => {
+    const { runEntrypoint } = await import(modules.entrypoint);
+    return (argv, io) => runEntrypoint(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env, cwd: io.cwd });
+  },
 );
 
 /** `klms-tool dev`: the local KLMS. */
 export const devCommand = delegated(
   "dev",
   "start a local KLMS (task API + object store) on 127.0.0.1",
-  async () => (await import(modules.local)).devMain as Main,
+  async () => {
+    const { devMain } = await import(modules.local);
+    return (argv, io) =>
+      devMain(argv, { out: (t: string) => io.stdout.write(t), err: (t: string) => io.stderr.write(t) });
+  },
   "klms-tool dev needs the klms-local package: npm install --save-dev klms-local",
 );
 

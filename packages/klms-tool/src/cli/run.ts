@@ -16,8 +16,8 @@ export const runCommand: Command = {
   name: "run",
   summary: "run a tool's module on input.json and write output.json",
   help,
-  async run(argv) {
-    const args = parse(argv, {}, help, { min: 3, max: 3 });
+  async run(argv, io) {
+    const args = parse(argv, {}, help, { min: 3, max: 3 }, io);
     if ("exit" in args) return args.exit;
     const [modulePath, inputPath, outputPath] = args.positionals as [string, string, string];
     // Loaded here, not at start-up: `klms-tool exec` must not pay for the worker and zod.

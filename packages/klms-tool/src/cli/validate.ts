@@ -1,30 +1,29 @@
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { TaskInputError } from "../contract/errors.js";
-import { readTaskInput } from "../contract/input.js";
+import { readTaskInput, type TaskInput } from "../contract/input.js";
 import { checkTaskOutput, formatViolations } from "../contract/output.js";
 import { ExitCode } from "../exit-codes.js";
-import { type Command, err, out, parse } from "./command.js";
+import { type Command, type CommandIO, line, parse } from "./command.js";
+import { loadTool, ToolLoadError } from "./load-tool.js";
 
 /**
- * Reads the one JSON file a validate command takes. On failure prints why and returns the exit
- * code: 2 for a file that cannot be read, 1 for one that is not JSON (the platform would refuse it).
+ * Reads the JSON file a validate command takes. On failure prints why and returns the exit
+ * code 2 (as the help says): the file cannot be read, or it is not JSON.
  */
-async function readJsonArgument(argv: string[], help: string): Promise<{ json: unknown } | { exit: ExitCode }> {
-  const args = parse(argv, {}, help, { min: 1, max: 1 });
-  if ("exit" in args) return args;
-  const path = args.positionals[0] as string;
+async function readJson(path: string, io: CommandIO): Promise<{ json: unknown } | { exit: ExitCode }> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readFile(resolve(io.cwd, path), "utf8");
   } catch (error) {
-    err(`cannot read ${path}: ${(error as Error).message}`);
+    line(io.stderr, `cannot read ${path}: ${(error as Error).message}`);
     return { exit: ExitCode.Usage };
   }
   try {
     return { json: JSON.parse(text) };
   } catch (error) {
-    err(`✗ ${path} is not valid JSON: ${(error as Error).message}`);
-    return { exit: ExitCode.Failure };
+    line(io.stderr, `✗ ${path} is not valid JSON: ${(error as Error).message}`);
+    return { exit: ExitCode.Usage };
   }
 }
 
@@ -36,68 +35,104 @@ output (an object of path strings); no unknown keys, no nulls, no lists. Also fl
 platform accepts but turns into a surprise (status "200" as a string means failed, status 0
 leaves the task running, an "error" key always means failed).
 
-exit codes: 0 valid; 1 invalid, every broken rule listed; 2 the file cannot be read.`;
+exit codes: 0 valid; 1 invalid, every broken rule listed; 2 the file cannot be read or is not JSON.`;
 
 /** `klms-tool validate-output`: would the platform accept this output, and what would it do? */
 export const validateOutputCommand: Command = {
   name: "validate-output",
   summary: "check an output.json against the platform's rules",
   help: outputHelp,
-  async run(argv) {
-    const read = await readJsonArgument(argv, outputHelp);
+  async run(argv, io) {
+    const args = parse(argv, {}, outputHelp, { min: 1, max: 1 }, io);
+    if ("exit" in args) return args.exit;
+    const read = await readJson(args.positionals[0] as string, io);
     if ("exit" in read) return read.exit;
     const check = checkTaskOutput(read.json);
-    if (check.violations.length > 0) err(formatViolations(check.violations));
+    if (check.violations.length > 0) line(io.stderr, formatViolations(check.violations));
     if (!check.valid) {
-      err(`invalid: the platform would reject this output (HTTP 422)`);
+      line(io.stderr, `invalid: the platform would reject this output (HTTP 422)`);
       return ExitCode.Failure;
     }
-    out(`valid: the platform accepts it; the task would end ${check.state}`);
+    line(io.stdout, `valid: the platform accepts it; the task would end ${check.state}`);
     return ExitCode.Success;
   },
 };
 
-const inputHelp = `usage: klms-tool validate-input <input.json>
+const inputHelp = `usage: klms-tool validate-input <input.json> [--tool <main.js>]
 
 Reads a task input the way the runtime does (the platform's "input"/"output" keys, the plural
 "inputs"/"outputs" of the template's README, the raw {"success", "result"} envelope, a single
 path where a list is expected) and prints what a tool would receive. Secret values are never
 printed, only their names.
 
-exit codes: 0 usable; 1 not usable, with the reason; 2 the file cannot be read.`;
+options:
+  --tool <main.js>   also check the input against this tool's declaration (the built module,
+                     e.g. dist/main.js): its parameters schema (defaults applied), its input
+                     groups' counts, its outputs and its secrets schema
+  -h, --help         this help
+
+exit codes: 0 usable; 1 not usable, with the reason; 2 a file cannot be read or is not JSON,
+or the tool cannot be loaded.`;
 
 /** `klms-tool validate-input`: what would a tool receive from this task input? */
 export const validateInputCommand: Command = {
   name: "validate-input",
-  summary: "check an input.json and show what a tool would receive",
+  summary: "check an input.json (against a tool with --tool) and show what it would receive",
   help: inputHelp,
-  async run(argv) {
-    const read = await readJsonArgument(argv, inputHelp);
+  async run(argv, io) {
+    const args = parse(argv, { tool: { type: "string" } }, inputHelp, { min: 1, max: 1 }, io);
+    if ("exit" in args) return args.exit;
+    const read = await readJson(args.positionals[0] as string, io);
     if ("exit" in read) return read.exit;
+    let task: TaskInput;
     try {
-      const { task, warnings } = readTaskInput(read.json);
-      for (const w of warnings) err(`! ${w}`);
-      const lines = [
-        "valid: a tool receives",
-        `  input groups: ${
-          Object.entries(task.input)
-            .map(([g, p]) => `${g} (${p.length})`)
-            .join(", ") || "(none)"
-        }`,
-        `  outputs: ${Object.keys(task.output).join(", ") || "(none)"}`,
-        `  parameters: ${Object.keys(task.parameters).join(", ") || "(none)"}`,
-        `  secrets: ${Object.keys(task.secrets).join(", ") || "(none)"}${task.signature_verified ? " (signature verified)" : ""}`,
-        `  object store: ${task.minio.endpoint_url ?? "(none)"}${task.minio.skey ? " (with a session token)" : ""}`,
-      ];
-      if (Object.keys(task.extra).length > 0) lines.push(`  other keys, kept: ${Object.keys(task.extra).join(", ")}`);
-      out(lines.join("\n"));
-      return ExitCode.Success;
+      const parsed = readTaskInput(read.json);
+      task = parsed.task;
+      for (const w of parsed.warnings) line(io.stderr, `! ${w}`);
     } catch (error) {
-      if (error instanceof TaskInputError) {
-        err(`✗ ${error.message}`);
-        return ExitCode.Failure;
-      }
-      throw error;
+      if (!(error instanceof TaskInputError)) throw error;
+      line(io.stderr, `✗ ${error.message}`);
+      return ExitCode.Failure;
     }
+    line(io.stdout, describeInput(task));
+    const toolPath = args.values.tool as string | undefined;
+    return toolPath === undefined ? ExitCode.Success : checkAgainstTool(task, toolPath, io);
   },
 };
+
+/** What a tool receives from `task`, without a secret value. */
+function describeInput(task: TaskInput): string {
+  const list = (names: string[]) => names.join(", ") || "(none)";
+  const lines = [
+    "valid: a tool receives",
+    `  input groups: ${list(Object.entries(task.input).map(([g, p]) => `${g} (${p.length})`))}`,
+    `  outputs: ${list(Object.keys(task.output))}`,
+    `  parameters: ${list(Object.keys(task.parameters))}`,
+    `  secrets: ${list(Object.keys(task.secrets))}${task.signature_verified ? " (signature verified)" : ""}`,
+    `  object store: ${task.minio.endpoint_url ?? "(none)"}${task.minio.skey ? " (with a session token)" : ""}`,
+  ];
+  if (Object.keys(task.extra).length > 0) lines.push(`  other keys, kept: ${list(Object.keys(task.extra))}`);
+  return lines.join("\n");
+}
+
+/** Checks `task` against the tool's declaration, as the runtime does before `run`. */
+async function checkAgainstTool(task: TaskInput, toolPath: string, io: CommandIO): Promise<ExitCode> {
+  let tool: Awaited<ReturnType<typeof loadTool>>;
+  try {
+    tool = await loadTool(toolPath, io.cwd);
+  } catch (error) {
+    if (!(error instanceof ToolLoadError)) throw error;
+    line(io.stderr, error.message);
+    return error.loadedWithoutTool ? ExitCode.Failure : ExitCode.Usage;
+  }
+  // Loaded here: validate-input without --tool must not pay for zod.
+  const { checkTaskAgainstTool } = await import("../tool/check.js");
+  const check = checkTaskAgainstTool(tool, task);
+  for (const w of check.warnings) line(io.stderr, `! ${w}`);
+  if (check.problems.length > 0) {
+    line(io.stderr, `✗ not usable by ${tool.name}:\n${check.problems.map((p) => `  ${p}`).join("\n")}`);
+    return ExitCode.Failure;
+  }
+  line(io.stdout, `valid for ${tool.name}: parameters ${JSON.stringify(check.parameters)}`);
+  return ExitCode.Success;
+}

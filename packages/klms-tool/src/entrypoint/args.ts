@@ -41,17 +41,17 @@ export const ENTRYPOINT_DEFAULTS = {
 } as const;
 
 /** The usage text of `klms-tool exec`. */
-export const ENTRYPOINT_HELP = `Usage: klms-tool exec [options] <token> <endpoint_url> <task_id> <signature>
-       klms-tool exec [options] <token> <endpoint_url> <task_id>      (seed form: v1 routes)
+export const ENTRYPOINT_HELP = `Usage: klms-tool exec [options] <token> <api_url> <task_id> <signature>
+       klms-tool exec [options] <token> <api_url> <task_id>           (seed form: v1 routes)
 
 Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh):
-  1. GET  <endpoint_url>/api/v2/task/<task_id>/<signature>/input  (Authorization: <token>)
+  1. GET  <api_url>/api/v2/task/<task_id>/<signature>/input  (Authorization: <token>)
   2. run  <worker command> <tmp>/input.json <tmp>/output.json     (secrets masked in its logs)
   3. check output.json against the platform's rules; a missing or invalid output becomes a
      failure report that says exactly what was wrong
-  4. POST <endpoint_url>/api/v2/task/<task_id>/<signature>/output (no auth: the signature is the key)
-With three arguments the seed's routes are used: GET <endpoint_url>/api/v1/task/<task_id>/input and
-POST <endpoint_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}, both with the token.
+  4. POST <api_url>/api/v2/task/<task_id>/<signature>/output (no auth: the signature is the key)
+With three arguments the seed's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
+POST <api_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}, both with the token.
 
 Options (each also read from the environment variable shown; the option wins):
   --worker <command>        The worker command, split like a shell would (quotes allowed, no

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { ExitCode } from "../exit-codes.js";
 import { type JobTask, jobManifest, toYaml } from "./manifest.js";
@@ -25,57 +26,80 @@ options:
   --output <json|yaml>    format (default yaml)
   -h, --help              this help`;
 
+/** Where `klms-tool job` writes and which environment it reads; the process's own by default. */
+export interface JobCommandIO {
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Read for `KLMS_TOKEN`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const OPTIONS = {
+  "task-id": { type: "string" },
+  signature: { type: "string" },
+  image: { type: "string" },
+  tool: { type: "string" },
+  token: { type: "string" },
+  "api-url": { type: "string" },
+  creator: { type: "string" },
+  "process-id": { type: "string" },
+  "backoff-limit": { type: "string" },
+  cpu: { type: "string" },
+  memory: { type: "string" },
+  output: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
 /** `klms-tool job`: prints the Job manifest of a task. */
-export async function jobCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+export async function jobCommand(argv: string[], io: JobCommandIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  let values: Values;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        "task-id": { type: "string" },
-        signature: { type: "string" },
-        image: { type: "string" },
-        tool: { type: "string" },
-        token: { type: "string" },
-        "api-url": { type: "string" },
-        creator: { type: "string" },
-        "process-id": { type: "string" },
-        "backoff-limit": { type: "string" },
-        cpu: { type: "string" },
-        memory: { type: "string" },
-        output: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
+    values = parseArgs({ args: argv, options: OPTIONS }).values;
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}\n`);
+    stderr.write(`${(error as Error).message}\n\n${HELP}\n`);
     return ExitCode.Usage;
   }
   if (values.help) {
-    process.stdout.write(`${HELP}\n`);
+    stdout.write(`${HELP}\n`);
     return ExitCode.Success;
   }
-  const token = (values.token as string | undefined) ?? process.env.KLMS_TOKEN;
-  const missing = ["task-id", "signature", "image"].filter((k) => !values[k]);
-  if (!token) missing.push("token (or KLMS_TOKEN)");
+  const token = (values.token as string | undefined) ?? (io.env ?? process.env).KLMS_TOKEN;
   const output = (values.output as string | undefined) ?? "yaml";
   const backoff = values["backoff-limit"] === undefined ? undefined : Number(values["backoff-limit"]);
-  const problems = [
+  const problems = problemsOf(values, token, output, backoff);
+  if (problems.length > 0) {
+    stderr.write(`${problems.join("\n")}\n\n${HELP}\n`);
+    return ExitCode.Usage;
+  }
+  const manifest = jobManifest(jobTask(values, token as string, backoff));
+  stdout.write(output === "json" ? `${JSON.stringify(manifest, null, 2)}\n` : `${toYaml(manifest)}\n`);
+  return ExitCode.Success;
+}
+
+/** Every mistake in the options, one a line. */
+function problemsOf(values: Values, token: string | undefined, output: string, backoff: number | undefined): string[] {
+  const missing = ["task-id", "signature", "image"].filter((k) => !values[k]);
+  if (!token) missing.push("token (or KLMS_TOKEN)");
+  return [
     ...(missing.length > 0 ? [`missing: --${missing.join(", --")}`] : []),
     ...(output !== "json" && output !== "yaml" ? [`--output must be json or yaml, not "${output}"`] : []),
     ...(backoff !== undefined && !(Number.isInteger(backoff) && backoff >= 0 && backoff <= 10)
       ? ["--backoff-limit must be 0 to 10"]
       : []),
   ];
-  if (problems.length > 0) {
-    process.stderr.write(`${problems.join("\n")}\n\n${HELP}\n`);
-    return ExitCode.Usage;
-  }
+}
+
+/** The task of the manifest, from checked options. */
+function jobTask(values: Values, token: string, backoff: number | undefined): JobTask {
   const task: JobTask = {
     id: values["task-id"] as string,
     signature: values.signature as string,
     image: values.image as string,
-    token: token as string,
+    token,
   };
   if (values.tool) task.tool = values.tool as string;
   if (values["api-url"]) task.apiUrl = values["api-url"] as string;
@@ -91,7 +115,5 @@ export async function jobCommand(argv: string[]): Promise<number> {
     if (limit) resources.limits = { ...resources.limits, [kind]: limit };
   }
   if (resources.requests || resources.limits) task.resources = resources;
-  const manifest = jobManifest(task);
-  process.stdout.write(output === "json" ? `${JSON.stringify(manifest, null, 2)}\n` : `${toYaml(manifest)}\n`);
-  return ExitCode.Success;
+  return task;
 }

@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { MinioSettings } from "../contract/minio.js";
+import { StorageError } from "./errors.js";
 
 /** Options of the S3 client. */
 export interface ClientOptions {
@@ -12,6 +13,21 @@ export interface ClientOptions {
    * Node's roots: the local KLMS store's `ca` under `--tls`. Default: Node's roots.
    */
   ca?: string;
+  /**
+   * Idle timeout in milliseconds (default 60 000): a request whose connection moves no byte for
+   * this long, either way, fails with `TimeoutError` (then retried as the SDK retries). It covers
+   * a server that never answers, a request body that stalls, and an opened object stream left
+   * unread that long (its connection is then released). Not a limit on a whole transfer. The
+   * `KLMS_S3_IDLE_TIMEOUT_MS` environment variable sets it where no option can be passed (the
+   * task's own `task.storage`).
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Milliseconds to get a connection, waiting for a free one of the pool (50) included (default
+   * twice the idle timeout: longer than it, so that connections held by streams left unread are
+   * released before a request waiting for one gives up).
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The AWS SDK modules, loaded on first use. */
@@ -36,12 +52,28 @@ export function loadSdk(): Promise<Sdk> {
 }
 
 /**
+ * The SDK's logger: its warnings reach stderr (the task's log), except the one it prints for
+ * every failed streaming upload (with no logger it writes that one to the console). Failed
+ * commands, which the SDK logs as errors with their whole input, are not logged: the caller
+ * gets each as a StorageError that says what to check.
+ */
+const SDK_LOGGER = {
+  debug: () => {},
+  info: () => {},
+  warn: (message: unknown, ...rest: unknown[]) => {
+    if (message !== "An error was encountered in a non-retryable streaming request.") console.warn(message, ...rest);
+  },
+  error: () => {},
+};
+
+/**
  * An S3 client configured for MinIO and other S3-compatible stores: path-style URLs, the session
  * token, and checksums only when required, since streamed uploads with the SDK's default
  * checksums are refused (radosgw: 411) or stored corrupted (s3rver) by servers that predate them.
  */
 export async function createS3Client(settings: MinioSettings, options: ClientOptions = {}): Promise<S3Client> {
   const { S3Client } = await loadSdk();
+  const idle = options.idleTimeoutMs ?? idleTimeoutFromEnv() ?? 60_000;
   return new S3Client({
     endpoint: settings.endpoint,
     region: options.region ?? "us-east-1",
@@ -52,8 +84,28 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
     },
     maxAttempts: options.maxAttempts ?? 5,
-    ...(options.ca ? { requestHandler: { httpsAgent: { ca: options.ca } } } : {}),
+    // Without the timeouts the SDK waits forever: for an answer, for a stalled body, for a free socket.
+    requestHandler: {
+      socketTimeout: idle,
+      connectionTimeout: options.connectTimeoutMs ?? 2 * idle,
+      ...(options.ca ? { httpsAgent: { ca: options.ca } } : {}),
+    },
+    logger: SDK_LOGGER,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
+}
+
+/** `KLMS_S3_IDLE_TIMEOUT_MS`, when set: a positive number of milliseconds, or a clear error. */
+function idleTimeoutFromEnv(): number | undefined {
+  const raw = process.env.KLMS_S3_IDLE_TIMEOUT_MS;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new StorageError(
+      "BadOption",
+      `KLMS_S3_IDLE_TIMEOUT_MS must be a positive number of milliseconds, like 120000; got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }

@@ -1,14 +1,16 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { PassThrough, type Readable, Transform } from "node:stream";
+import { pipeline as pipelineCallback, type Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
 import type { MinioSettings } from "../contract/minio.js";
 import { type ClientOptions, createS3Client, loadSdk, type Sdk } from "./client.js";
-import { explain, StorageError } from "./errors.js";
+import type { Operation } from "./errors.js";
+import { explain, explainLocal, StorageError } from "./errors.js";
 import { formatPath, type ObjectPath, type PathLike, safeBaseName, safeRelativePath, toObjectPath } from "./paths.js";
 import type { ProgressListener } from "./progress.js";
+import { byteCounter, failOrRelease, linkedAbort, releaseWithOuter } from "./streams.js";
 
 /** Options of {@link createStorage}. */
 export interface StorageOptions extends ClientOptions {
@@ -85,11 +87,12 @@ export class Storage {
   }
 
   /** The object's size and date, or undefined when it does not exist. */
-  async stat(path: PathLike): Promise<ObjectInfo | undefined> {
+  async stat(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
     const p = toObjectPath(path, { requireKey: true });
     try {
       const head = await this.#send<{ ContentLength?: number; LastModified?: Date; ETag?: string }>(
         (sdk) => new sdk.HeadObjectCommand({ Bucket: p.bucket, Key: p.key }),
+        { abortSignal: options.signal },
       );
       return {
         path: formatPath(p),
@@ -106,11 +109,17 @@ export class Storage {
   }
 
   /** True when the object exists. */
-  async exists(path: PathLike): Promise<boolean> {
-    return (await this.stat(path)) !== undefined;
+  async exists(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return (await this.stat(path, options)) !== undefined;
   }
 
-  /** Opens an object as a stream: nothing is held in memory beyond the stream's buffer. */
+  /**
+   * Opens an object as a stream: nothing is held in memory beyond the stream's buffer. Destroy
+   * the stream (or leave a `for await` loop) to stop early: its connection is released. A stream
+   * left unread without being destroyed holds its connection until the idle timeout
+   * (`idleTimeoutMs`) releases it. A stream that ends short of the announced size fails
+   * (`IncompleteBody`).
+   */
   async open(path: PathLike, options: TransferOptions = {}): Promise<Readable> {
     const p = toObjectPath(path, { requireKey: true });
     let body: Readable;
@@ -125,8 +134,26 @@ export class Storage {
     } catch (error) {
       throw this.#explain(error, "download", p);
     }
-    const counter = this.#counter(options, "download", p, total);
-    body.on("error", (error) => counter.destroy(this.#explain(error, "download", p)));
+    const counter = this.#counter(
+      options,
+      "download",
+      p,
+      total,
+      (done, expected) =>
+        new StorageError(
+          "IncompleteBody",
+          `download ${formatPath(p)} at ${this.endpoint} failed: the object store's answer ${done > expected ? "went on past" : `ended after ${done} of`} the ${expected} bytes it announced; run the task again`,
+        ),
+    );
+    body.on("error", (error) => failOrRelease(counter, this.#explain(error, "download", p)));
+    releaseWithOuter(counter, body);
+    // The signal also ends a stream being read (the SDK watches it only until the answer's headers).
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => counter.destroy(this.#explain(cancelled(), "download", p));
+      signal.addEventListener("abort", onAbort, { once: true });
+      counter.once("close", () => signal.removeEventListener("abort", onAbort));
+    }
     return body.pipe(counter);
   }
 
@@ -164,21 +191,32 @@ export class Storage {
    * failed or cancelled download leaves nothing behind.
    */
   async download(path: PathLike, file: string, options: TransferOptions = {}): Promise<string> {
+    const p = toObjectPath(path, { requireKey: true });
     const target = resolve(file);
-    await mkdir(dirname(target), { recursive: true });
     const partial = `${target}.part-${process.pid}-${Date.now()}`;
+    // Errors of the local side (mkdir, the file, the rename) are told apart from the store's and
+    // the network's: a full disk is this machine's problem, not something the store answered.
+    let local: unknown;
+    const onLocal = (error: unknown) => {
+      local ??= error;
+      throw error;
+    };
     try {
-      const source = await this.open(path, options);
-      await pipeline(
-        source,
-        createWriteStream(partial, { highWaterMark: FILE_BUFFER }),
-        options.signal ? { signal: options.signal } : {},
-      );
-      await rename(partial, target);
+      await mkdir(dirname(target), { recursive: true }).catch(onLocal);
+      const source = await this.open(p, options);
+      const sink = createWriteStream(partial, { highWaterMark: FILE_BUFFER });
+      sink.once("error", (error) => {
+        // The pipeline also destroys the file with the source's (already explained) error.
+        if (!(error instanceof StorageError)) local ??= error;
+      });
+      await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
+      await rename(partial, target).catch(onLocal);
       return target;
     } catch (error) {
       await rm(partial, { force: true });
-      throw error instanceof StorageError ? error : this.#explain(error, "download", toObjectPath(path));
+      if (options.signal?.aborted) throw this.#explain(cancelled(), "download", p);
+      if (local !== undefined) throw explainLocal(local, { ...this.#op("download", p), file: target });
+      throw this.#explain(error, "download", p);
     }
   }
 
@@ -200,14 +238,32 @@ export class Storage {
     return this.download(p, join(dir, name), options);
   }
 
-  /** Downloads every object under a prefix into a folder, keeping the relative paths. */
+  /**
+   * Downloads every object under a prefix into a folder, keeping the relative paths; returns the
+   * files written. The folder is created even when the prefix holds nothing. Zero-byte folder
+   * markers (keys ending in "/", as consoles create for an empty folder) become folders; a key
+   * ending in "/" that holds data, or any key that would land outside the folder, is refused.
+   */
   async downloadFolder(prefix: PathLike, dir: string, options: TransferOptions = {}): Promise<string[]> {
     const p = toObjectPath(prefix);
     const base = p.key === "" || p.key.endsWith("/") ? p.key : `${p.key}/`;
     const root = resolve(dir);
+    const local = (error: unknown, file: string) => {
+      throw explainLocal(error, { ...this.#op("download", p), file });
+    };
+    await mkdir(root, { recursive: true }).catch((e) => local(e, root));
     const files: string[] = [];
-    for await (const object of this.list({ bucket: p.bucket, key: base })) {
-      const rel = safeRelativePath(object.key, base);
+    for await (const object of this.list({ bucket: p.bucket, key: base }, { signal: options.signal })) {
+      const marker = object.key.endsWith("/");
+      if (marker && object.size > 0) {
+        throw new StorageError(
+          "BadPath",
+          `s3://${p.bucket}/${object.key} ends with "/" like a folder but holds ${object.size} bytes: it cannot be written as a file; rename the object`,
+        );
+      }
+      const key = marker ? object.key.slice(0, -1) : object.key;
+      if (marker && `${key}/` === base) continue; // the marker of the prefix itself: the root
+      const rel = safeRelativePath(key, base);
       const target = rel === undefined ? undefined : resolve(root, rel);
       if (!target?.startsWith(root + sep)) {
         throw new StorageError(
@@ -215,7 +271,8 @@ export class Storage {
           `s3://${p.bucket}/${object.key} cannot be written under ${dir}: its key is not a safe relative path`,
         );
       }
-      files.push(await this.download({ bucket: p.bucket, key: object.key }, target, options));
+      if (marker) await mkdir(target, { recursive: true }).catch((e) => local(e, target));
+      else files.push(await this.download({ bucket: p.bucket, key: object.key }, target, options));
     }
     return files;
   }
@@ -258,24 +315,32 @@ export class Storage {
     let total: number | undefined;
     let body: Readable;
     if (typeof source === "string") {
-      total = (await stat(source)).size;
+      total = await stat(source).then(
+        (s) => s.size,
+        (error) => {
+          throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
+        },
+      );
       if (total <= (this.#options.singlePutMaxBytes ?? 256 * MiB)) return this.#putFile(p, source, total, options);
       body = createReadStream(source, { highWaterMark: FILE_BUFFER });
     } else {
       body = source;
     }
-    if (options.signal?.aborted) throw this.#explain(cancelled(), "upload", p);
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const file = typeof source === "string" ? source : undefined;
+    const checked = byteCounter({
+      expected: total,
+      mismatch: (done, expected) => sourceChanged(this.#op("upload", p), file ?? "", done, expected),
+    });
+    const feed = this.#feed(p, body, checked, file, options.signal);
+    if (options.signal?.aborted) throw feed.fail(cancelled());
     const [{ Upload }, client] = await Promise.all([loadSdk(), this.client()]);
     const upload = new Upload({
       client,
-      params: { Bucket: p.bucket, Key: p.key, Body: body.pipe(new PassThrough()), ContentType: options.contentType },
+      params: { Bucket: p.bucket, Key: p.key, Body: feed.data, ContentType: options.contentType },
       partSize: Math.max(5 * MiB, this.#options.partSize ?? 8 * MiB),
       queueSize: this.#options.queueSize ?? 4,
       leavePartsOnError: false,
-      abortController: controller,
+      abortController: feed.controller,
     });
     const report = this.#progress(options, "upload", formatPath(p), total);
     let sent = 0;
@@ -289,14 +354,40 @@ export class Storage {
     });
     try {
       await upload.done();
+      feed.dispose();
       return formatPath(p);
     } catch (error) {
-      body.destroy();
+      const failed = feed.fail(error);
       await abortMultipart(upload, client, p);
-      throw this.#explain(options.signal?.aborted ? cancelled() : error, "upload", p);
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+      throw failed;
     }
+  }
+
+  /**
+   * Pipes an upload's source through `through` (a byte counter), which the SDK then reads. The
+   * pipe is set up before anything is awaited, so a source that fails at once (the read stream
+   * of a missing file fails on the next tick) has a listener: its error becomes the reported
+   * cause and aborts the request, instead of an uncaught exception and a request that waits
+   * for data that never comes. `fail(error)` ends the transfer and returns the error that names
+   * the real cause: the cancellation, else the source's failure, else the store's `error`.
+   */
+  #feed(p: ObjectPath, source: Readable, through: Transform, file: string | undefined, signal?: AbortSignal) {
+    const { controller, dispose } = linkedAbort(signal);
+    let failure: unknown;
+    pipelineCallback(source, through, (error: NodeJS.ErrnoException | null) => {
+      if (!error) return;
+      failure ??= error;
+      controller.abort();
+    });
+    const fail = (error: unknown): StorageError => {
+      const cause = failure;
+      through.destroy();
+      dispose();
+      if (signal?.aborted) return this.#explain(cancelled(), "upload", p);
+      if (cause !== undefined) return explainLocal(cause, { ...this.#op("upload", p), file, source: true });
+      return this.#explain(error, "upload", p);
+    };
+    return { data: through as Readable, controller, dispose, fail };
   }
 
   /**
@@ -309,25 +400,29 @@ export class Storage {
     size: number,
     options: TransferOptions & { contentType?: string },
   ): Promise<string> {
-    const counted = createReadStream(file, { highWaterMark: FILE_BUFFER }).pipe(
-      this.#counter(options, "upload", p, size),
+    // The request announces the file's size (Content-Length), so the bytes read must match it:
+    // a file that shrinks would leave the request waiting for bytes that never come, one that
+    // grows would send more than announced. The counter fails the stream; the request is aborted.
+    const counted = this.#counter(options, "upload", p, size, (done, expected) =>
+      sourceChanged(this.#op("upload", p), file, done, expected),
     );
+    const feed = this.#feed(p, createReadStream(file, { highWaterMark: FILE_BUFFER }), counted, file, options.signal);
     try {
       await this.#send(
         (sdk) =>
           new sdk.PutObjectCommand({
             Bucket: p.bucket,
             Key: p.key,
-            Body: counted,
+            Body: feed.data,
             ContentLength: size,
             ContentType: options.contentType,
           }),
-        { abortSignal: options.signal },
+        { abortSignal: feed.controller.signal },
       );
     } catch (error) {
-      counted.destroy();
-      throw this.#explain(options.signal?.aborted ? cancelled() : error, "upload", p);
+      throw feed.fail(error);
     }
+    feed.dispose();
     return formatPath(p);
   }
 
@@ -344,9 +439,14 @@ export class Storage {
     return written;
   }
 
-  /** Lists the objects under a prefix, page after page. */
+  /**
+   * Lists the objects under a prefix, page after page. Each page is checked: a page marked
+   * truncated without a continuation token, a token given twice, or a key outside the prefix
+   * fails with `BadListing` instead of returning a silently short or wrong listing.
+   */
   async *list(prefix: PathLike, options: { signal?: AbortSignal; pageSize?: number } = {}): AsyncGenerator<ObjectInfo> {
     const p = toObjectPath(prefix);
+    const seen = new Set<string>();
     let token: string | undefined;
     do {
       let page: ListObjectsV2CommandOutput;
@@ -366,6 +466,8 @@ export class Storage {
       }
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
+        if (!o.Key.startsWith(p.key))
+          this.#badListing(p, `it returned the key ${JSON.stringify(o.Key)}, outside the prefix`);
         yield {
           path: `s3://${p.bucket}/${o.Key}`,
           key: o.Key,
@@ -375,14 +477,29 @@ export class Storage {
         };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      if (page.IsTruncated && !token) {
+        this.#badListing(p, `page ${seen.size + 1} is marked truncated but has no continuation token to read the rest`);
+      }
+      if (token !== undefined && seen.has(token)) this.#badListing(p, "it gave the same continuation token twice");
+      if (token !== undefined) seen.add(token);
     } while (token);
   }
 
+  #badListing(p: ObjectPath, what: string): never {
+    throw new StorageError(
+      "BadListing",
+      `list ${formatPath(p)} at ${this.endpoint} failed: the object store's listing is inconsistent (${what}); ` +
+        "the listing would be incomplete, so it is refused: check the object store (its version, a proxy in front of it)",
+    );
+  }
+
   /** Deletes an object (no error when it does not exist). */
-  async delete(path: PathLike): Promise<void> {
+  async delete(path: PathLike, options: { signal?: AbortSignal } = {}): Promise<void> {
     const p = toObjectPath(path, { requireKey: true });
     try {
-      await this.#send((sdk) => new sdk.DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }));
+      await this.#send((sdk) => new sdk.DeleteObjectCommand({ Bucket: p.bucket, Key: p.key }), {
+        abortSignal: options.signal,
+      });
     } catch (error) {
       throw this.#explain(error, "delete", p);
     }
@@ -390,29 +507,40 @@ export class Storage {
 
   /** Closes the client's connections. */
   close(): void {
-    void this.#client?.then((c) => c.destroy());
+    // A client that could not be created (a bad option) has nothing to close.
+    void this.#client?.then(
+      (c) => c.destroy(),
+      () => {},
+    );
   }
 
   #explain(error: unknown, action: string, p: ObjectPath): StorageError {
-    return explain(error, { action, bucket: p.bucket, key: p.key || undefined, endpoint: this.endpoint });
+    return explain(error, this.#op(action, p));
   }
 
-  /** A pass-through that counts the bytes of one transfer and reports its progress. */
+  #op(action: string, p: ObjectPath): Operation {
+    return { action, bucket: p.bucket, key: p.key || undefined, endpoint: this.endpoint };
+  }
+
+  /**
+   * A pass-through that counts the bytes of one transfer, reports its progress, and fails with
+   * `mismatch` when the count cannot match the announced `total`.
+   */
   #counter(
     options: TransferOptions,
     direction: "upload" | "download",
     p: ObjectPath,
     total: number | undefined,
+    mismatch: (done: number, expected: number) => Error,
   ): Transform {
     const report = this.#progress(options, direction, formatPath(p), total);
-    let done = 0;
-    return new Transform({
-      transform: (chunk: Buffer, _enc, next) => {
-        done += chunk.length;
-        if (direction === "upload") this.bytesOut += chunk.length;
-        else this.bytesIn += chunk.length;
+    return byteCounter({
+      expected: total,
+      mismatch,
+      onBytes: (done, chunk) => {
+        if (direction === "upload") this.bytesOut += chunk;
+        else this.bytesIn += chunk;
         report(done);
-        next(null, chunk);
       },
     });
   }
@@ -437,6 +565,16 @@ async function abortMultipart(upload: object, client: S3Client, p: ObjectPath): 
   if (!id) return;
   const { AbortMultipartUploadCommand } = await loadSdk();
   await client.send(new AbortMultipartUploadCommand({ Bucket: p.bucket, Key: p.key, UploadId: id })).catch(() => {});
+}
+
+/** The error of a file that changed size while it was uploaded (the request announced its old size). */
+function sourceChanged(op: Operation, file: string, done: number, expected: number): StorageError {
+  const how = done > expected ? `grew: more than ${expected} bytes` : `shrank: ${done} of ${expected} bytes`;
+  return new StorageError(
+    "SourceChanged",
+    `upload s3://${op.bucket}/${op.key ?? ""} failed: the local file ${file ? `${file} ` : ""}changed while it was being uploaded (it ${how} were read); ` +
+      "nothing was stored: upload a file no other process is writing (wait until it is complete, or upload a copy)",
+  );
 }
 
 /** The error a cancelled transfer is explained from (its name selects the "cancelled" message). */

@@ -83,7 +83,9 @@ export function createOutputTarget(name: string, path: string, ctx: TaskFilesCon
       const t = target();
       const storage = ctx.storage();
       const opts = withSignal(ctx, options);
-      if (typeof source === "string" && (await stat(source)).isDirectory()) {
+      // A path that cannot be read is left to upload(), which names it in a local-file error.
+      const folder = typeof source === "string" && (await stat(source).catch(() => undefined))?.isDirectory();
+      if (typeof source === "string" && folder) {
         await storage.uploadFolder(source, t, opts);
         ctx.onUpload(name, path);
         return path;

@@ -17,17 +17,24 @@ export interface OutputSpec {
   optional?: boolean;
 }
 
-/** What a tool's `run` may return: the runtime adds `status` and merges metrics and outputs. */
-export interface ToolResult {
+/**
+ * What a tool's `run` may return: the runtime adds `status` and merges metrics and outputs.
+ * `K` is the tool's output names: with `outputs` declared, `output: { summry: … }` does not
+ * compile (TypeScript's weak-type check: a map with no declared name is refused).
+ */
+export interface ToolResult<K extends string = string> {
+  /** The task's message on the platform (default: none). */
   message?: string;
+  /** The tool's own metrics, merged over the automatic ones (made JSON-safe). */
   metrics?: Record<string, unknown>;
   /** Output name to the path written; uploads through `task.outputs` are added automatically. */
-  output?: Record<string, string>;
+  output?: Partial<Record<K, string>>;
 }
 
 // `void` lets `run() {}` and `async run() {}` type-check.
-// biome-ignore lint/suspicious/noConfusingVoidType: a run that returns nothing is the common case
-type RunReturn = Promise<ToolResult | undefined | void> | ToolResult | undefined | void;
+type RunReturn<K extends string> =
+  // biome-ignore lint/suspicious/noConfusingVoidType: a run that returns nothing is the common case
+  Promise<ToolResult<K> | undefined | void> | ToolResult<K> | undefined | void;
 
 type AnySchema = z.ZodType<Record<string, unknown>, unknown>;
 
@@ -50,7 +57,9 @@ export interface ToolSpec<
   autoMetrics?: boolean;
   /** Bound on the serialised metrics, in bytes (default 256 KiB). */
   metricsLimitBytes?: number;
-  run(task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>): RunReturn;
+  run(
+    task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>,
+  ): RunReturn<Extract<keyof O, string>>;
 }
 
 /** A tool, as returned by {@link defineTool}: its declaration, checked and frozen. */

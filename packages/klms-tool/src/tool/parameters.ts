@@ -14,10 +14,18 @@ export interface ParsedParameters<T> {
 /**
  * Validates the task's parameters against the tool's schema, with defaults applied.
  *
- * The platform stores parameters as JSON and runs Python's `ast.literal_eval` on every string it
- * reads back, so a parameter sent as "123", "True" or "None" reaches the tool as 123, true or null.
- * Where the schema asks for a string and gets such a value, it is turned back into the string it
- * came from. Unknown parameters are kept out of the result and reported as warnings.
+ * The platform stores parameters as JSON and runs Python's `ast.literal_eval` on every string
+ * parameter it reads back (Data API `sql_utils.py` L1599-1617; klms-contract §2.5), so a value
+ * sent as "123", "3.10", "1e5", "0x1F", "True" or "None" reaches the tool as 123, 3.1, 100000,
+ * 31, true or null. The text that was sent is lost: "3.1" and "3.10" both arrive as 3.1.
+ *
+ * Where the schema asks for a string and gets such a value, the tool gets the value written
+ * out (`String(3.1)` = "3.1"; true, false, null as "True", "False", "None") with a warning that
+ * says so: it never claims that this was the text sent, and tells how to send the text exactly
+ * (as a Python string literal, "'3.10'", which the platform's evaluation unquotes). Where a
+ * written-out value does not satisfy the schema (an enum member "3.10" against 3.1), the error
+ * says what the platform did. Unknown parameters are kept out of the result and reported as
+ * warnings.
  */
 export function parseParameters<S extends z.ZodType>(
   schema: S,
@@ -44,12 +52,9 @@ export function parseParameters<S extends z.ZodType>(
     for (const issue of result.error.issues) {
       const current = getAt(value, issue.path);
       if (current.found && wasLiteralEvaluated(current.value) && wantsString(issue, current.value)) {
-        const original = pythonRepr(current.value);
-        value = setAt(value, issue.path, original);
-        warnings.push(
-          `parameter ${pathName(issue.path)}: the platform turned the string ${JSON.stringify(original)} into ` +
-            `${JSON.stringify(current.value)}; read it back as the string the schema asks for`,
-        );
+        const text = writtenOut(current.value);
+        value = setAt(value, issue.path, text);
+        warnings.push(repairWarning(pathName(issue.path), current.value, text));
         repaired = true;
       }
     }
@@ -77,18 +82,55 @@ function wasLiteralEvaluated(v: unknown): v is number | boolean | null {
 
 function wantsString(issue: z.core.$ZodIssue, value: number | boolean | null): boolean {
   if (issue.code === "invalid_type") return issue.expected === "string";
-  if (issue.code === "invalid_value") return issue.values.some((v) => v === pythonRepr(value));
+  if (issue.code === "invalid_value") return issue.values.some((v) => v === writtenOut(value));
   if (issue.code === "invalid_union") {
     return issue.errors.some((branch) => branch.some((i) => i.path.length === 0 && wantsString(i, value)));
   }
   return false;
 }
 
-/** The Python source text that `ast.literal_eval` turned into this value. */
-function pythonRepr(value: number | boolean | null): string {
+/** True when the issue asks for a string (or a string member) where a literal-evaluated value arrived. */
+function asksForString(issue: z.core.$ZodIssue): boolean {
+  if (issue.code === "invalid_type") return issue.expected === "string";
+  if (issue.code === "invalid_value") return issue.values.some((v) => typeof v === "string");
+  if (issue.code === "invalid_union")
+    return issue.errors.some((b) => b.some((i) => i.path.length === 0 && asksForString(i)));
+  return false;
+}
+
+/**
+ * The value written out as text: the number in JavaScript's shortest form (3.1, 100000), and
+ * Python's spelling of true, false and null, the only texts `literal_eval` turns into them
+ * (apart from spaces and parentheses around them). Not the text that was sent, for a number.
+ */
+function writtenOut(value: number | boolean | null): string {
   if (value === null) return "None";
   if (typeof value === "boolean") return value ? "True" : "False";
   return String(value);
+}
+
+/** How to send a string parameter so that it reaches the tool unchanged (klms-contract §2.5). */
+const SEND_SAFELY =
+  "to pass such text exactly, send it as a Python string literal inside the JSON string, e.g. \"'3.10'\" " +
+  "(the platform's literal evaluation removes the quotes), or declare the parameter as a number if a number is meant";
+
+/** The warning of a repaired value: what the platform did, what the tool gets, and how to avoid it. */
+function repairWarning(name: string, received: number | boolean | null, text: string): string {
+  const did =
+    `parameter ${name}: the schema asks for text but ${JSON.stringify(received)} arrived: the platform's literal ` +
+    "evaluation of string parameters (Python ast.literal_eval) turns text that looks like a number, True, False or None into that value";
+  if (typeof received !== "number") {
+    return `${did}; the tool reads it back as ${JSON.stringify(text)}, the usual text for it; ${SEND_SAFELY}`;
+  }
+  const others = /^\d+$/.test(text)
+    ? `"${text}", "${text}.0" and "+${text}"`
+    : /^-?\d+(\.\d+)?$/.test(text)
+      ? `"${text}" and "${text}${text.includes(".") ? "0" : ".0"}"`
+      : `"${text}" and other spellings`;
+  return (
+    `${did}; the text sent cannot be recovered (${others} all give ${text}), so the tool gets ${JSON.stringify(text)}, ` +
+    `the number written out, which may differ from what was sent; ${SEND_SAFELY}`
+  );
 }
 
 function getAt(root: unknown, path: PropertyKey[]): { found: boolean; value?: unknown } {
@@ -115,7 +157,10 @@ function pathName(path: PropertyKey[]): string {
 function formatIssues(issues: z.core.$ZodIssue[], value: unknown): string {
   const lines = issues.map((issue) => {
     const got = getAt(value, issue.path);
-    const shown = got.found && got.value !== undefined ? `; got ${JSON.stringify(got.value)}` : "";
+    let shown = got.found && got.value !== undefined ? `; got ${JSON.stringify(got.value)}` : "";
+    if (got.found && wasLiteralEvaluated(got.value) && asksForString(issue)) {
+      shown += ` (the platform's literal evaluation of string parameters may have made it from a string; ${SEND_SAFELY})`;
+    }
     const message = issue.code === "invalid_type" && !got.found ? `required (${issue.message})` : issue.message;
     return `- ${pathName(issue.path)}: ${message}${shown}`;
   });

@@ -1,0 +1,139 @@
+// Writes a new KLMS tool project from the kit's template and one of its variants.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const NAME = /^[a-z0-9_-]{2,100}$/;
+
+/**
+ * The templates a project can start from: the base template (the repository's template/ folder,
+ * packed into this package) with a variant's files laid over it (variants/<name>/; its
+ * variant.json adds dependencies and removes base files).
+ */
+export const TEMPLATES = {
+  minimal: "a tool with parameters, an optional input group and a JSON output (the base template)",
+  csv: "CSV in, CSV out: statistics of each numeric column of the input tables (csv-parse)",
+  python: "a Python worker (standard library only) behind the same entrypoint, image and tests",
+};
+
+/** The default description written into package.json, the tool and its README. */
+export const DEFAULT_DESCRIPTION = "A STELAR KLMS tool";
+
+/** The template: packed inside this package, or the repository's own when run from a checkout. */
+function templateDir() {
+  for (const dir of [join(here, "template"), join(here, "..", "..", "template")]) {
+    if (existsSync(join(dir, "src", "main.ts"))) return dir;
+  }
+  throw new Error("the template is missing from this package");
+}
+
+function kitVersion() {
+  return JSON.parse(readFileSync(join(here, "package.json"), "utf8")).version;
+}
+
+/** A catalog name from a folder name: lower case, other characters turned into "-". */
+export function toolNameFrom(dir) {
+  return basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/** Why `name` is not a catalog name, or undefined when it is one. */
+export function nameProblem(name) {
+  return NAME.test(name) ? undefined : `"${name}" is not a valid tool name: use 2 to 100 of a-z, 0-9, "_" and "-"`;
+}
+
+/**
+ * Creates the project in `dir` (which must not exist or be empty); returns the files written,
+ * relative to `dir`. Options: `name` (default: from the folder's name), `description`,
+ * `template` (a key of TEMPLATES, default "minimal"), `klmsTool` and `klmsLocal` (the dependency
+ * specs, default `^<this kit's version>`; `file:<tarball>` works, for tests and offline use).
+ */
+export async function scaffold(dir, options = {}) {
+  const name = options.name ?? toolNameFrom(dir);
+  const problem = nameProblem(name);
+  if (problem) throw new Error(`${problem} (--name sets it)`);
+  const template = options.template ?? "minimal";
+  if (!(template in TEMPLATES)) {
+    throw new Error(`unknown template "${template}": choose one of ${Object.keys(TEMPLATES).join(", ")}`);
+  }
+  const target = resolve(dir);
+  if (existsSync(target) && readdirSync(target).length > 0) {
+    throw new Error(`${dir} is not empty: choose a new folder`);
+  }
+  const source = templateDir();
+  await cp(source, target, {
+    recursive: true,
+    // Relative to the template: installed, the template itself lies under a node_modules folder.
+    filter: (src) => !/[\\/](node_modules|dist|bundle)([\\/]|$)/.test(src.slice(source.length)),
+  });
+  const variant = await applyVariant(target, template);
+  // npm drops .gitignore from published packages, so the template ships it without the dot.
+  if (existsSync(join(target, "gitignore"))) await rename(join(target, "gitignore"), join(target, ".gitignore"));
+
+  const version = kitVersion();
+  const files = await walk(target);
+  await fillPlaceholders(files, {
+    name,
+    description: options.description || DEFAULT_DESCRIPTION,
+    toolSpec: options.klmsTool ?? `^${version}`,
+    localSpec: options.klmsLocal ?? `^${version}`,
+  });
+  await finishPackageJson(target, variant, options.klmsTool);
+  return files.map((f) => relative(target, f)).sort();
+}
+
+/** Lays variants/<template>/ over the base; returns its variant.json (or {}). */
+async function applyVariant(target, template) {
+  const dir = join(here, "variants", template);
+  if (!existsSync(dir)) return {};
+  const variant = existsSync(join(dir, "variant.json"))
+    ? JSON.parse(await readFile(join(dir, "variant.json"), "utf8"))
+    : {};
+  for (const file of variant.remove ?? []) await rm(join(target, file), { recursive: true, force: true });
+  await cp(dir, target, { recursive: true, filter: (src) => basename(src) !== "variant.json" });
+  return variant;
+}
+
+/** Replaces the template's placeholders; the description JSON-escaped except in Markdown. */
+async function fillPlaceholders(files, { name, description, toolSpec, localSpec }) {
+  const quoted = JSON.stringify(description).slice(1, -1);
+  for (const file of files) {
+    const text = await readFile(file, "utf8");
+    const filled = text
+      .replaceAll("__TOOL_NAME__", name)
+      .replaceAll("__TOOL_DESCRIPTION__", file.endsWith(".md") ? description : quoted)
+      .replaceAll("__KLMS_TOOL_VERSION__", toolSpec)
+      .replaceAll("__KLMS_LOCAL_VERSION__", localSpec);
+    if (filled !== text) await writeFile(file, filled);
+  }
+}
+
+/** The variant's scripts and dependencies; a file: klms-tool also for klms-local's own dependency. */
+async function finishPackageJson(target, variant, toolSpec) {
+  const pkgPath = join(target, "package.json");
+  const pkg = JSON.parse(await readFile(pkgPath, "utf8"));
+  for (const key of ["scripts", "dependencies", "devDependencies"]) {
+    if (!variant[key]) continue;
+    const merged = { ...pkg[key], ...variant[key] };
+    // Scripts keep the template's order; dependencies are sorted, as npm writes them.
+    pkg[key] =
+      key === "scripts" ? merged : Object.fromEntries(Object.entries(merged).sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+  for (const script of variant.removeScripts ?? []) delete pkg.scripts[script];
+  if (toolSpec?.startsWith("file:")) pkg.overrides = { "klms-tool": toolSpec };
+  await writeFile(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+}
+
+async function walk(dir) {
+  const out = [];
+  for (const entry of await readdir(dir)) {
+    const full = join(dir, entry);
+    if ((await stat(full)).isDirectory()) out.push(...(await walk(full)));
+    else out.push(full);
+  }
+  return out;
+}

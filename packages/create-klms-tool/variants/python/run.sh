@@ -1,0 +1,18 @@
+#!/bin/sh
+# The image's entrypoint. The KLMS runs it with four arguments:
+#   "Bearer <jwt>" <api_url> <task_id> <signature>
+# Do not edit it: klms-tool exec fetches the task input, runs the tool (node dist/main.js
+# input.json output.json), checks its output and always reports the outcome to the platform.
+# `exec` replaces this shell, so that SIGTERM reaches Node (a shell as PID 1 would swallow it).
+# A tool in another language keeps this file and changes only the worker:
+#   exec node node_modules/klms-tool/dist/cli/main.js exec --worker "python3 -u main.py" "$@"
+set -eu
+cd "$(dirname "$0")"
+# In the image: the bundles made by `npm run bundle` (the tool split so that the AWS SDK is
+# parsed only when the tool touches the store). Elsewhere: the installed packages.
+# The tool runs as a child process (KLMS_WORKER), or in a worker thread of the entrypoint when
+# the image sets KLMS_WORKER_THREAD (see the Dockerfile and the README).
+if [ -f bundle/entrypoint.mjs ]; then
+  exec node bundle/entrypoint.mjs --worker "python3 -u main.py" "$@"
+fi
+exec node node_modules/klms-tool/dist/cli/main.js exec --worker "python3 -u main.py" "$@"

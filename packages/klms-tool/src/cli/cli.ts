@@ -1,0 +1,79 @@
+/**
+ * `klms-tool`, importable: `cli(argv, io)` runs one command with the given streams and resolves
+ * to its exit code, so that tests and other programs need not start a process. The executable
+ * (`dist/cli/main.js`, and the package's bin) only hands it `process.argv`.
+ */
+import { readFileSync } from "node:fs";
+import { ExitCode } from "../exit-codes.js";
+import { clusterCommands } from "./cluster.js";
+import { type CliIO, type Command, commandIO, line } from "./command.js";
+import { devCommand, execCommand, jobCommand } from "./delegated.js";
+import { manifestCommand } from "./manifest.js";
+import { runCommand } from "./run.js";
+import { tryCommand } from "./try.js";
+import { validateInputCommand, validateOutputCommand } from "./validate.js";
+
+export type { CliIO, Command, CommandIO } from "./command.js";
+
+/** Every command, in the order `klms-tool --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  execCommand,
+  runCommand,
+  devCommand,
+  validateInputCommand,
+  validateOutputCommand,
+  manifestCommand,
+  tryCommand,
+  jobCommand,
+  ...clusterCommands,
+];
+
+/** The package's version, from its package.json (the one place it is written). */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** The text of `klms-tool --help`. */
+export function cliHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `usage: klms-tool <command> [options]
+
+Build, run and check STELAR KLMS tools.
+
+commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Run \`klms-tool <command> --help\` for a command's options.
+Options: -h, --help; -v, --version.`;
+}
+
+/**
+ * Runs `klms-tool <argv…>`: `argv` is what follows the program's name, e.g.
+ * `["validate-output", "output.json"]`. Resolves to the exit code (0 success, 1 failure, 2 usage,
+ * 3 and 4 from `exec`; see `ExitCode`); an unexpected error is printed on `io.stderr` with its
+ * stack and resolves to 1, so the promise never rejects.
+ */
+export async function cli(argv: readonly string[], io: CliIO = {}): Promise<number> {
+  const streams = commandIO(io);
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      line(name === undefined ? streams.stderr : streams.stdout, cliHelp());
+      return name === undefined ? ExitCode.Usage : ExitCode.Success;
+    }
+    if (name === "--version" || name === "-v") {
+      line(streams.stdout, cliVersion());
+      return ExitCode.Success;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) {
+      line(streams.stderr, `unknown command "${name}"\n\n${cliHelp()}`);
+      return ExitCode.Usage;
+    }
+    return await command.run(rest, streams);
+  } catch (error) {
+    line(streams.stderr, `klms-tool: ${(error as Error).stack ?? String(error)}`);
+    return ExitCode.Failure;
+  }
+}

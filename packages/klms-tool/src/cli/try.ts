@@ -1,0 +1,196 @@
+/**
+ * `klms-tool try`: runs the project's tool on local files as a real KLMS task, in one command.
+ * It starts the local KLMS (klms-local, embedded object store), uploads the files, creates the
+ * task, runs it through the real entrypoint with the cluster's four arguments, prints the state,
+ * metrics, logs and a preview of each output, and downloads the outputs into a folder. With
+ * `--watch` it rebuilds and runs again when the sources change; every run is a new task.
+ */
+import { existsSync, watch } from "node:fs";
+import { resolve } from "node:path";
+import { ExitCode } from "../exit-codes.js";
+import { type Command, type CommandIO, line, parse } from "./command.js";
+import { printTryResult, type ToolTaskResultLike } from "./try-report.js";
+import { buildTryRequest, type TryOptions, type TryRequest, TryUsageError } from "./try-request.js";
+
+const help = `usage: klms-tool try [options]
+
+Runs this project's tool on local files as a KLMS task: starts a local KLMS (task API and
+object store on 127.0.0.1), uploads the files, creates the task, runs it through the real
+entrypoint as the cluster's Job does, prints the state, metrics, logs and a preview of each
+output, and downloads the outputs into --out-dir. Every run is a new task. Needs klms-local
+(a dev dependency of every scaffolded tool).
+
+options:
+  --from <input.json>       a task input in the platform's shape (e.g. fixtures/input.json):
+                            its input groups (local files are uploaded, s3:// paths kept),
+                            output names, parameters and secrets; the options below add to it
+  --input <group>=<file>    a local file (or an s3:// path) in an input group; repeatable
+  --param <name>=<value>    a parameter; the value is read as JSON when it is JSON (2, true,
+                            [1,2]), else as a string; repeatable
+  --secret-file <file>      secrets from KEY=VALUE lines (a .env file); never printed
+  --output <name>           an output to ask for; repeatable (default: the outputs the tool
+                            declares, read from --tool)
+  --tool <main.js>          the built module (default dist/main.js)
+  --worker <command>        the worker command (default "node dist/main.js"), e.g.
+                            "python3 -u main.py"
+  --out-dir <dir>           where the outputs are downloaded (default try-output)
+  --watch                   rebuild (npm run build) and run again when src/ changes
+  --watch-dir <dir>         the folder --watch follows (default src)
+  -h, --help                this help
+
+exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).
+With --watch it runs until Ctrl-C and exits 0.`;
+
+const OPTIONS = {
+  from: { type: "string" },
+  input: { type: "string", multiple: true },
+  param: { type: "string", multiple: true },
+  "secret-file": { type: "string" },
+  output: { type: "string", multiple: true },
+  tool: { type: "string" },
+  worker: { type: "string" },
+  "out-dir": { type: "string" },
+  watch: { type: "boolean" },
+  "watch-dir": { type: "string" },
+} as const;
+
+/** What `try` needs from klms-local (typed here: klms-local depends on this package, not back). */
+interface KlmsLocalModule {
+  startLocalKlms(options: { quiet?: boolean }): Promise<{ stop(): Promise<void> }>;
+  runToolTask(options: Record<string, unknown>): Promise<ToolTaskResultLike>;
+}
+
+/** `klms-tool try`: one command to run a tool on local files. */
+export const tryCommand: Command = {
+  name: "try",
+  summary: "run this project's tool on local files as a KLMS task (--watch: again on change)",
+  help,
+  async run(argv, io) {
+    const args = parse(argv, OPTIONS, help, { min: 0, max: 0 }, io);
+    if ("exit" in args) return args.exit;
+    const v = args.values as Record<string, unknown>;
+    const options: TryOptions = {
+      inputs: (v.input as string[] | undefined) ?? [],
+      params: (v.param as string[] | undefined) ?? [],
+      outputs: (v.output as string[] | undefined) ?? [],
+      ...(v.from ? { from: v.from as string } : {}),
+      ...(v["secret-file"] ? { secretFile: v["secret-file"] as string } : {}),
+      ...(v.tool ? { tool: v.tool as string } : {}),
+    };
+    let local: KlmsLocalModule;
+    try {
+      local = (await import(KLMS_LOCAL)) as KlmsLocalModule;
+    } catch {
+      line(io.stderr, "klms-tool try needs the klms-local package: npm install --save-dev klms-local");
+      return ExitCode.Usage;
+    }
+    const session = {
+      io,
+      local,
+      options,
+      worker: (v.worker as string | undefined) ?? "node dist/main.js",
+      outDir: resolve(io.cwd, (v["out-dir"] as string | undefined) ?? "try-output"),
+    };
+    if (!v.watch) return runOnce(session, undefined);
+    const dir = resolve(io.cwd, (v["watch-dir"] as string | undefined) ?? "src");
+    if (!existsSync(dir)) {
+      line(io.stderr, `klms-tool try: --watch follows ${dir}, which does not exist (--watch-dir sets it)`);
+      return ExitCode.Usage;
+    }
+    return watchAndRun(session, dir);
+  },
+};
+
+// In a variable so that TypeScript does not resolve it at build time (see delegated.ts).
+const KLMS_LOCAL = "klms-local";
+
+interface Session {
+  io: CommandIO;
+  local: KlmsLocalModule;
+  options: TryOptions;
+  worker: string;
+  outDir: string;
+}
+
+/** One task: request, run, report. Starts (and stops) its own local KLMS unless given one. */
+async function runOnce(session: Session, klms: { stop(): Promise<void> } | undefined): Promise<number> {
+  const { io } = session;
+  let request: TryRequest;
+  try {
+    request = await buildTryRequest(session.options, io.cwd);
+  } catch (error) {
+    if (!(error instanceof TryUsageError)) throw error;
+    line(io.stderr, `klms-tool try: ${error.message}`);
+    return ExitCode.Usage;
+  }
+  const result = await session.local.runToolTask({
+    ...request,
+    cwd: io.cwd,
+    worker: session.worker,
+    ...(klms ? { klms } : {}),
+  });
+  try {
+    await printTryResult(result, session.outDir, io);
+  } finally {
+    await result.stop();
+  }
+  return result.state === "succeeded" ? ExitCode.Success : ExitCode.Failure;
+}
+
+/** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM or `io.signal`. */
+async function watchAndRun(session: Session, dir: string): Promise<number> {
+  const { io } = session;
+  const klms = await session.local.startLocalKlms({ quiet: true });
+  let timer: NodeJS.Timeout | undefined;
+  const watching = () => line(io.stdout, `\nWatching ${dir} (Ctrl-C to stop)`);
+  const report = (error: unknown) => line(io.stderr, `klms-tool try: ${(error as Error).message ?? error}`);
+  // Runs are chained: a change during a run starts the next one after it, never beside it.
+  let running = runOnce(session, klms).then(watching, report);
+  const again = () => {
+    running = running.then(async () => {
+      line(io.stdout, `\n▸ ${new Date().toLocaleTimeString()} change in ${dir}: rebuilding`);
+      if ((await build(io)) === 0) await runOnce(session, klms).catch(report);
+      watching();
+    });
+  };
+  const watcher = watch(dir, { recursive: true }, () => {
+    clearTimeout(timer);
+    timer = setTimeout(again, 200);
+  });
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.signal.removeEventListener("abort", stop);
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    if (io.signal.aborted) stop();
+    else io.signal.addEventListener("abort", stop);
+  });
+  watcher.close();
+  clearTimeout(timer);
+  await running;
+  await klms.stop();
+  return ExitCode.Success;
+}
+
+/** `npm run build` in the project, its output passed through. */
+async function build(io: CommandIO): Promise<number> {
+  const { spawn } = await import("node:child_process");
+  const npm = io.env.npm_execpath?.endsWith("npm-cli.js")
+    ? [process.execPath, io.env.npm_execpath]
+    : [process.platform === "win32" ? "npm.cmd" : "npm"];
+  return new Promise((done) => {
+    const child = spawn(npm[0] as string, [...npm.slice(1), "run", "build"], {
+      cwd: io.cwd,
+      env: io.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.on("data", (d) => io.stdout.write(d));
+    child.stderr.on("data", (d) => io.stderr.write(d));
+    child.on("error", () => done(127));
+    child.on("close", (code) => done(code ?? 1));
+  });
+}
