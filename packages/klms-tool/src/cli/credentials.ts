@@ -24,7 +24,7 @@ export function credentialsPath(env: NodeJS.ProcessEnv): string {
   return join(base, "klms-tool", "credentials.json");
 }
 
-/** The saved login, or undefined when there is none (or it cannot be read: a message says so). */
+/** The saved login, or undefined when there is none or it cannot be read (the commands then say to log in). */
 export function readLogin(env: NodeJS.ProcessEnv): SavedLogin | undefined {
   let text: string;
   try {

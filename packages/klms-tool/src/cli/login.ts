@@ -148,6 +148,7 @@ function askHidden(input: Readable, output: Writable, question: string): Promise
   return new Promise<string>((resolve, reject) => {
     const done = (error?: Error) => {
       input.off("data", onData);
+      input.off("end", onEnd);
       tty.setRawMode?.(false);
       input.pause();
       output.write("\n");
@@ -162,7 +163,10 @@ function askHidden(input: Readable, output: Writable, question: string): Promise
         else answer += ch;
       }
     };
+    // The terminal closed before Enter: no password.
+    const onEnd = () => done(new UsageError("no password: standard input ended"));
     input.on("data", onData);
+    input.once("end", onEnd);
     input.resume();
   });
 }
