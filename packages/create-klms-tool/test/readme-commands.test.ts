@@ -29,6 +29,8 @@ const DOCS = [
   "packages/create-klms-tool/variants/python/README.md",
 ];
 
+const CLUSTER = "packages/klms-tool/test/cluster.test.ts";
+
 /** Commands run elsewhere: the line's pattern, the file that runs it, and how that file runs it. */
 const COVERED: [RegExp, string, RegExp][] = [
   [/^npm ci && npm run demo$/, ".ci/run", /^npm ci$/m], // npm run demo: below
@@ -40,6 +42,20 @@ const COVERED: [RegExp, string, RegExp][] = [
   [/^cd my-tool$/, "packages/create-klms-tool/test/scaffold.test.ts", /cd asked-tool/],
   [/^make (build )?IMGTAG=/, "scripts/image-e2e.sh", /make build DOCKER=buildah IMGTAG=/],
   [/^make run IMGTAG=/, "packages/create-klms-tool/test/packed.test.ts", /"run",\s*"DOCKER=true"/],
+  // The KLMS commands need a running KLMS and a login: cluster.test.ts runs them against one.
+  [
+    /^printf dev \| npx klms-tool login \S+ --username dev --password-stdin$/,
+    CLUSTER,
+    /"login", klms\.apiUrl, "--username", klms\.username, "--password-stdin"/,
+  ],
+  [/^npx klms-tool whoami$/, CLUSTER, /run\(\["whoami"\]/],
+  [/^npx klms-tool publish( --dry-run)?$/, CLUSTER, /run\(\["publish", "--dry-run"\]/],
+  [
+    /^npx klms-tool task run \S+ (--input \S+ |--param \S+ )*--follow$/,
+    CLUSTER,
+    /"task",\s*"run",\s*"correlations",\s*"--input",[\s\S]{0,120}"--follow"/,
+  ],
+  [/^npx klms-tool task outputs <task id> --dir \S+$/, CLUSTER, /"task", "outputs", id, "--dir"/],
 ];
 
 /** The commands of the shell blocks of a Markdown file, without their comments. */
@@ -84,7 +100,8 @@ describe("every command in the READMEs runs", () => {
     for (const line of commands(doc)) {
       test(`${doc}: ${line}`, { timeout: 120_000 }, async () => {
         const argv = words(line);
-        if (argv[0] === "npx" && argv[1] === "klms-tool") return klmsToolLine(argv.slice(2));
+        const elsewhere = COVERED.find(([pattern]) => pattern.test(line));
+        if (argv[0] === "npx" && argv[1] === "klms-tool" && !elsewhere) return klmsToolLine(argv.slice(2));
         if ((argv[0] === "npx" && argv[1] === "create-klms-tool") || (argv[0] === "npm" && argv[1] === "create")) {
           return createLine(argv);
         }

@@ -251,6 +251,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
         minio: (username) => minio(username),
         ...(lister ? { listObjects: lister.list } : {}),
+        ...(objectStore?.ca ? { storeCa: objectStore.ca } : {}),
         podsOf,
         onCreated: launch,
         onTerminated: (task) => jobs.delete(task.id),

@@ -13,6 +13,7 @@ import type { Fault, FaultList } from "./faults.js";
 import { type Env, originalUrls, PUBLIC_PREFIX, reply, requestUrl, requireToken, routeGroup } from "./http.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { catalogRoutes } from "./routes/catalog.js";
+import { consoleRoutes } from "./routes/console.js";
 import { faultRoutes } from "./routes/faults.js";
 import { type TasksContext, taskRoutes } from "./routes/tasks.js";
 
@@ -23,6 +24,8 @@ export interface ServerContext extends TasksContext {
   faults: FaultList;
   /** The object store's URL (`/help`'s `s3_api`). */
   s3Url?: string;
+  /** The CA the object store's TLS certificate chains to (PEM), when it has one: the console reads outputs with it. */
+  storeCa?: string;
   /** Request log sink; none when quiet. */
   log?: (line: string) => void;
 }
@@ -48,6 +51,7 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   taskRoutes(app, ctx);
   catalogRoutes(app, authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
+  consoleRoutes(app, ctx);
 
   app.notFound((c) => reply(c, 404, errorBody(requestUrl(c), new ApiError(404, "Not Found", {}, "HTTPError"))));
   app.onError((error, c) => {

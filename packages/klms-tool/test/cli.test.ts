@@ -276,11 +276,16 @@ describe("help texts and the README agree", () => {
       "dev",
       "exec",
       "job",
+      "login",
+      "logout",
       "manifest",
+      "publish",
       "run",
+      "task",
       "try",
       "validate-input",
       "validate-output",
+      "whoami",
     ]);
   });
   for (const [, name, synopsis] of rows) {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ExitCode } from "../exit-codes.js";
+import { clusterCommands } from "./cluster.js";
 import { type CliIO, type Command, commandIO, line } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
 import { manifestCommand } from "./manifest.js";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   manifestCommand,
   tryCommand,
   jobCommand,
+  ...clusterCommands,
 ];
 
 /** The package's version, from its package.json (the one place it is written). */
