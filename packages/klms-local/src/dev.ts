@@ -9,7 +9,7 @@ import { type DevRunners, devRunners } from "./dev-runners.js";
 import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
-export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls]
+export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls | --tls-api]
                       [--run SPEC] [--run-tool NAME=SPEC]… [--quiet]
 
 Starts a local STELAR KLMS: the platform's Data API for tasks (same routes, envelopes and rules:
@@ -28,6 +28,7 @@ Options:
       --tls             serve the object store over https, with a CA made at the first start and
                         kept in DIR/tls/ca.pem; prints the lines that make Python, the AWS CLI and
                         Node trust it
+      --tls-api         --tls, and the Data API over https too (same CA), as the public deployment
   --run SPEC            what runs a task created for a tool or an image, as the cluster's Job
                         does (with the four arguments "Bearer <jwt>" <api url>/ <id> <signature>):
                           project[:DIR]    the tool project's built worker through klms-tool exec,
@@ -68,6 +69,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     run?: string;
     "run-tool"?: string[];
     tls?: boolean;
+    "tls-api"?: boolean;
     quiet?: boolean;
     help?: boolean;
   };
@@ -82,6 +84,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
         run: { type: "string" },
         "run-tool": { type: "string", multiple: true },
         tls: { type: "boolean" },
+        "tls-api": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -130,7 +133,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
       toolRunners: runners.toolRunners,
       users,
       ...(values.seed !== undefined ? { seed: values.seed } : {}),
-      tls: values.tls ?? false,
+      tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
     });
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
@@ -183,13 +186,18 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
     `  from stelar.client import Client; c = Client(base_url="${klms.apiUrl}", username="${klms.username}", password="${klms.password}")`,
     "",
     "Create a task (neither tool nor image: an external task you run yourself):",
-    `  curl -s -X POST ${klms.apiUrl}/api/v2/task \\`,
+    `  ${curlOf(klms)} -s -X POST ${klms.apiUrl}/api/v2/task \\`,
     `    -H 'Authorization: ${klms.token}' -H 'Content-Type: application/json' \\`,
     `    -d '${JSON.stringify(exampleSpec(klms.processId))}'`,
     "Then run a tool against it with: <token> <api url>/ <task id> <signature>",
     "",
   );
   return lines.join("\n");
+}
+
+/** curl, told to trust the local CA when there is one (the https store, and the API with --tls-api). */
+function curlOf(klms: LocalKlms): string {
+  return klms.caFile ? `curl --cacert ${klms.caFile}` : "curl";
 }
 
 /** The store's part of the banner: endpoint, STS credentials for the dev user, how to mint more, the CA. */
@@ -204,7 +212,7 @@ function storeLines(klms: LocalKlms): string[] {
     `    session token      ${m.skey}`,
     `                       (STS credentials of the dev user, valid ${MINIO_DURATION_SECONDS} s, as a task's minio block)`,
     "  More credentials (AssumeRoleWithWebIdentity with the bearer token, as the platform mints them):",
-    `    curl -s -X POST '${klms.s3Url}/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15&DurationSeconds=3600&WebIdentityToken=${jwt}'`,
+    `    ${curlOf(klms)} -s -X POST '${klms.s3Url}/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15&DurationSeconds=3600&WebIdentityToken=${jwt}'`,
   ];
   if (klms.caFile) {
     lines.push(

@@ -25,6 +25,7 @@ import { type ObjectStore, startObjectStore } from "./object-store.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
+import { ensureTls } from "./store/tls.js";
 import { newTask, wildcardExpansions } from "./task-catalog.js";
 import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
 import { EXTERNAL_JOB, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
@@ -66,9 +67,11 @@ export interface LocalKlmsOptions {
   warn?: (message: string) => void;
   /**
    * Serve the embedded object store over https, with a CA made at the first start and kept in
-   * `<dataDir>/tls/ca.pem` (clients must trust it: see {@link LocalKlms.caFile}). Default false.
+   * `<dataDir>/tls/ca.pem` (clients must trust it: see {@link LocalKlms.caFile}); `{ api: true }`
+   * serves the Data API over https too, with the same CA (as the public deployment does).
+   * Default false: both over plain http.
    */
-  tls?: boolean;
+  tls?: boolean | { api: boolean };
 }
 
 /** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
@@ -139,6 +142,9 @@ export const MINIO_DURATION_SECONDS = 86000;
 /** The bucket the embedded object store creates. */
 export const DEFAULT_BUCKET = "klms-bucket";
 
+/** Where the CA and the server certificate of `tls` live: `<dataDir>/tls`. */
+const TLS_DIR = (dataDir: string): string => join(dataDir, "tls");
+
 /** Starts a local KLMS; resolves once the API and the object store listen. */
 export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<LocalKlms> {
   // Bad users or a bad seed fail here, before anything is made on disk.
@@ -181,7 +187,7 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
         buckets: [DEFAULT_BUCKET],
         secret,
         verifyWebIdentity: (jwt) => verifyToken(jwt, secret),
-        ...(options.tls ? { tlsDir: join(dataDir, "tls") } : {}),
+        ...(options.tls ? { tlsDir: TLS_DIR(dataDir) } : {}),
         log: (line) => process.stderr.write(`klms-local: ${line}\n`),
       });
       objectStore = started;
@@ -260,13 +266,15 @@ export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<Lo
       faults,
       options.port ?? 0,
       log,
+      // The store made the CA and server certificate first: the API reuses them.
+      typeof options.tls === "object" && options.tls.api ? await ensureTls(TLS_DIR(dataDir)) : undefined,
     );
     const running = server;
     const store_ = objectStore;
     let stopping: Promise<void> | undefined;
 
     const klms: LocalKlms = {
-      apiUrl: `http://127.0.0.1:${running.port}`,
+      apiUrl: `${running.tls ? "https" : "http"}://127.0.0.1:${running.port}`,
       ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
       token: `Bearer ${issueDevToken(secret)}`,
       username: DEV_USERNAME,

@@ -4,7 +4,8 @@
  * 127.0.0.1 both at the root (as inside the cluster) and under `/stelar` (as the public
  * deployment serves it).
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
@@ -69,6 +70,8 @@ export function createApp(ctx: ServerContext): Hono<Env> {
 export interface RunningServer {
   server: Server;
   port: number;
+  /** True when it serves https. */
+  tls: boolean;
   close(): Promise<void>;
 }
 
@@ -83,10 +86,12 @@ export async function listen(
   faults: FaultList,
   port: number,
   log?: (line: string) => void,
+  /** PEM key and certificate: serve https instead of http. */
+  tls?: { key: string; cert: string },
 ): Promise<RunningServer> {
   // Leave the process's global Request/Response alone: a tool may run in this process too.
   const handle = getRequestListener(app.fetch, { overrideGlobalObjects: false });
-  const server = createServer(async (req, res) => {
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const original = req.url ?? "/";
     originalUrls.set(req, original);
     req.url = withoutPrefix(`/${original.replace(/^\/+/, "")}`);
@@ -102,13 +107,14 @@ export async function listen(
       req.socket.destroy();
       return;
     } else if (fault?.status !== undefined) {
-      const url = `http://${req.headers.host ?? "127.0.0.1"}${original}`;
+      const url = `${tls ? "https" : "http"}://${req.headers.host ?? "127.0.0.1"}${original}`;
       const body = errorBody(url, injectedError(fault.status));
       res.writeHead(fault.status, { "content-type": "application/json" }).end(JSON.stringify(body));
       return;
     }
     await handle(req, res);
-  });
+  };
+  const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());
@@ -116,6 +122,7 @@ export async function listen(
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    tls: tls !== undefined,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

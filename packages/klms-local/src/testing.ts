@@ -44,8 +44,11 @@ export interface ToolTaskOptions {
   secrets?: Record<string, unknown>;
   /** Reuse a running local KLMS instead of starting one. */
   klms?: LocalKlms;
-  /** Start the local KLMS with its store over https (`startLocalKlms({ tls: true })`); default false. */
-  tls?: boolean;
+  /**
+   * Start the local KLMS with its store over https (`true`), or the store and the Data API
+   * (`{ api: true }`), as `startLocalKlms`'s `tls`; default false.
+   */
+  tls?: boolean | { api: boolean };
   /** Extra options for the entrypoint, e.g. `["--timeout", "30"]`. */
   execArgs?: string[];
   env?: Record<string, string>;

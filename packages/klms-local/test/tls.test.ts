@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -91,3 +92,37 @@ test("runToolTask({ tls: true }): a Node tool reads and writes the store over ht
   assert.equal(run.state, "succeeded", run.logs);
   assert.match(await run.readText(run.output.correlations_file as string), /,/);
 });
+
+test("startLocalKlms({ tls: { api: true } }): the Data API over https too; the real entrypoint fetches and posts through it", async (t) => {
+  const cwd = fileURLToPath(new URL("../../../examples/correlations", import.meta.url));
+  const run = await runToolTask({
+    cwd,
+    tls: { api: true },
+    files: { series: ["fixtures/weather.csv"] },
+    outputNames: ["correlations_file"],
+  });
+  t.after(() => run.stop());
+  assert.match(run.klms.apiUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(run.state, "succeeded", run.logs);
+  assert.match(await run.readText(run.output.correlations_file as string), /temperature/);
+
+  // Clients see https in /help, and must trust the CA: without it the TLS handshake fails.
+  const help = await httpsJson(`${run.klms.apiUrl}/stelar/help`, run.klms.ca);
+  assert.equal(help.help, `${run.klms.apiUrl}/stelar/help`);
+  assert.match(String((help.result as Record<string, unknown>).s3_api), /^https:\/\//);
+  await assert.rejects(httpsJson(`${run.klms.apiUrl}/help`, undefined), /self-signed|unable to verify|certificate/i);
+});
+
+function httpsJson(url: string, ca: string | undefined): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, ca === undefined ? {} : { ca }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve(JSON.parse(body) as Record<string, unknown>));
+    });
+    req.on("error", reject);
+  });
+}
