@@ -237,6 +237,34 @@ describe("unknown task and unknown route", () => {
     assert.deepEqual(reply.body.error?.detail, {});
   });
 
+  test("405 (Werkzeug's) on a path that exists with another method, before the body and token checks", async () => {
+    const { id } = await newTask();
+    const cases: Array<[string, string]> = [
+      ["GET", "/api/v2/task"],
+      ["PUT", `/api/v2/task/${id}`],
+      ["PATCH", `/api/v2/task/${id}`],
+      ["POST", `/api/v2/task/${id}`],
+      ["DELETE", "/api/v2/tasks"],
+      ["GET", "/api/v2/tasks/status"],
+      ["GET", `/api/v2/task/${id}/terminate`],
+      ["POST", "/api/v1/users/me"],
+      ["DELETE", "/api/v1/users/token"],
+      ["POST", "/help"],
+      ["GET", "/api/v2/task/x/y/output"],
+      ["PUT", "/api/v2/task/x/y/output"],
+    ];
+    for (const [method, path] of cases) {
+      for (const prefix of ["", "/stelar"]) {
+        const reply = await call(klms.apiUrl, method, prefix + path, { body: method === "GET" ? undefined : {} });
+        assertError(reply, 405, "HTTPError", "Method Not Allowed");
+        assert.deepEqual(reply.body.error?.detail, {});
+        assert.equal(reply.body.help, klms.apiUrl + prefix + path);
+      }
+    }
+    // A path no route serves stays 404.
+    assertError(await call(klms.apiUrl, "POST", "/api/v2/nothing", { body: {} }), 404, "HTTPError", "Not Found");
+  });
+
   test("an unknown task's logs and jobs: empty, like a cluster with no pods for it", async () => {
     const logs = await call(klms.apiUrl, "GET", `/api/v2/task/${missing}/logs`, { token: klms.token });
     assert.deepEqual(assertSuccess(logs), {});
