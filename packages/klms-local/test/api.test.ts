@@ -118,10 +118,20 @@ describe("authentication (token routes)", () => {
     ["no Authorization header", () => undefined, "APIException", "Bearer Token is missing"],
     ["one part", () => klms.token.split(" ")[1], "APIException", "Authorization headers are missing or malformed"],
     ["three parts", () => `${klms.token} extra`, "APIException", "Authorization headers are missing or malformed"],
-    ["not a JWT", () => "Bearer not-a-jwt", "AuthenticationError", "Bearer Token could not be verified"],
+    // python-jose's get_unverified_header fails (JWTError): `auth.py:88-92`.
+    ["not a JWT", () => "Bearer not-a-jwt", "AuthenticationError", "Error decoding token headers"],
+    ["two segments", () => `Bearer ${b64({ kid: "k" })}.e30`, "AuthenticationError", "Error decoding token headers"],
+    [
+      "a header that is not an object",
+      () => `Bearer ${b64([1])}.e30.c2ln`,
+      "AuthenticationError",
+      "Error decoding token headers",
+    ],
+    ["bad base64 in the header", () => "Bearer a.e30.c2ln", "AuthenticationError", "Error decoding token headers"],
+    // A readable header, then no key or audience verifies it (expiry included): `auth.py:70-98`.
     ["signed with another secret", foreign, "AuthenticationError", "Bearer Token could not be verified"],
     ["tampered payload", () => tamper(klms.token), "AuthenticationError", "Bearer Token could not be verified"],
-    ["expired", expired, "AuthenticationError", "Token is invalid or expired"],
+    ["expired", expired, "AuthenticationError", "Bearer Token could not be verified"],
   ];
   for (const [what, token, type, message] of cases) {
     test(`401 with ${what}`, async () => {
@@ -182,6 +192,14 @@ describe("authentication (token routes)", () => {
     assertError(await call(klms.apiUrl, "PUT", `/api/v2/process/${klms.processId}`, {}), 405, "HTTPError");
   });
 
+  test("a readable token header without `kid`: the platform's KeyError escapes as Werkzeug's 500", async () => {
+    const reply = await call(klms.apiUrl, "GET", "/api/v1/users/me", {
+      token: `Bearer ${b64({ alg: "HS256" })}.e30.c2ln`,
+    });
+    assertError(reply, 500, "HTTPError", "Internal Server Error");
+    assert.deepEqual(reply.body.error?.detail, {});
+  });
+
   test("the platform does not read the scheme word: any two-part header with a valid token passes", async () => {
     const reply = await call(klms.apiUrl, "GET", "/api/v1/users/me", { token: `Token ${klms.token.split(" ")[1]}` });
     assert.equal((assertSuccess(reply) as Record<string, unknown>).username, "dev");
@@ -201,6 +219,11 @@ describe("authentication (token routes)", () => {
     assertSuccess(await post(id, signature, { status: "succeeded" }), HIDDEN);
   });
 });
+
+/** A JWT segment: base64url of the JSON value. */
+function b64(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
 
 function tamper(token: string): string {
   const [head, body, mac] = (token.split(" ")[1] as string).split(".");
