@@ -92,6 +92,37 @@ describe("task creation", () => {
     assertError(reply, 400, "HTTPError", "Bad Request");
   });
 
+  test("400 on a JSON body that is not UTF-8 (Python's UnicodeDecodeError is Werkzeug's BadRequest)", async () => {
+    const valid = { process_id: klms.processId, name: "\u00e9", datasets: {}, inputs: {}, outputs: {} };
+    const latin1 = Buffer.from(JSON.stringify(valid), "latin1"); // "é" as the lone byte 0xe9: not UTF-8
+    assert.ok(latin1.includes(0xe9));
+    const response = await fetch(`${klms.apiUrl}/api/v2/task`, {
+      method: "POST",
+      headers: { authorization: klms.token, "content-type": "application/json" },
+      body: latin1,
+    });
+    const reply = { status: response.status, text: await response.text() };
+    assertError({ ...reply, body: JSON.parse(reply.text) }, 400, "HTTPError", "Bad Request");
+    assert.deepEqual(JSON.parse(reply.text).error.detail, {});
+  });
+
+  test("a body nested deeper than Python's recursion limit: the platform's bare 500, and the server goes on", async () => {
+    const depth = 100_000;
+    const raw = `{"process_id": "${klms.processId}", "name": ${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw });
+    assertError(reply, 500, "HTTPError", "Internal Server Error");
+    assert.deepEqual(reply.body.error?.detail, {});
+    assert.doesNotMatch(reply.text, /RangeError|stack/i);
+    // Shallow nesting is still read, and checked field by field.
+    const shallow = `{"process_id": "${klms.processId}", "name": ${"[".repeat(50)}${"]".repeat(50)}}`;
+    const checked = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw: shallow });
+    assertError(checked, 422, "_ValidationError");
+    assert.deepEqual((checked.body.error?.detail.json as Record<string, unknown> | undefined)?.name, [
+      "Not a valid string.",
+    ]);
+    await newTask();
+  });
+
   test("422 without a JSON body: every required field is missing", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
       token: klms.token,

@@ -340,7 +340,16 @@ const VARIANTS: Array<[string, Spec, number, string, string, Record<string, unkn
     { ...VSR_README, process_id: MDI_DATASET },
     400,
     "DataError",
-    "The entity is not a process",
+    // `processes.py:331`: DataError("The entity is not a process", process): the args joined by " ".
+    `The entity is not a process ${MDI_DATASET}`,
+    {},
+  ],
+  [
+    "a dataset's id in capitals as the process (str(UUID) prints it in lowercase)",
+    { ...VSR_README, process_id: MDI_DATASET.toUpperCase() },
+    400,
+    "DataError",
+    `The entity is not a process ${MDI_DATASET}`,
     {},
   ],
   [
@@ -391,6 +400,28 @@ describe("task specs the platform refuses get its status and its exact error", (
   test("createTask() refuses the same specs, saying what the API would answer", async () => {
     for (const [, spec, status] of VARIANTS) {
       await assert.rejects(klms.createTask(spec as never), new RegExp(`the API would answer ${status} `));
+    }
+  });
+
+  test("an input item's value is printed as Python prints what its json read: 1.0 a float, 1 an int", async () => {
+    const cases: Array<[string, string]> = [
+      ["1.0", "1.0"],
+      ["1", "1"],
+      ["1e5", "100000.0"],
+      ["1E-5", "1e-05"],
+      ["2.50", "2.5"],
+      ["1e400", "inf"],
+      ["12345678901234567890", "12345678901234567890"],
+      ["-0", "0"],
+      ["null", "None"],
+      ["true", "True"],
+      ['[1.0, "a", {"k": 2e16}]', "[1.0, 'a', {'k': 2e+16}]"],
+    ];
+    for (const [item, printed] of cases) {
+      const raw = JSON.stringify({ ...VSR_README, inputs: { rasters: ["@"] } }).replace('"@"', item);
+      const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw });
+      assertError(reply, 422, "_ValidationError", "Validation error");
+      assert.deepEqual(reply.body.error?.detail, { json: { "inputs.rasters": `Item '${printed}' must be a string.` } });
     }
   });
 
