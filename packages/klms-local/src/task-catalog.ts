@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { type Catalog, DEFAULT_ORGANIZATION, type StoredEntity } from "./catalog/catalog.js";
 import { imagesOf } from "./catalog/views.js";
+import { checkOutputRows, checkTagRows } from "./db-constraints.js";
 import { ApiError, pyMessage } from "./envelope.js";
 import { isCanonicalUuid } from "./schema.js";
 import type { OutputSpecBody, ParsedSpec } from "./task-spec.js";
@@ -43,7 +44,14 @@ export function newTask(
   const datasets = parseDatasets(spec, catalog);
   const { inputs, urls } = parseInputs(spec.inputs, datasets, catalog, expansions);
   const outputs = parseOutputs(spec.outputs, datasets, catalog);
+  checkOutputRows(spec.outputs);
   const job = jobOf(spec, tool);
+  const system = [
+    "__name__",
+    ...("tool" in spec ? ["__tool__"] : []),
+    ...(job ? ["__image__", "container_id", "job_id"] : []),
+  ];
+  checkTagRows(spec.tags ?? {}, system);
   const tags: Record<string, string> = { ...(spec.tags ?? {}) };
   if (job) Object.assign(tags, { container_id: randomUUID(), job_id: `task-${id}` });
   const task: StoredTask = {

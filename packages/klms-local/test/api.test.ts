@@ -521,6 +521,23 @@ describe("state machine", () => {
     }
   });
 
+  test('a user tag "log": every output POST is the platform\'s 500 (task_tag primary key), the state stays', async () => {
+    const { id, signature } = await newTask({ ...SPEC, tags: { log: "mine" } });
+    for (let i = 0; i < 2; i++) {
+      const reply = await post(id, signature, { status: "succeeded", message: "done", metrics: { n: 1 } });
+      assertError(
+        reply,
+        500,
+        "InternalException",
+        "ValueError('Internal Error: bad backend', 'Error in executing SQL command')",
+      );
+      assert.equal(reply.body.error?.detail.hint, 'the tag "log" is reserved by the platform (log): rename it');
+    }
+    const record = await klms.getTask(id);
+    assert.equal(record.exec_state, "created");
+    assert.deepEqual(record.tags, { log: "mine" });
+  });
+
   test("the plural output route works too", async () => {
     const { id, signature } = await newTask();
     const reply = await call(klms.apiUrl, "POST", `/api/v2/tasks/${id}/${signature}/output`, { body: { status: 200 } });

@@ -344,6 +344,43 @@ const VARIANTS: Array<[string, Spec, number, string, string, Record<string, unkn
     `The entity is not a process ${MDI_DATASET}`,
     {},
   ],
+  // Database constraints a valid spec can break: the platform's 500 from its SQL error path.
+  ...(
+    [
+      [
+        "an output name over 100 characters (varchar(100))",
+        { ...MDI, outputs: { ["o".repeat(101)]: { url: "s3://abaco-bucket/x.csv" } } },
+        `output name "${"o".repeat(20)}…" is longer than 100 characters: shorten it`,
+      ],
+      [
+        "an invalid resource_action for an existing resource (tskx_action_enum)",
+        { ...MDI, outputs: { o: { url: "s3://abaco-bucket/x.csv", resource: METEO, resource_action: "MERGE" } } },
+        "outputs.o.resource_action must be one of REPLACE, KEEP, TRUNCATE, UPDATE, COPY",
+      ],
+      [
+        'a user tag "__name__" (task_tag primary key)',
+        { ...VSR_README, tags: { __name__: "x" } },
+        'the tag "__name__" is reserved by the platform (__name__, __image__, container_id, job_id): rename it',
+      ],
+      [
+        'a user tag "job_id" on a task with a Job',
+        { ...VSR_README, tags: { job_id: "x" } },
+        'the tag "job_id" is reserved by the platform (__name__, __image__, container_id, job_id): rename it',
+      ],
+      [
+        'a user tag "__tool__" when the spec names a tool',
+        { ...MDI, tags: { __tool__: "x" } },
+        'the tag "__tool__" is reserved by the platform (__name__, __tool__, __image__, container_id, job_id): rename it',
+      ],
+    ] as Array<[string, Spec, string]>
+  ).map(([variant, spec, hint]): [string, Spec, number, string, string, Record<string, unknown>] => [
+    variant,
+    spec,
+    500,
+    "InternalException",
+    "ValueError('Internal Error: bad backend', 'Error in executing SQL command')",
+    { format_exc: "", hint },
+  ]),
   [
     "a dataset's id in capitals as the process (str(UUID) prints it in lowercase)",
     { ...VSR_README, process_id: MDI_DATASET.toUpperCase() },
@@ -423,6 +460,15 @@ describe("task specs the platform refuses get its status and its exact error", (
       assertError(reply, 422, "_ValidationError", "Validation error");
       assert.deepEqual(reply.body.error?.detail, { json: { "inputs.rasters": `Item '${printed}' must be a string.` } });
     }
+  });
+
+  test("user tags the platform does not add for this task, and valid resource actions, are accepted", async () => {
+    assertSuccess(await create({ ...VSR_README, tags: { container_id: "mine", job: "x" }, image: undefined }));
+    for (const action of ["REPLACE", "KEEP", "TRUNCATE", "UPDATE", "COPY", null]) {
+      const outputs = { o: { url: "s3://abaco-bucket/x.csv", resource: METEO, resource_action: action } };
+      assertSuccess(await create({ ...MDI, outputs }));
+    }
+    assertSuccess(await create({ ...MDI, outputs: { ["o".repeat(100)]: { url: "s3://abaco-bucket/x.csv" } } }));
   });
 
   test("null inputs, outputs or datasets: the platform's 500, with a hint in the detail", async () => {
