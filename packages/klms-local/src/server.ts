@@ -56,8 +56,14 @@ export function createApp(ctx: ServerContext): Hono<Env> {
 
   const allowed = otherMethods(app);
   app.notFound((c) => {
-    // Werkzeug: a path some route serves with another method is 405, any other path 404.
-    const status = allowed(c.req.method, c.req.path).length > 0 ? 405 : 404;
+    // Werkzeug: a path some route serves with another method is 405, any other path 404; Flask
+    // answers OPTIONS itself on a served path (`make_default_options_response`): 200, empty, `Allow`.
+    const others = allowed(c.req.method, c.req.path);
+    if (c.req.method === "OPTIONS" && others.length > 0) {
+      const methods = new Set([...others, ...(others.includes("GET") ? ["HEAD"] : []), "OPTIONS"]);
+      return c.body(null, 200, { allow: [...methods].sort().join(", ") });
+    }
+    const status = others.length > 0 ? 405 : 404;
     const message = status === 405 ? "Method Not Allowed" : "Not Found";
     return reply(c, status, errorBody(requestUrl(c), new ApiError(status, message, {}, "HTTPError")));
   });

@@ -315,6 +315,16 @@ describe("unknown task and unknown route", () => {
         assert.equal(reply.body.help, klms.apiUrl + prefix + path);
       }
     }
+    // Flask answers OPTIONS on a served path itself; an unknown path stays 404.
+    for (const prefix of ["", "/stelar"]) {
+      const options = await fetch(`${klms.apiUrl}${prefix}/api/v2/task/${id}`, { method: "OPTIONS" });
+      assert.equal(options.status, 200);
+      assert.equal(options.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
+      assert.equal(await options.text(), "");
+    }
+    const unknown = await fetch(`${klms.apiUrl}/api/v2/nothing`, { method: "OPTIONS" });
+    assert.equal(unknown.status, 404);
+    await unknown.text();
     // A path no route serves stays 404.
     assertError(await call(klms.apiUrl, "POST", "/api/v2/nothing", { body: {} }), 404, "HTTPError", "Not Found");
   });
