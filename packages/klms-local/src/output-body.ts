@@ -18,8 +18,10 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 /**
  * The deepest nesting of a JSON body the platform parses: Python's `json` recurses per level and
  * fails past the interpreter's recursion limit (`sys.getrecursionlimit()`, 1000 by default, less
- * the frames below the parser), an error Flask does not catch. Bodies deeper than this get that
- * 500 here too, before any recursive code of ours sees them.
+ * the frames below the parser), an error Flask does not catch. Measured with Python 3.11 (the
+ * platform's image, `Dockerfile.k8s`): 995 levels parse at the top of the stack, 1000 do not;
+ * under Flask's frames the bound is lower, so 900 is an approximation. Bodies deeper than this get
+ * that 500 here too, before any recursive code of ours sees them.
  */
 export const MAX_JSON_DEPTH = 900;
 
