@@ -90,7 +90,8 @@ export function issueToken(
     iat,
     exp: iat + ttl,
   };
-  const head = base64url({ alg: "HS256", typ: "JWT" });
+  // A `kid`, as Keycloak's tokens have: the platform reads it before checking the signature.
+  const head = base64url({ alg: "HS256", kid: "klms-local", typ: "JWT" });
   const body = base64url(claims);
   return `${head}.${body}.${hmac(`${head}.${body}`, secret)}`;
 }
@@ -141,7 +142,15 @@ export function decodeToken(jwt: string, secret: string): TokenClaims | undefine
  * Checks an `Authorization` header like the platform's `token_active` (`auth.py:131-160`): it
  * must split on " " into exactly two parts (the platform does not look at the first one), the
  * second an access token this server signed that has not expired. Throws the platform's 401
- * with its message otherwise.
+ * with its message otherwise, per failure kind as `api_verify_token` (`auth.py:35-98`) words it:
+ * - the JWT's header cannot be read (python-jose's `get_unverified_header` raises `JWTError`):
+ *   "Error decoding token headers";
+ * - a readable header without `kid` (`unverified_header["kid"]` raises `KeyError` outside the
+ *   route's error capture): Werkzeug's 500 `HTTPError` "Internal Server Error";
+ * - a bad signature, a refresh token, an expired token (`ExpiredSignatureError` is a `JWTError`
+ *   caught in the audience loop): "Bearer Token could not be verified".
+ * The platform's "Token is invalid or expired" (Keycloak introspection of a revoked session,
+ * `kutils.py:217-228`) has no local counterpart: tokens are not revoked here.
  */
 export function verifyAuthorization(header: string | undefined, secret: string, now = Date.now()): TokenClaims {
   if (header === undefined || header === "") throw new ApiError(401, "Bearer Token is missing", {}, "APIException");
@@ -149,10 +158,43 @@ export function verifyAuthorization(header: string | undefined, secret: string, 
   if (parts.length !== 2) {
     throw new ApiError(401, "Authorization headers are missing or malformed", {}, "APIException");
   }
-  const claims = decodeToken(parts[1] as string, secret);
-  if (!claims || claims.typ === "Refresh") throw new ApiError(401, "Bearer Token could not be verified");
-  if (claims.exp * 1000 <= now) throw new ApiError(401, "Token is invalid or expired");
-  return claims;
+  const token = (parts[1] as string).trim();
+  const head = unverifiedHeader(token);
+  if (!head) throw new ApiError(401, "Error decoding token headers");
+  const claims = decodeToken(token, secret);
+  if (claims && claims.typ !== "Refresh" && claims.exp * 1000 > now) return claims;
+  if (!("kid" in head)) throw new ApiError(500, "Internal Server Error", {}, "HTTPError");
+  throw new ApiError(401, "Bearer Token could not be verified");
+}
+
+/**
+ * The JWT's header as python-jose's `get_unverified_header` reads it (`jws._load`): at least
+ * three dot-separated segments, each base64url (padding added, characters outside the alphabet
+ * skipped, as Python's non-strict decoder does), the header a JSON object. Undefined when any
+ * of that fails (jose's `JWTError`).
+ */
+function unverifiedHeader(token: string): Record<string, unknown> | undefined {
+  const last = token.lastIndexOf(".");
+  const first = token.indexOf(".");
+  if (first < 0 || first === last) return undefined;
+  const segments = [token.slice(0, first), token.slice(first + 1, last), token.slice(last + 1)];
+  const decoded = segments.map(pythonBase64url);
+  if (decoded.some((bytes) => bytes === undefined)) return undefined;
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(decoded[0]);
+    const head: unknown = JSON.parse(text);
+    return head !== null && typeof head === "object" && !Array.isArray(head)
+      ? (head as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Python's `urlsafe_b64decode` after jose pads the input: undefined where it raises `binascii.Error`. */
+function pythonBase64url(segment: string): Buffer | undefined {
+  const data = segment.replace(/[^A-Za-z0-9_-]/g, "");
+  return data.length % 4 === 1 ? undefined : Buffer.from(data, "base64url");
 }
 
 /**

@@ -7,6 +7,17 @@
 /** What the platform writes as `help` on the signed input and output routes, so the URL is not echoed. */
 export const HIDDEN_HELP = "Hidden for security reasons";
 
+import { pyStr } from "./python-repr.js";
+
+/**
+ * The message of a platform exception raised with positional arguments and no `message=`, e.g.
+ * `DataError("The entity is not a process", process)`: `" ".join(map(str, args))`
+ * (`exceptions.py:31`), each argument printed as Python's `str()` prints it.
+ */
+export function pyMessage(...args: unknown[]): string {
+  return args.map((arg) => pyStr(arg)).join(" ");
+}
+
 /** A failure the API reports in the platform's error envelope. */
 export class ApiError extends Error {
   constructor(

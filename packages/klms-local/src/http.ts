@@ -58,9 +58,9 @@ export const hideHelp: MiddlewareHandler<Env> = async (c, next) => {
   await next();
 };
 
-/** The request's JSON body as webargs reads it (non-JSON content type or empty body: `{}`; bad JSON: 400). */
+/** The request's JSON body as webargs reads it (non-JSON content type or empty body: `{}`; bad JSON or UTF-8: 400). */
 export async function jsonBody(c: Context<Env>): Promise<unknown> {
-  return parseJsonBody(c.req.header("content-type"), await c.req.text());
+  return parseJsonBody(c.req.header("content-type"), new Uint8Array(await c.req.arrayBuffer()));
 }
 
 function sortKeys(value: unknown): unknown {

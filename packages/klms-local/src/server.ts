@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import { ApiError, errorBody } from "./envelope.js";
 import type { Fault, FaultList } from "./faults.js";
 import { type Env, originalUrls, PUBLIC_PREFIX, reply, requestUrl, requireToken, routeGroup } from "./http.js";
+import { otherMethods } from "./method-not-allowed.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { consoleRoutes } from "./routes/console.js";
@@ -50,11 +51,23 @@ export function createApp(ctx: ServerContext): Hono<Env> {
   const authed = routeGroup(app, requireToken(ctx.secret));
   accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url }, authed);
   taskRoutes(app, ctx);
-  catalogRoutes(app, authed, ctx.catalog);
+  catalogRoutes(authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
   consoleRoutes(app, ctx);
 
-  app.notFound((c) => reply(c, 404, errorBody(requestUrl(c), new ApiError(404, "Not Found", {}, "HTTPError"))));
+  const allowed = otherMethods(app);
+  app.notFound((c) => {
+    // Werkzeug: a path some route serves with another method is 405, any other path 404; Flask
+    // answers OPTIONS itself on a served path (`make_default_options_response`): 200, empty, `Allow`.
+    const others = allowed(c.req.method, c.req.path);
+    if (c.req.method === "OPTIONS" && others.length > 0) {
+      const methods = new Set([...others, ...(others.includes("GET") ? ["HEAD"] : []), "OPTIONS"]);
+      return c.body(null, 200, { allow: [...methods].sort().join(", ") });
+    }
+    const status = others.length > 0 ? 405 : 404;
+    const message = status === 405 ? "Method Not Allowed" : "Not Found";
+    return reply(c, status, errorBody(requestUrl(c), new ApiError(status, message, {}, "HTTPError")));
+  });
   app.onError((error, c) => {
     const api =
       error instanceof ApiError

@@ -8,7 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { type Catalog, DEFAULT_ORGANIZATION, type StoredEntity } from "./catalog/catalog.js";
 import { imagesOf } from "./catalog/views.js";
-import { ApiError } from "./envelope.js";
+import { checkOutputRows, checkTagRows } from "./db-constraints.js";
+import { ApiError, pyMessage } from "./envelope.js";
 import { isCanonicalUuid } from "./schema.js";
 import type { OutputSpecBody, ParsedSpec } from "./task-spec.js";
 import { EXTERNAL_JOB, type StoredDataset, type StoredOutput, type StoredTask } from "./tasks.js";
@@ -31,7 +32,10 @@ export function newTask(
 ): StoredTask {
   const process = catalog.find(spec.process_id);
   if (!process) throw new ApiError(404, "Not found", { entity: "process" });
-  if (process.kind !== "process") throw new ApiError(400, "The entity is not a process", {}, "DataError");
+  if (process.kind !== "process") {
+    // `processes.py:331`: DataError("The entity is not a process", process), the id as sent.
+    throw new ApiError(400, pyMessage("The entity is not a process", spec.process_id), {}, "DataError");
+  }
   if (process.exec_state !== "running") {
     throw new ApiError(409, `Process '${spec.process_id}' is not running and it may not accept tasks`);
   }
@@ -40,7 +44,14 @@ export function newTask(
   const datasets = parseDatasets(spec, catalog);
   const { inputs, urls } = parseInputs(spec.inputs, datasets, catalog, expansions);
   const outputs = parseOutputs(spec.outputs, datasets, catalog);
+  checkOutputRows(spec.outputs);
   const job = jobOf(spec, tool);
+  const system = [
+    "__name__",
+    ...("tool" in spec ? ["__tool__"] : []),
+    ...(job ? ["__image__", "container_id", "job_id"] : []),
+  ];
+  checkTagRows(spec.tags ?? {}, system);
   const tags: Record<string, string> = { ...(spec.tags ?? {}) };
   if (job) Object.assign(tags, { container_id: randomUUID(), job_id: `task-${id}` });
   const task: StoredTask = {

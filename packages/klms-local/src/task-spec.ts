@@ -7,6 +7,7 @@
  */
 import { isObject } from "klms-tool/contract";
 import { ApiError } from "./envelope.js";
+import { pyStr } from "./python-repr.js";
 import {
   checkFields,
   type FieldErrors,
@@ -144,8 +145,10 @@ function checkInputs(inputs: Record<string, unknown>, datasets: Record<string, u
   for (const [group, items] of Object.entries(inputs)) {
     const at = `inputs.${group}`;
     if (!Array.isArray(items)) return { [at]: "Must be a list." };
-    for (const item of items) {
-      if (typeof item !== "string") return { [at]: `Item '${pythonStr(item)}' must be a string.` };
+    for (const [index, item] of items.entries()) {
+      if (typeof item !== "string") {
+        return { [at]: `Item '${pyStr(item, { parent: items, key: index })}' must be a string.` };
+      }
       if (INPUT_PATTERNS.uuid.test(item) || INPUT_PATTERNS.ctx.test(item) || INPUT_PATTERNS.s3.test(item)) continue;
       const ref = INPUT_PATTERNS.datasetRef.exec(item);
       if (ref) {
@@ -203,21 +206,4 @@ function checkOutputResource(
   if (typeof value.dataset !== "string") return { [`outputs.${key}.dataset`]: "'dataset' must be a string." };
   if (!aliases.has(value.dataset)) return { [`outputs.${key}.dataset`]: `'${value.dataset}' not found in datasets.` };
   return undefined;
-}
-
-/** How Python's f-string shows a JSON value (`{item}`), for the "must be a string" message. */
-function pythonStr(value: unknown): string {
-  if (value === null) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  if (isObject(value))
-    return `{${Object.entries(value)
-      .map(([k, v]) => `'${k}': ${pythonRepr(v)}`)
-      .join(", ")}}`;
-  return String(value);
-}
-
-function pythonRepr(value: unknown): string {
-  return typeof value === "string" ? `'${value}'` : pythonStr(value);
 }

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { type OutcomeState, outcomeOf, type TaskOutput } from "klms-tool/contract";
+import { checkTagRows } from "./db-constraints.js";
 import { ApiError } from "./envelope.js";
 import { evalParameters } from "./literal-eval.js";
 import { RecordDir } from "./records.js";
@@ -163,6 +164,9 @@ export function markInputRead(task: StoredTask): boolean {
 export function applyOutput(task: StoredTask, body: TaskOutput & { outputs?: Record<string, string> }): void {
   task.output = body.output ?? body.outputs ?? {};
   if (body.metrics && Object.keys(body.metrics).length > 0) task.metrics = { ...task.metrics, ...body.metrics };
+  // `save_output` then inserts the message as the tag "log" (`tasks.py:1442`): a user tag of that
+  // name breaks the primary key, and the task never takes an output (outputs and metrics stay).
+  checkTagRows(task.tags, ["log"]);
   if (body.message !== undefined && body.message !== null) task.message = body.message;
   if (body.error !== undefined) task.error = body.error;
   const state = stateAfterOutput(body);

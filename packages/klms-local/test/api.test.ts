@@ -92,6 +92,37 @@ describe("task creation", () => {
     assertError(reply, 400, "HTTPError", "Bad Request");
   });
 
+  test("400 on a JSON body that is not UTF-8 (Python's UnicodeDecodeError is Werkzeug's BadRequest)", async () => {
+    const valid = { process_id: klms.processId, name: "\u00e9", datasets: {}, inputs: {}, outputs: {} };
+    const latin1 = Buffer.from(JSON.stringify(valid), "latin1"); // "é" as the lone byte 0xe9: not UTF-8
+    assert.ok(latin1.includes(0xe9));
+    const response = await fetch(`${klms.apiUrl}/api/v2/task`, {
+      method: "POST",
+      headers: { authorization: klms.token, "content-type": "application/json" },
+      body: latin1,
+    });
+    const reply = { status: response.status, text: await response.text() };
+    assertError({ ...reply, body: JSON.parse(reply.text) }, 400, "HTTPError", "Bad Request");
+    assert.deepEqual(JSON.parse(reply.text).error.detail, {});
+  });
+
+  test("a body nested deeper than Python's recursion limit: the platform's bare 500, and the server goes on", async () => {
+    const depth = 100_000;
+    const raw = `{"process_id": "${klms.processId}", "name": ${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw });
+    assertError(reply, 500, "HTTPError", "Internal Server Error");
+    assert.deepEqual(reply.body.error?.detail, {});
+    assert.doesNotMatch(reply.text, /RangeError|stack/i);
+    // Shallow nesting is still read, and checked field by field.
+    const shallow = `{"process_id": "${klms.processId}", "name": ${"[".repeat(50)}${"]".repeat(50)}}`;
+    const checked = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw: shallow });
+    assertError(checked, 422, "_ValidationError");
+    assert.deepEqual((checked.body.error?.detail.json as Record<string, unknown> | undefined)?.name, [
+      "Not a valid string.",
+    ]);
+    await newTask();
+  });
+
   test("422 without a JSON body: every required field is missing", async () => {
     const reply = await call(klms.apiUrl, "POST", "/api/v2/task", {
       token: klms.token,
@@ -118,10 +149,20 @@ describe("authentication (token routes)", () => {
     ["no Authorization header", () => undefined, "APIException", "Bearer Token is missing"],
     ["one part", () => klms.token.split(" ")[1], "APIException", "Authorization headers are missing or malformed"],
     ["three parts", () => `${klms.token} extra`, "APIException", "Authorization headers are missing or malformed"],
-    ["not a JWT", () => "Bearer not-a-jwt", "AuthenticationError", "Bearer Token could not be verified"],
+    // python-jose's get_unverified_header fails (JWTError): `auth.py:88-92`.
+    ["not a JWT", () => "Bearer not-a-jwt", "AuthenticationError", "Error decoding token headers"],
+    ["two segments", () => `Bearer ${b64({ kid: "k" })}.e30`, "AuthenticationError", "Error decoding token headers"],
+    [
+      "a header that is not an object",
+      () => `Bearer ${b64([1])}.e30.c2ln`,
+      "AuthenticationError",
+      "Error decoding token headers",
+    ],
+    ["bad base64 in the header", () => "Bearer a.e30.c2ln", "AuthenticationError", "Error decoding token headers"],
+    // A readable header, then no key or audience verifies it (expiry included): `auth.py:70-98`.
     ["signed with another secret", foreign, "AuthenticationError", "Bearer Token could not be verified"],
     ["tampered payload", () => tamper(klms.token), "AuthenticationError", "Bearer Token could not be verified"],
-    ["expired", expired, "AuthenticationError", "Token is invalid or expired"],
+    ["expired", expired, "AuthenticationError", "Bearer Token could not be verified"],
   ];
   for (const [what, token, type, message] of cases) {
     test(`401 with ${what}`, async () => {
@@ -182,6 +223,14 @@ describe("authentication (token routes)", () => {
     assertError(await call(klms.apiUrl, "PUT", `/api/v2/process/${klms.processId}`, {}), 405, "HTTPError");
   });
 
+  test("a readable token header without `kid`: the platform's KeyError escapes as Werkzeug's 500", async () => {
+    const reply = await call(klms.apiUrl, "GET", "/api/v1/users/me", {
+      token: `Bearer ${b64({ alg: "HS256" })}.e30.c2ln`,
+    });
+    assertError(reply, 500, "HTTPError", "Internal Server Error");
+    assert.deepEqual(reply.body.error?.detail, {});
+  });
+
   test("the platform does not read the scheme word: any two-part header with a valid token passes", async () => {
     const reply = await call(klms.apiUrl, "GET", "/api/v1/users/me", { token: `Token ${klms.token.split(" ")[1]}` });
     assert.equal((assertSuccess(reply) as Record<string, unknown>).username, "dev");
@@ -201,6 +250,11 @@ describe("authentication (token routes)", () => {
     assertSuccess(await post(id, signature, { status: "succeeded" }), HIDDEN);
   });
 });
+
+/** A JWT segment: base64url of the JSON value. */
+function b64(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
 
 function tamper(token: string): string {
   const [head, body, mac] = (token.split(" ")[1] as string).split(".");
@@ -235,6 +289,44 @@ describe("unknown task and unknown route", () => {
     const reply = await call(klms.apiUrl, "GET", "/api/v2/nothing", { token: klms.token });
     assertError(reply, 404, "HTTPError", "Not Found");
     assert.deepEqual(reply.body.error?.detail, {});
+  });
+
+  test("405 (Werkzeug's) on a path that exists with another method, before the body and token checks", async () => {
+    const { id } = await newTask();
+    const cases: Array<[string, string]> = [
+      ["GET", "/api/v2/task"],
+      ["PUT", `/api/v2/task/${id}`],
+      ["PATCH", `/api/v2/task/${id}`],
+      ["POST", `/api/v2/task/${id}`],
+      ["DELETE", "/api/v2/tasks"],
+      ["GET", "/api/v2/tasks/status"],
+      ["GET", `/api/v2/task/${id}/terminate`],
+      ["POST", "/api/v1/users/me"],
+      ["DELETE", "/api/v1/users/token"],
+      ["POST", "/help"],
+      ["GET", "/api/v2/task/x/y/output"],
+      ["PUT", "/api/v2/task/x/y/output"],
+    ];
+    for (const [method, path] of cases) {
+      for (const prefix of ["", "/stelar"]) {
+        const reply = await call(klms.apiUrl, method, prefix + path, { body: method === "GET" ? undefined : {} });
+        assertError(reply, 405, "HTTPError", "Method Not Allowed");
+        assert.deepEqual(reply.body.error?.detail, {});
+        assert.equal(reply.body.help, klms.apiUrl + prefix + path);
+      }
+    }
+    // Flask answers OPTIONS on a served path itself; an unknown path stays 404.
+    for (const prefix of ["", "/stelar"]) {
+      const options = await fetch(`${klms.apiUrl}${prefix}/api/v2/task/${id}`, { method: "OPTIONS" });
+      assert.equal(options.status, 200);
+      assert.equal(options.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
+      assert.equal(await options.text(), "");
+    }
+    const unknown = await fetch(`${klms.apiUrl}/api/v2/nothing`, { method: "OPTIONS" });
+    assert.equal(unknown.status, 404);
+    await unknown.text();
+    // A path no route serves stays 404.
+    assertError(await call(klms.apiUrl, "POST", "/api/v2/nothing", { body: {} }), 404, "HTTPError", "Not Found");
   });
 
   test("an unknown task's logs and jobs: empty, like a cluster with no pods for it", async () => {
@@ -437,6 +529,23 @@ describe("state machine", () => {
       assert.equal(reply.body.help, `${klms.apiUrl}/api/v2/task/${id}/${signature}/output`);
       assert.equal((await klms.getTask(id)).exec_state, status);
     }
+  });
+
+  test('a user tag "log": every output POST is the platform\'s 500 (task_tag primary key), the state stays', async () => {
+    const { id, signature } = await newTask({ ...SPEC, tags: { log: "mine" } });
+    for (let i = 0; i < 2; i++) {
+      const reply = await post(id, signature, { status: "succeeded", message: "done", metrics: { n: 1 } });
+      assertError(
+        reply,
+        500,
+        "InternalException",
+        "ValueError('Internal Error: bad backend', 'Error in executing SQL command')",
+      );
+      assert.equal(reply.body.error?.detail.hint, 'the tag "log" is reserved by the platform (log): rename it');
+    }
+    const record = await klms.getTask(id);
+    assert.equal(record.exec_state, "created");
+    assert.deepEqual(record.tags, { log: "mine" });
   });
 
   test("the plural output route works too", async () => {

@@ -340,7 +340,53 @@ const VARIANTS: Array<[string, Spec, number, string, string, Record<string, unkn
     { ...VSR_README, process_id: MDI_DATASET },
     400,
     "DataError",
-    "The entity is not a process",
+    // `processes.py:331`: DataError("The entity is not a process", process): the args joined by " ".
+    `The entity is not a process ${MDI_DATASET}`,
+    {},
+  ],
+  // Database constraints a valid spec can break: the platform's 500 from its SQL error path.
+  ...(
+    [
+      [
+        "an output name over 100 characters (varchar(100))",
+        { ...MDI, outputs: { ["o".repeat(101)]: { url: "s3://abaco-bucket/x.csv" } } },
+        `output name "${"o".repeat(20)}…" is longer than 100 characters: shorten it`,
+      ],
+      [
+        "an invalid resource_action for an existing resource (tskx_action_enum)",
+        { ...MDI, outputs: { o: { url: "s3://abaco-bucket/x.csv", resource: METEO, resource_action: "MERGE" } } },
+        "outputs.o.resource_action must be one of REPLACE, KEEP, TRUNCATE, UPDATE, COPY",
+      ],
+      [
+        'a user tag "__name__" (task_tag primary key)',
+        { ...VSR_README, tags: { __name__: "x" } },
+        'the tag "__name__" is reserved by the platform (__name__, __image__, container_id, job_id): rename it',
+      ],
+      [
+        'a user tag "job_id" on a task with a Job',
+        { ...VSR_README, tags: { job_id: "x" } },
+        'the tag "job_id" is reserved by the platform (__name__, __image__, container_id, job_id): rename it',
+      ],
+      [
+        'a user tag "__tool__" when the spec names a tool',
+        { ...MDI, tags: { __tool__: "x" } },
+        'the tag "__tool__" is reserved by the platform (__name__, __tool__, __image__, container_id, job_id): rename it',
+      ],
+    ] as Array<[string, Spec, string]>
+  ).map(([variant, spec, hint]): [string, Spec, number, string, string, Record<string, unknown>] => [
+    variant,
+    spec,
+    500,
+    "InternalException",
+    "ValueError('Internal Error: bad backend', 'Error in executing SQL command')",
+    { format_exc: "", hint },
+  ]),
+  [
+    "a dataset's id in capitals as the process (str(UUID) prints it in lowercase)",
+    { ...VSR_README, process_id: MDI_DATASET.toUpperCase() },
+    400,
+    "DataError",
+    `The entity is not a process ${MDI_DATASET}`,
     {},
   ],
   [
@@ -392,6 +438,37 @@ describe("task specs the platform refuses get its status and its exact error", (
     for (const [, spec, status] of VARIANTS) {
       await assert.rejects(klms.createTask(spec as never), new RegExp(`the API would answer ${status} `));
     }
+  });
+
+  test("an input item's value is printed as Python prints what its json read: 1.0 a float, 1 an int", async () => {
+    const cases: Array<[string, string]> = [
+      ["1.0", "1.0"],
+      ["1", "1"],
+      ["1e5", "100000.0"],
+      ["1E-5", "1e-05"],
+      ["2.50", "2.5"],
+      ["1e400", "inf"],
+      ["12345678901234567890", "12345678901234567890"],
+      ["-0", "0"],
+      ["null", "None"],
+      ["true", "True"],
+      ['[1.0, "a", {"k": 2e16}]', "[1.0, 'a', {'k': 2e+16}]"],
+    ];
+    for (const [item, printed] of cases) {
+      const raw = JSON.stringify({ ...VSR_README, inputs: { rasters: ["@"] } }).replace('"@"', item);
+      const reply = await call(klms.apiUrl, "POST", "/api/v2/task", { token: klms.token, raw });
+      assertError(reply, 422, "_ValidationError", "Validation error");
+      assert.deepEqual(reply.body.error?.detail, { json: { "inputs.rasters": `Item '${printed}' must be a string.` } });
+    }
+  });
+
+  test("user tags the platform does not add for this task, and valid resource actions, are accepted", async () => {
+    assertSuccess(await create({ ...VSR_README, tags: { container_id: "mine", job: "x" }, image: undefined }));
+    for (const action of ["REPLACE", "KEEP", "TRUNCATE", "UPDATE", "COPY", null]) {
+      const outputs = { o: { url: "s3://abaco-bucket/x.csv", resource: METEO, resource_action: action } };
+      assertSuccess(await create({ ...MDI, outputs }));
+    }
+    assertSuccess(await create({ ...MDI, outputs: { ["o".repeat(100)]: { url: "s3://abaco-bucket/x.csv" } } }));
   });
 
   test("null inputs, outputs or datasets: the platform's 500, with a hint in the detail", async () => {

@@ -3,10 +3,10 @@
  * the kinds the local catalog keeps: list, fetch, show, create, update, patch and delete, each
  * where the platform has it (resources: no list or fetch; processes: no PUT).
  */
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import type { Catalog, Kind } from "../catalog/catalog.js";
 import { ApiError } from "../envelope.js";
-import { type Env, jsonBody, ok, param, type RouteGroup, routeGroup } from "../http.js";
+import { type Env, jsonBody, ok, param, type RouteGroup } from "../http.js";
 import { checkFields } from "../schema.js";
 
 type Operation = "list" | "fetch" | "show" | "create" | "update" | "patch" | "delete";
@@ -21,10 +21,10 @@ const ENTITIES: Array<[Kind, string, Operation[]]> = [
 ];
 
 /**
- * Registers the entity routes under `/api/v2` on `app`: each one checks its query or body first
+ * Registers the entity routes under `/api/v2` in `authed`: each one checks its query or body first
  * (as APIFlask's `@input` does), then the token (`authed`'s middleware).
  */
-export function catalogRoutes(app: Hono<Env>, authed: RouteGroup, catalog: Catalog): void {
+export function catalogRoutes(authed: RouteGroup, catalog: Catalog): void {
   const page = { input: pageOf };
   const body = (kind: Kind, mode: "create" | "update" | "patch") => ({
     input: async (c: Context<Env>) => catalog.check(kind, await jsonBody(c), mode),
@@ -48,12 +48,8 @@ export function catalogRoutes(app: Hono<Env>, authed: RouteGroup, catalog: Catal
     if (ops.includes("update")) {
       const update = (c: Context<Env>) => catalog.modify(kind, param(c, "id"), c.var.input, "update");
       authed.put(one, (c) => ok(c, catalog.view(update(c))), body(kind, "update"));
-    } else {
-      // Werkzeug answers a route without this method with 405, before anything else runs.
-      routeGroup(app).put(one, () => {
-        throw new ApiError(405, "Method Not Allowed", {}, "HTTPError");
-      });
     }
+    // Without `update` (processes) a PUT is Werkzeug's 405, answered by the server's fallback.
     const patch = (c: Context<Env>) => catalog.modify(kind, param(c, "id"), c.var.input, "patch");
     authed.patch(one, (c) => ok(c, catalog.view(patch(c))), body(kind, "patch"));
     authed.delete(

@@ -204,8 +204,12 @@ function saveOutput(task: StoredTask, body: ReturnType<typeof checkOutputBody>, 
   checkAcceptsOutput(task);
   const registered = registerOutputs(task, body.output ?? body.outputs ?? {}, ctx.catalog);
   task.registered = { ...task.registered, ...registered };
-  applyOutput(task, body);
-  ctx.store.save(task);
+  try {
+    applyOutput(task, body);
+  } finally {
+    // What the platform wrote before a failing insert stays written.
+    ctx.store.save(task);
+  }
 }
 
 /** A pod's log as the platform reads it: a Pending pod has none yet (`kubernetes.py:225-236`). */
