@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { type S3Error, s3Errors } from "./errors.js";
-import { chunkSignatureOf, type SignedRequest, sameSignature } from "./sigv4.js";
+import { chunkSignatureOf, type SignedRequest, sameSignature, signedBodySha256 } from "./sigv4.js";
 
 /** A body kept in a temporary file. */
 export interface ReceivedBody {
@@ -50,8 +50,8 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
       createWriteStream(path, { flags: "wx", mode: 0o600 }),
     );
     if (size !== declared) throw s3Errors.incompleteBody();
-    const hash = checks.signed.payloadHash;
-    if (/^[0-9a-f]{64}$/.test(hash) && hash !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
+    const signedSha = signedBodySha256(checks.signed.payloadHash);
+    if (signedSha !== undefined && signedSha !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
     const digest = md5.digest();
     const contentMd5 = req.headers["content-md5"];
     if (typeof contentMd5 === "string" && contentMd5 !== digest.toString("base64")) throw s3Errors.badDigest();

@@ -15,7 +15,7 @@ import type { DiskStore } from "./disk.js";
 import { errorDocument, S3Error, s3Errors } from "./errors.js";
 import { targetOf } from "./names.js";
 import { deleteObject, getObject, postObject, putObject, type S3Call, send } from "./objects.js";
-import { queryPairs, sha256Hex } from "./sigv4.js";
+import { queryPairs, sha256Hex, signedBodySha256 } from "./sigv4.js";
 import { answerSts, type WebIdentityVerifier } from "./sts.js";
 import { objectSubresource } from "./subresources.js";
 import { objectTagging } from "./tagging.js";
@@ -150,6 +150,7 @@ async function smallBody(req: IncomingMessage, payloadHash: string): Promise<str
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
-  if (/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== sha256Hex(body)) throw s3Errors.contentSha256Mismatch();
+  const signedSha = signedBodySha256(payloadHash);
+  if (signedSha !== undefined && signedSha !== sha256Hex(body)) throw s3Errors.contentSha256Mismatch();
   return body.toString("utf8");
 }

@@ -134,6 +134,33 @@ function splitCredential(credential: string): { accessKeyId: string; scope: stri
   return { accessKeyId: parts[0] as string, scope: parts.slice(1).join("/") };
 }
 
+/**
+ * The payload forms S3 defines for `x-amz-content-sha256` besides a hex SHA-256 (AWS's SigV4
+ * reference; MinIO cmd/signature-v4-utils.go). The ECDSA (SigV4a) forms are not supported here.
+ */
+const PAYLOAD_FORMS = new Set([
+  "UNSIGNED-PAYLOAD",
+  "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+]);
+
+/**
+ * Checks `x-amz-content-sha256`: one of S3's payload forms or a hex SHA-256; anything else is
+ * 400 InvalidArgument (a typo must not make a body silently unsigned).
+ */
+export function checkPayloadHash(payloadHash: string): void {
+  if (PAYLOAD_FORMS.has(payloadHash) || /^[0-9a-fA-F]{64}$/.test(payloadHash)) return;
+  throw s3Errors.invalidArgument(
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER) or the hex SHA-256 of the body.",
+  );
+}
+
+/** The body's signed SHA-256 (lower-case hex), or undefined for an unsigned or streaming payload. */
+export function signedBodySha256(payloadHash: string): string | undefined {
+  return /^[0-9a-fA-F]{64}$/.test(payloadHash) ? payloadHash.toLowerCase() : undefined;
+}
+
 /** Milliseconds since the epoch of `YYYYMMDDTHHMMSSZ`, or NaN. */
 export function parseAmzDate(amzDate: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
