@@ -52,12 +52,8 @@ export const s3Errors = {
   missingContentLength: () =>
     new S3Error("MissingContentLength", 411, "You must provide the Content-Length HTTP header."),
   keyTooLong: () => new S3Error("KeyTooLongError", 400, "Your key is too long (S3 allows 1024 bytes)."),
-  invalidObjectName: () =>
-    new S3Error(
-      "XMinioInvalidObjectName",
-      400,
-      "Object name contains unsupported characters: a key may not have a '.' or '..' segment (in any encoding) or a NUL.",
-    ),
+  /** MinIO's code for every key it refuses (ErrInvalidObjectName, ErrInvalidObjectNamePrefixSlash); `why` says which rule. */
+  invalidObjectName: (why: string) => new S3Error("XMinioInvalidObjectName", 400, why),
   invalidBucketName: () => new S3Error("InvalidBucketName", 400, "The specified bucket is not valid."),
   invalidUri: () => new S3Error("InvalidURI", 400, "Couldn't parse the specified URI."),
   noSuchBucket: () => new S3Error("NoSuchBucket", 404, "The specified bucket does not exist"),
