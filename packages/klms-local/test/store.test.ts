@@ -19,6 +19,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -93,6 +94,8 @@ async function send(
     headers?: Record<string, string>;
     /** The credential scope's service (default "s3"). */
     service?: string;
+    /** Query parameters set after signing (to send what a signer refuses to make, e.g. X-Amz-Expires > 7 days). */
+    afterSigning?: Record<string, string>;
   } = {},
 ): Promise<Reply> {
   const url = new URL(t.endpoint);
@@ -125,7 +128,7 @@ async function send(
       headers = (await signer.sign(raw, { signingDate: opts.signingDate })).headers;
     }
   }
-  const qs = new URLSearchParams(query).toString().replace(/\+/g, "%20");
+  const qs = new URLSearchParams({ ...query, ...opts.afterSigning }).toString().replace(/\+/g, "%20");
   return new Promise((resolve, reject) => {
     const req = request(
       { host: url.hostname, port: url.port, method, path: qs ? `${path}?${qs}` : path, headers },
@@ -519,6 +522,69 @@ function table(get: () => Target) {
         ["ctl/a\uFFFDb", "ctl/tab\tnl\ncr\r"],
       );
     } finally {
+      s3.destroy();
+    }
+  });
+
+  for (const [expires, code] of [
+    ["604801", "AuthorizationQueryParametersError"],
+    ["0", "AuthorizationQueryParametersError"],
+    ["soon", "AuthorizationQueryParametersError"],
+  ] as const) {
+    test(`a presigned URL with X-Amz-Expires=${expires} is refused with 400`, async () => {
+      const t = get();
+      await send(t, "PUT", o("expires.txt"), { creds: t.session, body: "e" });
+      const reply = await send(t, "GET", o("expires.txt"), {
+        creds: t.session,
+        presign: 300,
+        afterSigning: { "X-Amz-Expires": expires },
+      });
+      if (t.name === "embedded") assert.deepEqual([reply.status, reply.code], [400, code], reply.body);
+      // Measured on radosgw: it refuses too, with its own code and status.
+      else assert.ok([400, 403].includes(reply.status), reply.body);
+    });
+  }
+
+  test("a Content-MD5 that is not base64 of 16 bytes is refused with 400 InvalidDigest and stores nothing", async () => {
+    const t = get();
+    for (const md5 of ["not-base64!", "aGVsbG8=", ""]) {
+      const reply = await send(t, "PUT", o("md5.txt"), {
+        creds: t.session,
+        body: "x",
+        headers: { "content-md5": md5 },
+      });
+      // Measured: radosgw refuses these too, some as 400 InvalidDigest, some as 403 AccessDenied.
+      if (t.name === "embedded") {
+        assert.deepEqual([reply.status, reply.code], [400, "InvalidDigest"], `Content-MD5 "${md5}": ${reply.body}`);
+      } else {
+        assert.ok(["400 InvalidDigest", "403 AccessDenied"].includes(`${reply.status} ${reply.code}`), reply.body);
+      }
+      assert.equal((await send(t, "HEAD", o("md5.txt"), { creds: t.session })).status, 404);
+    }
+  });
+
+  test("CompleteMultipartUpload with parts out of order answers InvalidPartOrder before InvalidPart", async () => {
+    const t = get();
+    const s3 = client(t);
+    const key = "order.bin";
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: key }));
+    try {
+      const one = await s3.send(
+        new UploadPartCommand({ Bucket: t.bucket, Key: key, UploadId, PartNumber: 1, Body: "a" }),
+      );
+      const Parts = [
+        { PartNumber: 3, ETag: '"00000000000000000000000000000000"' },
+        { PartNumber: 1, ETag: one.ETag },
+      ];
+      await assert.rejects(
+        s3.send(
+          new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId, MultipartUpload: { Parts } }),
+        ),
+        // Measured: radosgw checks each part before the order (InvalidPart); MinIO and AWS check the order first.
+        { name: t.name === "embedded" ? "InvalidPartOrder" : "InvalidPart" },
+      );
+    } finally {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: key, UploadId }));
       s3.destroy();
     }
   });

@@ -261,11 +261,14 @@ export class DiskStore {
   async completeUpload(upload: UploadInfo, wanted: { number: number; etag: string }[]): Promise<ObjectMeta> {
     const have = new Map((await this.listParts(upload)).map((p) => [p.number, p]));
     if (wanted.length === 0) throw s3Errors.malformedXml();
+    // S3 checks the order of the whole list before any part (MinIO too): InvalidPartOrder first.
+    if (wanted.some((w, i) => i > 0 && w.number <= (wanted[i - 1] as { number: number }).number)) {
+      throw s3Errors.invalidPartOrder();
+    }
     const md5s: Buffer[] = [];
     let size = 0;
     wanted.forEach((w, i) => {
       const part = have.get(w.number);
-      if (i > 0 && w.number <= (wanted[i - 1] as { number: number }).number) throw s3Errors.invalidPartOrder();
       if (!part || part.etag.replace(/"/g, "") !== w.etag.replace(/"/g, "")) throw s3Errors.invalidPart();
       if (i < wanted.length - 1 && part.size < MIN_PART_SIZE) throw s3Errors.entityTooSmall();
       md5s.push(Buffer.from(part.etag.replace(/"/g, ""), "hex"));

@@ -30,6 +30,8 @@ export const s3Errors = {
   invalidToken: () => new S3Error("InvalidTokenId", 403, "The security token included in the request is invalid"),
   expiredToken: () => new S3Error("ExpiredToken", 400, "The provided token has expired."),
   malformedAuth: (why: string) => new S3Error("AuthorizationHeaderMalformed", 400, why),
+  /** A presigned URL's bad X-Amz-* parameter (MinIO: ErrMalformedExpires, ErrMaximumExpires, …). */
+  authQueryParameters: (why: string) => new S3Error("AuthorizationQueryParametersError", 400, why),
   timeSkewed: () =>
     new S3Error(
       "RequestTimeTooSkewed",
@@ -41,6 +43,12 @@ export const s3Errors = {
       "XAmzContentSHA256Mismatch",
       400,
       "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    ),
+  invalidDigest: () =>
+    new S3Error(
+      "InvalidDigest",
+      400,
+      "The Content-Md5 you specified is not valid: send the base64 of the body's 16-byte MD5.",
     ),
   badDigest: () => new S3Error("BadDigest", 400, "The Content-Md5 you specified did not match what we received."),
   incompleteBody: () =>

@@ -103,13 +103,11 @@ function parsePresigned(q: Map<string, string>): SignedRequest {
     throw s3Errors.accessDenied("Only AWS4-HMAC-SHA256 presigned URLs are supported by this store.");
   }
   const credential = q.get("X-Amz-Credential");
-  const expires = Number(q.get("X-Amz-Expires"));
+  const expires = presignedExpires(q.get("X-Amz-Expires"));
   const signature = q.get("X-Amz-Signature");
   const signed = q.get("X-Amz-SignedHeaders");
-  if (!credential || !signature || !signed || !Number.isInteger(expires) || expires < 1 || expires > 604800) {
-    throw s3Errors.malformedAuth(
-      "The presigned URL is missing or has a bad X-Amz-Credential, -Expires, -SignedHeaders or -Signature.",
-    );
+  if (!credential || !signature || !signed) {
+    throw s3Errors.malformedAuth("The presigned URL is missing X-Amz-Credential, -SignedHeaders or -Signature.");
   }
   const token = q.get("X-Amz-Security-Token");
   return {
@@ -122,6 +120,24 @@ function parsePresigned(q: Map<string, string>): SignedRequest {
     presigned: true,
     expiresSeconds: expires,
   };
+}
+
+/** S3's longest presigned URL life, seconds (7 days). */
+const MAX_PRESIGNED_SECONDS = 604800;
+
+/** X-Amz-Expires, seconds: an integer 1…604800, else 400 AuthorizationQueryParametersError (MinIO's wording). */
+function presignedExpires(raw: string | undefined): number {
+  const expires = Number(raw);
+  if (raw === undefined || raw === "" || !Number.isInteger(expires)) {
+    throw s3Errors.authQueryParameters("X-Amz-Expires should be a number of seconds.");
+  }
+  if (expires < 1) throw s3Errors.authQueryParameters("X-Amz-Expires must be positive (at least 1 second).");
+  if (expires > MAX_PRESIGNED_SECONDS) {
+    throw s3Errors.authQueryParameters(
+      `X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than ${MAX_PRESIGNED_SECONDS} seconds.`,
+    );
+  }
+  return expires;
 }
 
 function splitCredential(credential: string): { accessKeyId: string; scope: string } {
