@@ -56,10 +56,10 @@ export interface ObjectStoreOptions {
 /** Starts the embedded object store and resolves once it listens on 127.0.0.1. */
 export async function startObjectStore(options: ObjectStoreOptions): Promise<ObjectStore> {
   await mkdir(options.directory, { recursive: true, mode: 0o700 });
-  const disk = await DiskStore.open(options.directory, options.buckets ?? []);
   const issuer = new CredentialIssuer(options.secret ?? randomBytes(32).toString("hex"));
   const tls = options.tlsDir === undefined ? undefined : await ensureTls(options.tlsDir);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const disk = await DiskStore.open(options.directory, options.buckets ?? [], log);
   const server = createS3Server({
     disk,
     issuer,

@@ -221,3 +221,43 @@ describe("the embedded store alone", () => {
     assert.ok(!(await readdir(join(dir, "objects", "bkt"))).includes("0123-orphan.data"));
   });
 });
+
+test("an empty or garbage metadata file is set aside with a warning naming it; the store starts without it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "klms-store-corrupt-"));
+  const options = {
+    directory: join(dir, "objects"),
+    buckets: ["bkt"],
+    secret: SECRET,
+    verifyWebIdentity: (jwt: string) => verifyToken(jwt, SECRET),
+  };
+  let store = await startObjectStore(options);
+  try {
+    const s3 = client(store, store.mint("dev", 3600));
+    for (const Key of ["good.txt", "empty.txt", "garbage.txt"]) {
+      await s3.send(new PutObjectCommand({ Bucket: "bkt", Key, Body: Key }));
+    }
+    s3.destroy();
+    await store.stop();
+    const metaOf = (key: string) => join(dir, "objects", "bkt", `${sha256Hex(key)}.json`);
+    await writeFile(metaOf("empty.txt"), "");
+    await writeFile(metaOf("garbage.txt"), "{not json");
+    const lines: string[] = [];
+    store = await startObjectStore({ ...options, log: (line) => lines.push(line) });
+    const again = client(store, store.mint("dev", 3600));
+    const got = await again.send(new GetObjectCommand({ Bucket: "bkt", Key: "good.txt" }));
+    assert.equal(await got.Body?.transformToString(), "good.txt");
+    await assert.rejects(again.send(new GetObjectCommand({ Bucket: "bkt", Key: "empty.txt" })), { name: "NoSuchKey" });
+    again.destroy();
+    for (const key of ["empty.txt", "garbage.txt"]) {
+      assert.ok(
+        lines.some((l) => l.includes(metaOf(key)) && l.includes(".corrupt-")),
+        `a warning names ${metaOf(key)}: ${lines.join(" | ")}`,
+      );
+    }
+    const aside = (await readdir(join(dir, "objects", "bkt"))).filter((n) => n.includes(".json.corrupt-"));
+    assert.equal(aside.length, 2);
+  } finally {
+    await store.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ import type { CredentialIssuer } from "./credentials.js";
 import { s3Errors } from "./errors.js";
 import {
   canonicalRequest,
+  checkPayloadHash,
   checkTime,
   parseSignedRequest,
   type SignedRequest,
@@ -43,6 +44,8 @@ export function authenticate(
     }
     signed.payloadHash = sha256Hex("");
   }
+  checkPayloadHash(signed.payloadHash);
+  checkService(signed.scope, "s3");
   const owner = issuer.ownerOf(signed.accessKeyId);
   checkTime(signed, now);
   const key = signingKey(owner.secretAccessKey, signed.scope);
@@ -54,4 +57,17 @@ export function authenticate(
   if (!matches) throw s3Errors.signatureDoesNotMatch();
   const user = issuer.checkSessionToken(signed.accessKeyId, owner, signed.sessionToken, now);
   return { user, signed, signingKey: key };
+}
+
+/**
+ * The credential scope (`YYYYMMDD/region/service/aws4_request`) must name this endpoint's
+ * service: "s3" for S3 requests (MinIO: "incorrect service", cmd/signature-v4-parser.go).
+ */
+function checkService(scope: string, service: "s3" | "sts"): void {
+  const given = scope.split("/")[2];
+  if (given !== service) {
+    throw s3Errors.malformedAuth(
+      `The Credential has an incorrect service "${given}": this endpoint belongs to "${service}"; sign with service "${service}".`,
+    );
+  }
 }

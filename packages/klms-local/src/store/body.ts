@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { type S3Error, s3Errors } from "./errors.js";
-import { chunkSignatureOf, type SignedRequest, sameSignature } from "./sigv4.js";
+import { chunkSignatureOf, type SignedRequest, sameSignature, signedBodySha256 } from "./sigv4.js";
 
 /** A body kept in a temporary file. */
 export interface ReceivedBody {
@@ -30,6 +30,7 @@ export interface BodyChecks {
 /** Reads the request body into `path`; throws S3's error (and removes the file) when it is not what was declared. */
 export async function receiveBody(req: IncomingMessage, path: string, checks: BodyChecks): Promise<ReceivedBody> {
   const declared = declaredLength(req);
+  const expectedMd5 = contentMd5Of(req);
   const md5 = createHash("md5");
   const sha = createHash("sha256");
   let size = 0;
@@ -50,16 +51,25 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
       createWriteStream(path, { flags: "wx", mode: 0o600 }),
     );
     if (size !== declared) throw s3Errors.incompleteBody();
-    const hash = checks.signed.payloadHash;
-    if (/^[0-9a-f]{64}$/.test(hash) && hash !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
+    const signedSha = signedBodySha256(checks.signed.payloadHash);
+    if (signedSha !== undefined && signedSha !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
     const digest = md5.digest();
-    const contentMd5 = req.headers["content-md5"];
-    if (typeof contentMd5 === "string" && contentMd5 !== digest.toString("base64")) throw s3Errors.badDigest();
+    if (expectedMd5 !== undefined && !expectedMd5.equals(digest)) throw s3Errors.badDigest();
     return { path, size, md5: digest.toString("hex") };
   } catch (error) {
     await rm(path, { force: true });
     throw isS3Error(error) ? error : s3Errors.incompleteBody();
   }
+}
+
+/** The Content-MD5 header's 16 bytes; undefined without one; InvalidDigest when it is not base64 of 16 bytes. */
+function contentMd5Of(req: IncomingMessage): Buffer | undefined {
+  const header = req.headers["content-md5"];
+  if (header === undefined) return undefined;
+  const text = String(header).trim();
+  const bytes = Buffer.from(text, "base64");
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(text) || bytes.length !== 16) throw s3Errors.invalidDigest();
+  return bytes;
 }
 
 function isS3Error(error: unknown): error is S3Error {

@@ -9,9 +9,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { RecordDir, writeFileDurably } from "../records.js";
 import { s3Errors } from "./errors.js";
 
 /** One object's metadata, as kept in its `.json` file. */
@@ -27,6 +28,8 @@ export interface ObjectMeta {
   headers: Record<string, string>;
   /** The data file's name in the bucket folder. */
   data: string;
+  /** S3 object tags, by key (tagging.ts); absent or empty: none. */
+  tags?: Record<string, string>;
 }
 
 /** A multipart upload in progress. */
@@ -61,14 +64,17 @@ export class DiskStore {
     this.#dir = dir;
   }
 
-  /** Opens (creating) the store in `dir`, loads its index and removes crash leftovers; creates `buckets`. */
-  static async open(dir: string, buckets: string[] = []): Promise<DiskStore> {
+  /**
+   * Opens (creating) the store in `dir`, loads its index and removes crash leftovers; creates
+   * `buckets`. An unreadable metadata file is set aside (records.ts) and reported through `warn`.
+   */
+  static async open(dir: string, buckets: string[] = [], warn: (line: string) => void = () => {}): Promise<DiskStore> {
     const store = new DiskStore(dir);
     await rm(store.tmpDir, { recursive: true, force: true });
     await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
     await mkdir(join(dir, ".uploads"), { recursive: true, mode: 0o700 });
     for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isDirectory() && !entry.name.startsWith(".")) await store.#load(entry.name);
+      if (entry.isDirectory() && !entry.name.startsWith(".")) await store.#load(entry.name, warn);
     }
     for (const name of buckets) if (!store.#index.has(name)) await store.createBucket(name);
     return store;
@@ -84,14 +90,13 @@ export class DiskStore {
     return join(this.tmpDir, randomBytes(12).toString("hex"));
   }
 
-  async #load(bucket: string): Promise<void> {
+  async #load(bucket: string, warn: (line: string) => void): Promise<void> {
     const objects = new Map<string, ObjectMeta>();
     const folder = join(this.#dir, bucket);
+    // The one rule for unreadable records (set aside, named in a warning) lives in records.ts.
+    const warnStore = (line: string) => warn(`object store: ${line}`);
+    for (const meta of new RecordDir<ObjectMeta>(folder).loadAll(checkMeta, warnStore)) objects.set(meta.key, meta);
     const names = await readdir(folder);
-    for (const name of names.filter((n) => n.endsWith(".json"))) {
-      const meta = JSON.parse(await readFile(join(folder, name), "utf8")) as ObjectMeta;
-      objects.set(meta.key, meta);
-    }
     const used = new Set([...objects.values()].map((m) => m.data));
     for (const name of names)
       if (name.endsWith(".data") && !used.has(name)) await rm(join(folder, name), { force: true });
@@ -148,14 +153,32 @@ export class DiskStore {
       const data = `${base}-${randomBytes(6).toString("hex")}.data`;
       const full: ObjectMeta = { ...meta, key, data, lastModified: new Date().toISOString() };
       const folder = join(this.#dir, bucket);
+      // Crash-safe: the data is on disk before its metadata names it; writeFileDurably then
+      // fsyncs the metadata, renames it over the old one and fsyncs the folder (both renames).
+      await fsyncFile(tmp);
       await rename(tmp, join(folder, data));
-      const metaTmp = this.tmpPath();
-      await writeFile(metaTmp, JSON.stringify(full), { mode: 0o600 });
-      await rename(metaTmp, join(folder, `${base}.json`));
+      await this.#writeMeta(bucket, full);
       const old = objects.get(key);
       objects.set(key, full);
       if (old) await rm(join(folder, old.data), { force: true });
       return full;
+    });
+  }
+
+  /** Writes the object's metadata file durably (records.ts). */
+  async #writeMeta(bucket: string, meta: ObjectMeta): Promise<void> {
+    writeFileDurably(join(this.#dir, bucket, `${hashOf(meta.key)}.json`), JSON.stringify(meta));
+  }
+
+  /** Replaces the object's tags (its data untouched); throws NoSuchKey. */
+  setTags(bucket: string, key: string, tags: Record<string, string>): Promise<void> {
+    const objects = this.objects(bucket);
+    return this.#locked(`${bucket}/${key}`, async () => {
+      const old = objects.get(key);
+      if (!old) throw s3Errors.noSuchKey();
+      const meta: ObjectMeta = { ...old, tags };
+      await this.#writeMeta(bucket, meta);
+      objects.set(key, meta);
     });
   }
 
@@ -238,11 +261,14 @@ export class DiskStore {
   async completeUpload(upload: UploadInfo, wanted: { number: number; etag: string }[]): Promise<ObjectMeta> {
     const have = new Map((await this.listParts(upload)).map((p) => [p.number, p]));
     if (wanted.length === 0) throw s3Errors.malformedXml();
+    // S3 checks the order of the whole list before any part (MinIO too): InvalidPartOrder first.
+    if (wanted.some((w, i) => i > 0 && w.number <= (wanted[i - 1] as { number: number }).number)) {
+      throw s3Errors.invalidPartOrder();
+    }
     const md5s: Buffer[] = [];
     let size = 0;
     wanted.forEach((w, i) => {
       const part = have.get(w.number);
-      if (i > 0 && w.number <= (wanted[i - 1] as { number: number }).number) throw s3Errors.invalidPartOrder();
       if (!part || part.etag.replace(/"/g, "") !== w.etag.replace(/"/g, "")) throw s3Errors.invalidPart();
       if (i < wanted.length - 1 && part.size < MIN_PART_SIZE) throw s3Errors.entityTooSmall();
       md5s.push(Buffer.from(part.etag.replace(/"/g, ""), "hex"));
@@ -292,6 +318,26 @@ export class DiskStore {
   /** Removes the folder's temporary area (at stop). */
   async close(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Why a metadata record cannot be used, or undefined (for records.ts's loadAll). */
+function checkMeta(value: unknown): string | undefined {
+  const m = value as Partial<ObjectMeta> | null;
+  if (typeof m !== "object" || m === null) return "not a JSON object";
+  if (typeof m.key !== "string" || typeof m.data !== "string" || typeof m.size !== "number") {
+    return "no key, data file or size";
+  }
+  return undefined;
+}
+
+/** Flushes a file's bytes to disk. */
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

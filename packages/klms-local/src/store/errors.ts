@@ -30,6 +30,8 @@ export const s3Errors = {
   invalidToken: () => new S3Error("InvalidTokenId", 403, "The security token included in the request is invalid"),
   expiredToken: () => new S3Error("ExpiredToken", 400, "The provided token has expired."),
   malformedAuth: (why: string) => new S3Error("AuthorizationHeaderMalformed", 400, why),
+  /** A presigned URL's bad X-Amz-* parameter (MinIO: ErrMalformedExpires, ErrMaximumExpires, …). */
+  authQueryParameters: (why: string) => new S3Error("AuthorizationQueryParametersError", 400, why),
   timeSkewed: () =>
     new S3Error(
       "RequestTimeTooSkewed",
@@ -42,6 +44,12 @@ export const s3Errors = {
       400,
       "The provided 'x-amz-content-sha256' header does not match what was computed.",
     ),
+  invalidDigest: () =>
+    new S3Error(
+      "InvalidDigest",
+      400,
+      "The Content-Md5 you specified is not valid: send the base64 of the body's 16-byte MD5.",
+    ),
   badDigest: () => new S3Error("BadDigest", 400, "The Content-Md5 you specified did not match what we received."),
   incompleteBody: () =>
     new S3Error(
@@ -52,12 +60,8 @@ export const s3Errors = {
   missingContentLength: () =>
     new S3Error("MissingContentLength", 411, "You must provide the Content-Length HTTP header."),
   keyTooLong: () => new S3Error("KeyTooLongError", 400, "Your key is too long (S3 allows 1024 bytes)."),
-  invalidObjectName: () =>
-    new S3Error(
-      "XMinioInvalidObjectName",
-      400,
-      "Object name contains unsupported characters: a key may not have a '.' or '..' segment (in any encoding) or a NUL.",
-    ),
+  /** MinIO's code for every key it refuses (ErrInvalidObjectName, ErrInvalidObjectNamePrefixSlash); `why` says which rule. */
+  invalidObjectName: (why: string) => new S3Error("XMinioInvalidObjectName", 400, why),
   invalidBucketName: () => new S3Error("InvalidBucketName", 400, "The specified bucket is not valid."),
   invalidUri: () => new S3Error("InvalidURI", 400, "Couldn't parse the specified URI."),
   noSuchBucket: () => new S3Error("NoSuchBucket", 404, "The specified bucket does not exist"),

@@ -1,7 +1,8 @@
 /**
  * S3's rules for bucket names and object keys, and the split of a request path into both.
  * Keys are at most 1024 bytes of UTF-8 (S3's limit); like MinIO, a key with a `.` or `..`
- * segment (whatever its encoding on the wire) or a NUL is refused with 400 — the store never
+ * segment (whatever its encoding on the wire, whitespace around it trimmed), a leading `/`, a
+ * `//` or a NUL is refused with 400 — the store never
  * maps keys to paths anyway (disk.ts), so this is about answering as MinIO does.
  */
 import { s3Errors } from "./errors.js";
@@ -37,10 +38,20 @@ export function checkBucketName(name: string): void {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes("..")) throw s3Errors.invalidBucketName();
 }
 
-/** Throws KeyTooLongError or XMinioInvalidObjectName for a key S3 or MinIO would refuse. */
+/**
+ * Throws KeyTooLongError or XMinioInvalidObjectName for a key S3 or MinIO would refuse, with
+ * MinIO's rules (cmd/object-api-utils.go IsValidObjectName, checkObjectNameForLengthAndSlash):
+ * no leading `/`, no `//`, no NUL, and no segment that is `.` or `..` once its surrounding
+ * whitespace is trimmed (` .. `, `..\t`: MinIO trims before its bad-path-component check).
+ */
 export function checkKey(key: string): void {
   if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw s3Errors.keyTooLong();
-  if (key.includes("\0") || key.split("/").some((segment) => segment === "." || segment === "..")) {
-    throw s3Errors.invalidObjectName();
+  if (key.startsWith("/")) throw s3Errors.invalidObjectName("Object name contains a leading slash.");
+  if (key.includes("//")) throw s3Errors.invalidObjectName('Object name contains "//": remove the empty segment.');
+  if (key.includes("\0")) throw s3Errors.invalidObjectName("Object name contains a NUL character.");
+  if (key.split("/").some((segment) => [".", ".."].includes(segment.trim()))) {
+    throw s3Errors.invalidObjectName(
+      "Object name contains unsupported characters: a '.' or '..' segment (in any encoding, with or without surrounding spaces).",
+    );
   }
 }

@@ -11,6 +11,7 @@ import { receiveBody } from "./body.js";
 import type { DiskStore, ObjectMeta } from "./disk.js";
 import { s3Errors } from "./errors.js";
 import { targetOf } from "./names.js";
+import { tagCountHeader, tagsOfHeader } from "./tagging.js";
 import { el, textsOf, unescapeXml, xmlDocument } from "./xml.js";
 
 /** One S3 request after authentication. */
@@ -60,6 +61,7 @@ function objectHeaders(meta: ObjectMeta): Record<string, string> {
     ETag: meta.etag,
     "Last-Modified": new Date(meta.lastModified).toUTCString(),
     "Accept-Ranges": "bytes",
+    ...tagCountHeader(meta),
   };
 }
 
@@ -70,12 +72,14 @@ export async function putObject(call: S3Call): Promise<void> {
   if (query.has("uploadId")) return uploadPart(call);
   const source = req.headers["x-amz-copy-source"];
   if (typeof source === "string") return copyObject(call, source);
+  const tags = tagsOfHeader(req.headers["x-amz-tagging"]);
   const body = await receiveBody(req, disk.tmpPath(), call.caller);
   try {
     const meta = await disk.commit(bucket, key, body.path, {
       size: body.size,
       etag: `"${body.md5}"`,
       ...storedHeaders(req),
+      ...(tags ? { tags } : {}),
     });
     send(res, 200, "", { ETag: meta.etag });
   } catch (error) {
@@ -92,7 +96,10 @@ async function copyObject(call: S3Call, source: string): Promise<void> {
   await copyFile(disk.dataPath(from.bucket, meta), tmp);
   const replace = req.headers["x-amz-metadata-directive"] === "REPLACE";
   const kept = replace ? storedHeaders(req) : { contentType: meta.contentType, headers: meta.headers };
-  const copy = await disk.commit(bucket, key, tmp, { size: meta.size, etag: meta.etag, ...kept });
+  // S3 copies the source's tags unless x-amz-tagging-directive is REPLACE.
+  const replaceTags = req.headers["x-amz-tagging-directive"] === "REPLACE";
+  const tags = replaceTags ? (tagsOfHeader(req.headers["x-amz-tagging"]) ?? {}) : (meta.tags ?? {});
+  const copy = await disk.commit(bucket, key, tmp, { size: meta.size, etag: meta.etag, ...kept, tags });
   send(res, 200, xmlDocument("CopyObjectResult", [el("LastModified", copy.lastModified), el("ETag", copy.etag)]));
 }
 

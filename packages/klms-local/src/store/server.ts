@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { objectAcl } from "./acl.js";
 import { authenticate } from "./auth.js";
 import { bucketCall, listBuckets } from "./buckets.js";
 import type { CredentialIssuer } from "./credentials.js";
@@ -14,8 +15,10 @@ import type { DiskStore } from "./disk.js";
 import { errorDocument, S3Error, s3Errors } from "./errors.js";
 import { targetOf } from "./names.js";
 import { deleteObject, getObject, postObject, putObject, type S3Call, send } from "./objects.js";
-import { queryPairs, sha256Hex } from "./sigv4.js";
+import { queryPairs, sha256Hex, signedBodySha256 } from "./sigv4.js";
 import { answerSts, type WebIdentityVerifier } from "./sts.js";
+import { objectSubresource } from "./subresources.js";
+import { objectTagging } from "./tagging.js";
 
 /** What the front needs. */
 export interface S3ServerOptions {
@@ -106,6 +109,11 @@ async function route(call: S3Call): Promise<void> {
   }
   if (key === "") return bucketCall(call);
   call.disk.objects(bucket);
+  // Sub-resources first: `PUT ?tagging` must never write the object (subresources.ts).
+  const sub = objectSubresource(call.query);
+  if (sub === undefined) throw s3Errors.notImplemented();
+  if (sub === "tagging") return objectTagging(call);
+  if (sub === "acl") return objectAcl(call);
   switch (req.method) {
     case "PUT":
       return putObject(call);
@@ -142,6 +150,7 @@ async function smallBody(req: IncomingMessage, payloadHash: string): Promise<str
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
-  if (/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== sha256Hex(body)) throw s3Errors.contentSha256Mismatch();
+  const signedSha = signedBodySha256(payloadHash);
+  if (signedSha !== undefined && signedSha !== sha256Hex(body)) throw s3Errors.contentSha256Mismatch();
   return body.toString("utf8");
 }

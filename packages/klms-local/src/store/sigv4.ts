@@ -103,13 +103,11 @@ function parsePresigned(q: Map<string, string>): SignedRequest {
     throw s3Errors.accessDenied("Only AWS4-HMAC-SHA256 presigned URLs are supported by this store.");
   }
   const credential = q.get("X-Amz-Credential");
-  const expires = Number(q.get("X-Amz-Expires"));
+  const expires = presignedExpires(q.get("X-Amz-Expires"));
   const signature = q.get("X-Amz-Signature");
   const signed = q.get("X-Amz-SignedHeaders");
-  if (!credential || !signature || !signed || !Number.isInteger(expires) || expires < 1 || expires > 604800) {
-    throw s3Errors.malformedAuth(
-      "The presigned URL is missing or has a bad X-Amz-Credential, -Expires, -SignedHeaders or -Signature.",
-    );
+  if (!credential || !signature || !signed) {
+    throw s3Errors.malformedAuth("The presigned URL is missing X-Amz-Credential, -SignedHeaders or -Signature.");
   }
   const token = q.get("X-Amz-Security-Token");
   return {
@@ -124,6 +122,24 @@ function parsePresigned(q: Map<string, string>): SignedRequest {
   };
 }
 
+/** S3's longest presigned URL life, seconds (7 days). */
+const MAX_PRESIGNED_SECONDS = 604800;
+
+/** X-Amz-Expires, seconds: an integer 1…604800, else 400 AuthorizationQueryParametersError (MinIO's wording). */
+function presignedExpires(raw: string | undefined): number {
+  const expires = Number(raw);
+  if (raw === undefined || raw === "" || !Number.isInteger(expires)) {
+    throw s3Errors.authQueryParameters("X-Amz-Expires should be a number of seconds.");
+  }
+  if (expires < 1) throw s3Errors.authQueryParameters("X-Amz-Expires must be positive (at least 1 second).");
+  if (expires > MAX_PRESIGNED_SECONDS) {
+    throw s3Errors.authQueryParameters(
+      `X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than ${MAX_PRESIGNED_SECONDS} seconds.`,
+    );
+  }
+  return expires;
+}
+
 function splitCredential(credential: string): { accessKeyId: string; scope: string } {
   const parts = credential.split("/");
   if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1] ?? "")) {
@@ -132,6 +148,33 @@ function splitCredential(credential: string): { accessKeyId: string; scope: stri
     );
   }
   return { accessKeyId: parts[0] as string, scope: parts.slice(1).join("/") };
+}
+
+/**
+ * The payload forms S3 defines for `x-amz-content-sha256` besides a hex SHA-256 (AWS's SigV4
+ * reference; MinIO cmd/signature-v4-utils.go). The ECDSA (SigV4a) forms are not supported here.
+ */
+const PAYLOAD_FORMS = new Set([
+  "UNSIGNED-PAYLOAD",
+  "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+]);
+
+/**
+ * Checks `x-amz-content-sha256`: one of S3's payload forms or a hex SHA-256; anything else is
+ * 400 InvalidArgument (a typo must not make a body silently unsigned).
+ */
+export function checkPayloadHash(payloadHash: string): void {
+  if (PAYLOAD_FORMS.has(payloadHash) || /^[0-9a-fA-F]{64}$/.test(payloadHash)) return;
+  throw s3Errors.invalidArgument(
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER) or the hex SHA-256 of the body.",
+  );
+}
+
+/** The body's signed SHA-256 (lower-case hex), or undefined for an unsigned or streaming payload. */
+export function signedBodySha256(payloadHash: string): string | undefined {
+  return /^[0-9a-fA-F]{64}$/.test(payloadHash) ? payloadHash.toLowerCase() : undefined;
 }
 
 /** Milliseconds since the epoch of `YYYYMMDDTHHMMSSZ`, or NaN. */

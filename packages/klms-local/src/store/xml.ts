@@ -4,9 +4,31 @@
  * simple elements, so a full XML library would not earn its place.
  */
 
-/** Escapes text for an XML element or attribute. */
+/** Characters XML 1.0 cannot carry at all: C0 controls but tab, LF, CR; lone surrogates; U+FFFE, U+FFFF. */
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Escapes text for an XML element or attribute. A character XML cannot carry (a control
+ * character in a key) becomes U+FFFD, and tab, LF and CR become character references so they
+ * survive parsing — as Go's encoding/xml does for MinIO, so a listing is always well-formed
+ * (a client that needs such keys exactly asks for `encoding-type=url`).
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&${{ "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos" }[c]};`);
+  return text.replace(NOT_XML, "\uFFFD").replace(
+    /[&<>"'\t\n\r]/g,
+    (c) =>
+      ({
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&apos;",
+        "\t": "&#x9;",
+        "\n": "&#xA;",
+        "\r": "&#xD;",
+      })[c] as string,
+  );
 }
 
 /** Undoes {@link escapeXml} and numeric character references. */
