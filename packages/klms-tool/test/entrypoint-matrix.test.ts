@@ -20,10 +20,14 @@ import {
   type TaskRecord,
 } from "../../klms-local/src/index.ts";
 
-/** A well-formed JWT that no server can verify (its MAC is made up): made here, not committed as a token. */
+/**
+ * A well-formed JWT that no server can verify (its MAC is made up): made here, not committed as a
+ * token. Its header names a key (`kid`), as every token of the platform's Keycloak does: without
+ * one the platform's auth.py fails with a KeyError (500), not with the 401 these rows are about.
+ */
 function unverifiableJwt(): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  return `${part({ alg: "HS256" })}.${part({ sub: "x" })}.not-a-valid-mac`;
+  return `${part({ alg: "HS256", typ: "JWT", kid: "klms-local" })}.${part({ sub: "x" })}.not-a-valid-mac`;
 }
 
 const PACKAGE = resolve(import.meta.dirname, "..");
