@@ -171,6 +171,7 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
     "Local KLMS running. Press Ctrl-C to stop.",
     "",
     `  API URL       ${klms.apiUrl}  (also ${klms.apiUrl}/stelar, as stelar_client calls it)`,
+    `  console       ${klms.apiUrl}/  (the tasks, their logs, metrics and outputs, in a browser)`,
     `  data dir      ${klms.dataDir}${kept ? "" : " (temporary: removed on exit; keep it with --data-dir)"}`,
     `  user          ${klms.username}  password ${klms.password}  (POST /api/v1/users/token)`,
     `  bearer token  ${klms.token}`,

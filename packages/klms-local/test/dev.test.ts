@@ -61,6 +61,10 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   const exit = devMain(["--data-dir", dataDir, "--quiet"], { ...io, signal: controller.signal, onReady: ready });
   const klms = await started;
   assert.ok(lines.out.includes(`API URL       ${klms.apiUrl}`));
+  assert.ok(lines.out.includes(`console       ${klms.apiUrl}/ `), "the console's address is printed");
+  const page = await fetch(`${klms.apiUrl}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
   assert.ok(lines.out.includes(klms.token), "the dev token is printed for the developer");
   assert.ok(klms.s3Url && lines.out.includes(klms.s3Url));
   assert.match(lines.out, /access key id +KLT[0-9A-F]{22}\n/);
