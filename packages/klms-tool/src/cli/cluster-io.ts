@@ -2,43 +2,22 @@
  * What the KLMS commands (login, whoami, task …) share: their streams, output for people or
  * `--json` for scripts, and how a failure becomes a message and an exit code.
  */
-import type { Readable, Writable } from "node:stream";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { Writable } from "node:stream";
 import { KlmsApiError } from "../client/errors.js";
 import { ExitCode } from "../exit-codes.js";
+import { type CliIO, type CommandIO, commandIO, line, parseMultiple } from "./command.js";
 
-/**
- * Where a KLMS command reads and writes; each field defaults to the process's own. The shape
- * matches the CLI's `CliIO` (plus `stdin`, for `--password-stdin`).
- */
-export interface ClusterIO {
-  stdout?: Writable;
-  stderr?: Writable;
-  stdin?: Readable;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  signal?: AbortSignal;
-}
+/** Where a KLMS command reads and writes: the CLI's own {@link CliIO} (with `stdin`). */
+export type ClusterIO = CliIO;
 
 /** {@link ClusterIO} with its defaults. */
-export type ClusterStreams = Required<ClusterIO>;
+export type ClusterStreams = CommandIO;
 
-/** Fills in the defaults. */
-export function clusterStreams(io: ClusterIO = {}): ClusterStreams {
-  return {
-    stdout: io.stdout ?? process.stdout,
-    stderr: io.stderr ?? process.stderr,
-    stdin: io.stdin ?? process.stdin,
-    env: io.env ?? process.env,
-    cwd: io.cwd ?? process.cwd(),
-    signal: io.signal ?? new AbortController().signal,
-  };
-}
+/** Fills in the defaults (the CLI's {@link commandIO}). */
+export const clusterStreams = commandIO;
 
-/** Writes a line. */
-export function say(stream: Writable, text: string): void {
-  stream.write(text.endsWith("\n") ? text : `${text}\n`);
-}
+/** Writes a line (the CLI's {@link line}). */
+export const say = line;
 
 /** Writes `value` as pretty JSON (the `--json` output). */
 export function sayJson(stream: Writable, value: unknown): void {
@@ -70,39 +49,5 @@ export async function guarded(io: ClusterStreams, body: () => Promise<number>): 
   }
 }
 
-/**
- * Parses a KLMS command's arguments (`--help` prints `help` on stdout: `{exit: 0}`; a mistake
- * prints what is wrong and the help on stderr: `{exit: 2}`), writing to the command's own streams.
- */
-export function parseFor<T extends NonNullable<ParseArgsConfig["options"]>>(
-  argv: string[],
-  options: T,
-  help: string,
-  positionals: { min: number; max: number },
-  io: ClusterStreams,
-): { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] } | { exit: ExitCode } {
-  try {
-    const parsed = parseArgs({
-      args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
-    if (values.help) {
-      say(io.stdout, help);
-      return { exit: ExitCode.Success };
-    }
-    const n = parsed.positionals.length;
-    if (n < positionals.min || n > positionals.max) {
-      const want =
-        positionals.min === positionals.max ? `${positionals.min}` : `${positionals.min} to ${positionals.max}`;
-      say(io.stderr, `expected ${want} argument(s), got ${n}\n\n${help}`);
-      return { exit: ExitCode.Usage };
-    }
-    return { values, positionals: parsed.positionals };
-  } catch (error) {
-    say(io.stderr, `${(error as Error).message}\n\n${help}`);
-    return { exit: ExitCode.Usage };
-  }
-}
+/** Parses a KLMS command's arguments: the CLI's {@link parseMultiple}. */
+export const parseFor = parseMultiple;

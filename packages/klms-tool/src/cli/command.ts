@@ -1,4 +1,4 @@
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ExitCode } from "../exit-codes.js";
 
@@ -11,6 +11,8 @@ export interface CliIO {
   stdout?: Writable;
   /** Messages and errors. Default: `process.stderr`. */
   stderr?: Writable;
+  /** What a command reads from its input (`login --password-stdin`). Default: `process.stdin`. */
+  stdin?: Readable;
   /** Environment variables the command reads (e.g. `KLMS_TOKEN`). Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** The folder relative paths are resolved against. Default: `process.cwd()`. */
@@ -30,6 +32,7 @@ export function commandIO(io: CliIO = {}): CommandIO {
   return {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
+    stdin: io.stdin ?? process.stdin,
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
     signal: io.signal ?? new AbortController().signal,
@@ -63,6 +66,17 @@ export function parse<T extends ParseArgsConfig["options"]>(
   positionals: { min: number; max: number },
   io: CommandIO,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | { exit: ExitCode } {
+  return parseMultiple(argv, options, help, positionals, io) as ReturnType<typeof parse>;
+}
+
+/** {@link parse} for commands with `multiple: true` options, whose values may be lists. */
+export function parseMultiple<T extends ParseArgsConfig["options"]>(
+  argv: string[],
+  options: T,
+  help: string,
+  positionals: { min: number; max: number },
+  io: CommandIO,
+): { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] } | { exit: ExitCode } {
   try {
     const parsed = parseArgs({
       args: argv,
@@ -70,7 +84,7 @@ export function parse<T extends ParseArgsConfig["options"]>(
       allowPositionals: true,
       strict: true,
     });
-    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
     if (values.help) {
       line(io.stdout, help);
       return { exit: ExitCode.Success };
