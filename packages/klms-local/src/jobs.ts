@@ -8,9 +8,10 @@
  *
  * Pods and logs live under `<dataDir>/logs/<task id>/`: `<pod name>.log` and `pods.json`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileDurably } from "./records.js";
 import type { PodView } from "./routes/tasks.js";
 import type { RunResult, StartedRun } from "./runner.js";
 import type { PodLauncher, PodStart } from "./runners.js";
@@ -237,7 +238,7 @@ export class Jobs {
   #save(job: JobState): void {
     const dir = join(this.#dir, job.taskId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeAtomically(
+    writeFileDurably(
       join(dir, "pods.json"),
       `${JSON.stringify({ jobName: job.jobName, condition: job.condition, pods: job.pods }, null, 2)}\n`,
     );
@@ -251,19 +252,6 @@ export class Jobs {
     const file = this.#logFile(taskId, pod.name);
     return existsSync(file) ? readFileSync(file, "utf8") : "";
   }
-}
-
-/** Write, fsync, rename: a crash leaves the old file or the new one, never half of one. */
-function writeAtomically(file: string, text: string): void {
-  const temp = `${file}.${randomUUID()}.tmp`;
-  const fd = openSync(temp, "w", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
 }
 
 /** Kubernetes' `generateName` alphabet (no vowels, no look-alike digits). */
