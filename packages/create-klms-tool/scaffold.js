@@ -8,7 +8,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const NAME = /^[a-z0-9_-]{2,100}$/;
 
 /**
- * The templates a project can start from: the base template (the repository's template/ folder,
+ * The templates a project can start from: the base template (this package's template/ folder,
  * packed into this package) with a variant's files laid over it (variants/<name>/; its
  * variant.json adds dependencies and removes base files).
  */
@@ -21,12 +21,11 @@ export const TEMPLATES = {
 /** The default description written into package.json, the tool and its README. */
 export const DEFAULT_DESCRIPTION = "A STELAR KLMS tool";
 
-/** The template: packed inside this package, or the repository's own when run from a checkout. */
+/** The base template, this package's template/ folder (in the repository and in the tarball alike). */
 function templateDir() {
-  for (const dir of [join(here, "template"), join(here, "..", "..", "template")]) {
-    if (existsSync(join(dir, "src", "main.ts"))) return dir;
-  }
-  throw new Error("the template is missing from this package");
+  const dir = join(here, "template");
+  if (!existsSync(join(dir, "src", "main.ts"))) throw new Error(`the template is missing from this package (${dir})`);
+  return dir;
 }
 
 function kitVersion() {

@@ -25,7 +25,7 @@ const DOCS = [
   "README.md",
   "packages/klms-tool/README.md",
   "packages/create-klms-tool/README.md",
-  "template/README.md",
+  "packages/create-klms-tool/template/README.md",
   "packages/create-klms-tool/variants/python/README.md",
 ];
 
