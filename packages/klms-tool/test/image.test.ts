@@ -10,19 +10,23 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { cli } from "../src/cli/cli.ts";
 import {
   buildArgs,
   buildImage,
   checkBuildContext,
   detectBuilder,
   ImageError,
+  projectBuild,
   pushImage,
   registryOf,
   requireBuilder,
   runArgs,
 } from "../src/image/index.ts";
+import { Collect } from "./cli-io.ts";
 import { startTestRegistry, type TestRegistry } from "./image-registry.ts";
 
 let scratch: string;
@@ -240,6 +244,35 @@ for (const builder of ["buildah", "podman"] as const) {
       assert.equal(loggedIn.stdout.toString(), "");
       assert.match(loggedIn.stderr.toString(), /not logged into/);
     });
+
+    test("klms-tool image build and push: package.json's name as TOOL_NAME, login through stdin, --json", async () => {
+      const dir = await scratchProject();
+      await writeFile(join(dir, "package.json"), JSON.stringify({ name: "cli-tool", version: "2.0.0" }));
+      await writeFile(
+        join(dir, "Dockerfile"),
+        "FROM scratch\nARG TOOL_NAME\nLABEL title=$TOOL_NAME\nCOPY hello.txt /\n",
+      );
+      const cliTag = `${registry.host}/klms-test/cli-${builder}:2`;
+      const io = { cwd: dir, env: registry.env };
+      const built = await run(["image", "build", cliTag, "--builder", builder, "--quiet", "--json"], io);
+      assert.equal(built.code, 0, built.stderr);
+      assert.deepEqual(JSON.parse(built.stdout), { builder, tag: cliTag });
+      assert.equal(built.stderr, "", "--quiet passes no progress on");
+      assert.equal(labels(builder, cliTag, registry.env).title, "cli-tool");
+      const pushArgs = ["image", "push", cliTag, "--builder", builder, "--tls-verify", "false"];
+      const login = ["--username", registry.username, "--password-stdin"];
+      const pushed = await run([...pushArgs, ...login, "--json"], { ...io, stdin: `${registry.password}\n` });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const digest = await registry.digestOf(`klms-test/cli-${builder}`, "2");
+      assert.deepEqual(JSON.parse(pushed.stdout), { tag: cliTag, digest });
+      assert.ok(!(pushed.stdout + pushed.stderr).includes(registry.password));
+      const refused = await run(pushArgs, io);
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        new RegExp(`^klms-tool image: ${builder} push of .* ${registry.host} refused the push`, "m"),
+      );
+    });
   });
 }
 
@@ -255,3 +288,68 @@ test("a push of an image that was never built names the fix", async () => {
     message: /there is no image 127\.0\.0\.1:9\/none\/never:1 in buildah's storage: build it first/,
   });
 });
+
+describe("klms-tool image: usage, and the project's build options", () => {
+  test("usage mistakes exit 2 and say what is wrong", async () => {
+    const cases: [string[], RegExp][] = [
+      [["image", "frob", "x:1"], /"frob" is not an action: build or push/],
+      [["image", "push", "x:1", "--username", "u"], /--username and --password-stdin go together/],
+      [["image", "build", "x:1", "--builder", "kaniko"], /--builder kaniko: choose docker, podman or buildah/],
+      [["image", "push", "x:1", "--tls-verify", "no"], /--tls-verify no: give true or false/],
+      [["image", "build"], /expected 2 argument\(s\), got 1/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args, { cwd: scratch });
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+  });
+
+  test("projectBuild: TOOL_NAME, TOOL_VERSION, BASE_IMAGE and the manifest label from the built module", async () => {
+    const dir = await mkdtemp(join(scratch, "proj-"));
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "try-tool", version: "1.2.3" }));
+    const main = fileURLToPath(new URL("./fixtures/tools/try-tool.mjs", import.meta.url));
+    const got = await projectBuild(dir, { baseImage: "localhost/klms/node:24-slim", main });
+    assert.deepEqual(got.buildArgs, {
+      BASE_IMAGE: "localhost/klms/node:24-slim",
+      TOOL_NAME: "try-tool",
+      TOOL_VERSION: "1.2.3",
+    });
+    const manifest = JSON.parse(got.labels["klms.tool.manifest"] as string);
+    assert.equal(manifest.name, "try-tool");
+    assert.equal(manifest.version, "1.2.3");
+    assert.deepEqual(Object.keys(manifest.outputs.properties), ["echo"]);
+  });
+
+  test("projectBuild: a TypeScript project not built yet is told to build; a Python one has no label", async () => {
+    const dir = await mkdtemp(join(scratch, "proj-"));
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "py-tool", version: "0.1.0" }));
+    assert.deepEqual(await projectBuild(dir), {
+      buildArgs: { TOOL_NAME: "py-tool", TOOL_VERSION: "0.1.0" },
+      labels: {},
+    });
+    await mkdir(join(dir, "src"));
+    await writeFile(join(dir, "src", "main.ts"), "export {};\n");
+    await assert.rejects(projectBuild(dir), {
+      name: "ImageError",
+      message: "dist/main.js is not built: run npm run build first (the image's manifest label is read from it)",
+    });
+  });
+});
+
+/** `klms-tool <args>` in this process; `stdin` is what it reads. */
+async function run(
+  args: string[],
+  o: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Collect();
+  const stderr = new Collect();
+  const code = await cli(args, {
+    stdout,
+    stderr,
+    stdin: Readable.from([o.stdin ?? ""]),
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+  });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}

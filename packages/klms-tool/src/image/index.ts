@@ -7,5 +7,6 @@ export { type BuildImageOptions, buildImage } from "./build.js";
 export { checkBuildContext } from "./context.js";
 export { detectBuilder, requireBuilder } from "./detect.js";
 export { ImageError } from "./errors.js";
+export { type ProjectBuild, projectBuild } from "./project.js";
 export { type PushImageOptions, pushImage } from "./push.js";
 export { BUILDERS, type Builder, buildArgs, globalArgs, registryOf, runArgs, tlsArgs } from "./settings.js";
