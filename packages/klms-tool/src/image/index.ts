@@ -5,7 +5,7 @@
  */
 export { type BuildImageOptions, buildImage } from "./build.js";
 export { checkBuildContext } from "./context.js";
-export { detectBuilder, requireBuilder } from "./detect.js";
+export { detectBuilder, hasRunc, requireBuilder } from "./detect.js";
 export { ImageError } from "./errors.js";
 export { type ProjectBuild, projectBuild } from "./project.js";
 export { type PushImageOptions, pushImage } from "./push.js";
