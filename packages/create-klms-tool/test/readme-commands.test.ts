@@ -29,7 +29,7 @@ const DOCS = [
   "packages/create-klms-tool/variants/python/README.md",
 ];
 
-const CLUSTER = "packages/klms-tool/test/cluster.test.ts";
+const CLUSTER = "packages/integration/test/cluster.test.ts";
 
 /** Commands run elsewhere: the line's pattern, the file that runs it, and how that file runs it. */
 const COVERED: [RegExp, string, RegExp][] = [
@@ -37,7 +37,7 @@ const COVERED: [RegExp, string, RegExp][] = [
   [/^npm test$/, "packages/create-klms-tool/test/packed.test.ts", /exec\(npm, \["test"\]/],
   [/^npm install$/, "packages/create-klms-tool/test/packed.test.ts", /Installed, and its tests pass/],
   [/^npm start$/, "packages/create-klms-tool/test/packed.test.ts", /exec\(npm, \["start"\]/],
-  [/^npm run dev$/, "packages/klms-tool/test/try.test.ts", /"--watch"\]/],
+  [/^npm run dev$/, "packages/klms-tool/test/cli/try.test.ts", /"--watch"\]/],
   [/^npm run manifest$/, "packages/create-klms-tool/test/packed.test.ts", /\["run", "--silent", "manifest"\]/],
   [/^cd my-tool$/, "packages/create-klms-tool/test/scaffold.test.ts", /cd asked-tool/],
   [/^make (build )?IMGTAG=/, "scripts/image-e2e.sh", /make build DOCKER=buildah IMGTAG=/],
