@@ -5,6 +5,8 @@
  * answered. Reply bodies are never echoed whole: an error reply's `help` field is the request URL,
  * which holds the signature.
  */
+
+import { OPTIONS } from "../config/options.js";
 import { ReadLimitError } from "../contract/bounded-read.js";
 import { isObject } from "../contract/errors.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
@@ -89,7 +91,8 @@ export interface PostResult {
   detail?: string;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** `--request-timeout`'s default, from the one table. */
+const DEFAULT_REQUEST_TIMEOUT_MS = OPTIONS.requestTimeout.default * 1000;
 
 /**
  * GETs the task input and returns the envelope's `result`. Sends `Authorization: Bearer <jwt>`
