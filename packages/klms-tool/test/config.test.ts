@@ -13,7 +13,8 @@ import { configTableMarkdown } from "../src/config/docs.ts";
 import { OPTIONS, OptionError } from "../src/config/options.ts";
 import { readOptions, readOptionsLeniently } from "../src/config/read.ts";
 import { ENTRYPOINT_HELP } from "../src/entrypoint/args.ts";
-import { defineTool, runWorker, StorageError } from "../src/index.ts";
+import { defineTool, StorageError } from "../src/index.ts";
+import { runWorker } from "../src/internal.ts";
 import { taskStorageOptions } from "../src/worker/files.ts";
 import { taskInput, workspace } from "./support.ts";
 

@@ -9,6 +9,8 @@
  * with a KiB/MiB/GiB suffix); the code converts to milliseconds where Node wants them.
  */
 
+import { KlmsError } from "../errors.js";
+
 /** The parts of the kit an option reaches. */
 export type OptionPart = "entrypoint" | "worker" | "logger" | "storage";
 
@@ -185,8 +187,11 @@ type ValueOf<U extends OptionUnit> = U extends "seconds" | "bytes" | "count" ? n
 export type OptionValue<K extends OptionName> = ValueOf<(typeof OPTIONS)[K]["unit"]>;
 
 /** A bad value, naming the flag or variable it came from and what it should look like. */
-export class OptionError extends Error {
-  override readonly name = "OptionError";
+export class OptionError extends KlmsError<"BadOption"> {
+  override name = "OptionError";
+  constructor(message: string) {
+    super("BadOption", message);
+  }
 }
 
 /** The longest single wait between retries of a Data API request (the `retryDelay` doc's "up to 30 s"). */

@@ -284,12 +284,12 @@ class TaskRun {
 
   async inputFailed(err: unknown): Promise<ExitCode> {
     const { log, routes } = this;
-    if (err instanceof PlatformError && err.kind === "aborted") return this.cancelledEarly();
+    if (err instanceof PlatformError && err.code === "aborted") return this.cancelledEarly();
     const message = err instanceof Error ? err.message : String(err);
     const status = err instanceof PlatformError ? err.status : undefined;
     const hint = status === 401 ? " (the token was refused: it may have expired; tokens live 3 h)" : "";
     log.error(`the task input could not be fetched: ${message}${hint}`);
-    const definitive = !(err instanceof PlatformError) || ["auth", "rejected", "invalid-reply"].includes(err.kind);
+    const definitive = !(err instanceof PlatformError) || ["auth", "rejected", "invalid-reply"].includes(err.code);
     if (definitive && routes.version === "v2") {
       const report = failureReport(
         `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
@@ -337,7 +337,7 @@ class TaskRun {
       }
       return ExitCode.Success;
     } catch (err) {
-      const abandoned = err instanceof PlatformError && err.kind === "aborted";
+      const abandoned = err instanceof PlatformError && err.code === "aborted";
       const why = abandoned
         ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
         : (err as Error).message;
