@@ -36,7 +36,16 @@ export interface EntrypointOptions {
 export type ParsedArgs =
   | { kind: "run"; options: EntrypointOptions }
   | { kind: "help" }
-  | { kind: "usage"; error: string };
+  | {
+      kind: "usage";
+      error: string;
+      /**
+       * The task the arguments name, when they are whole and only an option's value is wrong
+       * (typically an environment variable the image sets): the entrypoint can still tell the
+       * platform why the task cannot run, instead of leaving it "created" through every retry.
+       */
+      task?: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature">;
+    };
 
 /** Defaults, chosen for a Kubernetes pod (30 s between SIGTERM and SIGKILL): read from the one table. */
 export const ENTRYPOINT_DEFAULTS = {
@@ -69,10 +78,14 @@ POST <api_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}
 Options (each also read from the environment variable shown; the option wins; durations in seconds):
 ${entrypointOptionsHelp()}
 Exit codes:
-  0  the platform recorded the task's outcome (succeeded or failed), or already had one (409)
-  2  wrong arguments
+  0  the platform recorded the task's outcome (succeeded or failed), or already had one (409);
+     when it refused the tool's output, a failure report took its place (the output is printed
+     on stdout as a recovery record)
+  2  wrong arguments (when they name a task and only an option's value is wrong, the platform
+     is told why)
   3  the task input could not be fetched
-  4  the task output could not be posted; the output is printed on stdout as a recovery record
+  4  neither the task output nor a failure report could be posted; the output is printed on
+     stdout as a recovery record
 `;
 
 /** Parses the arguments after `exec`; `env` supplies the options' defaults. */
@@ -100,12 +113,12 @@ export function parseEntrypointArgs(argv: string[], env: Env = process.env): Par
   ] as const) {
     if (value !== undefined && value.trim() === "") return { kind: "usage", error: `the ${name} argument is empty` };
   }
+  const task: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> = { token, endpoint, taskId };
+  if (signature !== undefined) task.signature = signature;
   try {
-    const options: EntrypointOptions = { token, endpoint, taskId, ...readFlagged(values, env) };
-    if (signature !== undefined) options.signature = signature;
-    return { kind: "run", options };
+    return { kind: "run", options: { ...task, ...readFlagged(values, env) } };
   } catch (err) {
-    return { kind: "usage", error: err instanceof Error ? err.message : String(err) };
+    return { kind: "usage", error: err instanceof Error ? err.message : String(err), task };
   }
 }
 

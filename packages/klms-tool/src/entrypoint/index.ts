@@ -94,7 +94,8 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
     return ExitCode.Success;
   }
   if (parsed.kind === "usage") {
-    stderr.write(`klms-tool exec: ${parsed.error}\n\n${ENTRYPOINT_HELP}`);
+    stderr.write(`klms-tool exec: ${maskedError(parsed)}\n\n${ENTRYPOINT_HELP}`);
+    if (parsed.task) await reportUnusableOptions(parsed.task, parsed.error, io, stderr, env);
     return ExitCode.Usage;
   }
   const options = parsed.options;
@@ -119,6 +120,65 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
     return await task.run();
   } finally {
     cancellation.dispose();
+  }
+}
+
+/** A usage error's text, with the task's token and signature masked (they may be quoted in it). */
+function maskedError(parsed: { error: string; task?: { token: string; signature?: string } }): string {
+  if (!parsed.task) return parsed.error;
+  const masker = new Masker();
+  masker.add(parsed.task.token);
+  if (parsed.task.signature !== undefined) masker.add(parsed.task.signature);
+  return masker.mask(parsed.error);
+}
+
+/**
+ * The arguments name a task but an option's value is wrong (a flag or, typically, an environment
+ * variable the image sets, such as `KLMS_TIMEOUT=30m`): every pod of the Job would fail the same
+ * way, so the platform is told why (v2 only: the seed's routes have no signature to post with).
+ */
+async function reportUnusableOptions(
+  task: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature">,
+  error: string,
+  io: EntrypointIO,
+  stderr: Writable,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  if (task.signature === undefined) return;
+  let routes: TaskRoutes;
+  try {
+    routes = taskRoutes(task.endpoint, task.taskId, task.signature);
+  } catch {
+    return; // An unusable URL: there is nowhere to post.
+  }
+  const masker = new Masker();
+  masker.add(task.token);
+  masker.add(task.signature);
+  const { warnings: _, ...logging } = logSettings(env);
+  const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
+  const message = `The tool's image could not start the task: ${error}. Fix that option (its flag in the image's entrypoint or its environment variable), then run the task again. The worker did not run.`;
+  const client: ClientOptions = {};
+  if (io.fetch) client.fetch = io.fetch;
+  if (io.random) client.random = io.random;
+  await postFailureReport(routes, task.token, failureReport(message, error), masker, client, log);
+}
+
+/** Posts a failure report the entrypoint wrote; logs the outcome, never throws (the caller's exit code stands). */
+async function postFailureReport(
+  routes: TaskRoutes,
+  token: string,
+  report: TaskOutput,
+  masker: Masker,
+  client: ClientOptions,
+  log: Logger,
+): Promise<boolean> {
+  try {
+    const posted = await postTaskOutput(routes, token, maskReport(report, masker), client);
+    log.info("failure report posted", { outcome: posted.outcome });
+    return true;
+  } catch (postErr) {
+    log.warn(`the failure report could not be posted either: ${masker.mask((postErr as Error).message)}`);
+    return false;
   }
 }
 
@@ -297,11 +357,7 @@ class TaskRun {
       );
       const deadline = deadlineAfterCancel(this.cancellation.signal, CANCELLED_POST_BUDGET_MS);
       try {
-        const body = maskReport(report, this.masker);
-        const posted = await postTaskOutput(routes, this.options.token, body, this.client(deadline.signal));
-        log.info("failure report posted", { outcome: posted.outcome });
-      } catch (postErr) {
-        log.warn(`the failure report could not be posted either: ${(postErr as Error).message}`);
+        await postFailureReport(routes, this.options.token, report, this.masker, this.client(deadline.signal), log);
       } finally {
         deadline.dispose();
       }
@@ -342,6 +398,7 @@ class TaskRun {
         ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
         : (err as Error).message;
       log.error(`the task output could not be posted: ${why}`);
+      const recorded = !abandoned && (await this.postInstead(body, err, deadline.signal));
       let record: string;
       try {
         record = this.masker.mask(JSON.stringify(body));
@@ -352,10 +409,28 @@ class TaskRun {
       }
       log.error("the output follows on standard output as a recovery record");
       this.stdout.write(`${record}\n`);
-      return ExitCode.OutputPostFailed;
+      return recorded ? ExitCode.Success : ExitCode.OutputPostFailed;
     } finally {
       deadline.dispose();
     }
+  }
+
+  /**
+   * The tool's output was refused, or may have been half applied (outputs registered, state not
+   * set): posts a failure report without outputs in its place, so that the task does not stay
+   * "running" and no output is registered twice. Not after a refused signature (the same refusal
+   * would follow) nor after retries without an answer. True when the platform recorded it.
+   */
+  async postInstead(body: TaskOutput, err: unknown, signal: AbortSignal): Promise<boolean> {
+    // No answer at all (the API is unreachable) or the signature refused: a second post would fare no better.
+    if (err instanceof PlatformError && (err.code === "auth" || err.status === undefined)) return false;
+    const why = this.masker.mask((err as Error).message);
+    const report = failureReport(
+      `The tool ended with status ${JSON.stringify(body.status)}, but the platform did not accept its output: ${why}. No output of this run is registered; the output document is in the pod's log as a recovery record.`,
+      why,
+    );
+    this.log.warn("posting a failure report in place of the refused output");
+    return postFailureReport(this.routes, this.options.token, report, this.masker, this.client(signal), this.log);
   }
 }
 

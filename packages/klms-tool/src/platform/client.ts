@@ -187,9 +187,30 @@ export async function postTaskOutput(
         const detail = isObject(reply.json) ? errorText(reply.json).replace(/^: /, "") : "";
         return { outcome: attempts === 1 ? "conflict" : "already-recorded", attempts, detail };
       }
+      if (registersOutputs(output) && MAYBE_APPLIED.has(reply.status)) {
+        throw new PlatformError(
+          `the output request failed: HTTP ${reply.status}${isObject(reply.json) ? errorText(reply.json) : ""}; not retried, because the platform registers each output as a catalog resource before it records the state, and another attempt could register them twice`,
+          "unavailable",
+          reply.status,
+          attempts,
+        );
+      }
     }
     await retryOrThrow("output", reply, attempts, options);
   }
+}
+
+/**
+ * Replies after which the API may have done part of the work: its own 500 (save_output registers
+ * the outputs, then the metrics, messages and state, in separate steps: data-api
+ * src/routes/tasks.py:1369-1450), and a gateway's 504 (the API may still be working). 502, 503,
+ * 429 and 408 mean the request was not handled, so they are retried as usual.
+ */
+const MAYBE_APPLIED = new Set([500, 504]);
+
+/** True when posting `output` creates catalog resources: its `output` map names at least one file. */
+function registersOutputs(output: unknown): boolean {
+  return isObject(output) && isObject(output.output) && Object.keys(output.output).length > 0;
 }
 
 type Reply =
