@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jobManifest, jobName, labelValue, toYaml } from "../../src/job/manifest.ts";
-import { CLI, runProcess } from "../support.ts";
+import { runCli } from "../cli-io.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks a JSON document
 type Doc = Record<string, any>;
@@ -80,18 +80,16 @@ describe("klms-tool job: the Job the platform creates", () => {
     assert.equal(toYaml({ a: [{ b: "c", d: 1 }], e: {} }), 'a:\n  - b: "c"\n    d: 1\ne: {}');
   });
 
-  test("the command: help, missing options, JSON output", async () => {
-    const help = await runProcess(process.execPath, [CLI, "job", "--help"]);
+  test("the command, in-process through cli(argv, io): help, missing options, JSON output", async () => {
+    const help = await runCli(["job", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: klms-tool job/);
-    const missing = await runProcess(process.execPath, [CLI, "job", "--task-id", id], { env: { KLMS_TOKEN: "" } });
+    const missing = await runCli(["job", "--task-id", id], { env: { KLMS_TOKEN: "" } });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /missing: --signature, --image, --token \(or KLMS_TOKEN\)/);
-    const json = await runProcess(
-      process.execPath,
-      [CLI, "job", "--task-id", id, "--signature", "s", "--image", "i:1", "--output", "json"],
-      { env: { KLMS_TOKEN: "Bearer t" } },
-    );
+    const json = await runCli(["job", "--task-id", id, "--signature", "s", "--image", "i:1", "--output", "json"], {
+      env: { KLMS_TOKEN: "Bearer t" },
+    });
     assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).spec.template.spec.containers[0].args[0], "Bearer t");
   });
