@@ -5,11 +5,15 @@ import type { MinioBlock } from "./input.js";
 export interface MinioSettings {
   /** The endpoint URL with its scheme, e.g. `https://minio.stelar.gr` or `http://minio:9000`. */
   endpoint: string;
+  /** The endpoint's host name. */
   host: string;
+  /** The endpoint's port (80/443 by default for the scheme). */
   port: number;
   /** TLS, from the URL's scheme; a bare host means TLS, like the platform's public endpoint. */
   useSSL: boolean;
+  /** `minio.id`. */
   accessKeyId: string;
+  /** `minio.key`. */
   secretAccessKey: string;
   /** The STS session token (`minio.skey`); absent for static credentials. */
   sessionToken?: string;
@@ -26,6 +30,7 @@ export interface EndpointChoice {
    * is set, as in every pod), else `endpoint_url`. `internal` / `external` force one.
    */
   prefer?: "auto" | "internal" | "external";
+  /** Where `KLMS_S3_ENDPOINT` and `KUBERNETES_SERVICE_HOST` are read. Default: the process's environment. */
   env?: NodeJS.ProcessEnv;
 }
 

@@ -6,10 +6,15 @@ import { jsonDepth, MAX_JSON_DEPTH } from "./limits.js";
  * `status` is required; the other keys are optional; nothing else is allowed.
  */
 export interface TaskOutput {
+  /** `"succeeded"` or `"failed"` as this kit writes it; the platform also reads 2xx integers as success. Required. */
   status: string | number;
+  /** One line for people: what happened. */
   message?: string;
+  /** The details of a failure (a stack, the broken rules); its presence always means failed. */
   error?: string;
+  /** Metric name → JSON value, stored by the platform with the task (at most 256 KiB serialised by default). */
   metrics?: Record<string, unknown>;
+  /** Output name → the object path produced for it (`s3://bucket/key`), registered by the platform. */
   output?: Record<string, string>;
 }
 
@@ -29,15 +34,19 @@ export type OutcomeState = "succeeded" | "failed" | "unchanged";
 export interface Violation {
   /** Where: `status`, `output.report`, `(root)`, … */
   path: string;
+  /** `error`: the output is refused (not posted); `warning`: accepted, but probably not what was meant. */
   severity: "error" | "warning";
   /** True when the platform itself answers 422 for it. */
   rejected: boolean;
+  /** What is wrong and how to fix it. */
   message: string;
 }
 
 /** The verdict on a candidate task output. */
 export interface OutputCheck {
+  /** True when no violation is an error: the platform would accept the output. */
   valid: boolean;
+  /** Every rule broken, errors and warnings. */
   violations: Violation[];
   /** The state the platform would give the task, when the output is accepted. */
   state?: OutcomeState;
