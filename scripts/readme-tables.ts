@@ -1,12 +1,13 @@
 /**
  * Rewrites the README's tables that are made from the code: the configuration table (from
  * packages/klms-tool/src/config/options.ts) and the automatic metrics table (from
- * packages/klms-tool/src/metrics/registry.ts). `node --import tsx scripts/readme-tables.ts`;
- * packages/klms-tool/test/config.test.ts fails while the README differs.
+ * packages/klms-tool/src/metrics/automatic.ts). `node --import tsx scripts/readme-tables.ts`;
+ * packages/klms-tool/test/config.test.ts and test/metrics.test.ts fail while the README differs.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { configTableMarkdown } from "../packages/klms-tool/src/config/docs.ts";
+import { metricsTableMarkdown } from "../packages/klms-tool/src/metrics/automatic.ts";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 const END = "<!-- end -->";
@@ -21,4 +22,5 @@ function replaceTable(text: string, marker: string, table: string): string {
 
 let text = readFileSync(README, "utf8");
 text = replaceTable(text, "<!-- configuration table: made by scripts/readme-tables.ts -->\n", configTableMarkdown());
+text = replaceTable(text, "<!-- metrics table: made by scripts/readme-tables.ts -->\n", metricsTableMarkdown());
 writeFileSync(README, text);

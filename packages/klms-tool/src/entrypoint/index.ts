@@ -11,12 +11,13 @@ import { readTaskInput, type TaskOutput } from "../contract/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
-import { type ClientOptions, fetchTaskInput, PlatformError, postTaskOutput } from "../platform/client.js";
+import { fetchTaskInput, PlatformError, postTaskOutput, type TaskCallOptions } from "../platform/client.js";
 import type { FetchLike } from "../platform/http.js";
 import { DEFAULT_RETRY_POLICY } from "../platform/retry.js";
 import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
+import { failureReport } from "../worker/report.js";
 import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
-import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
+import { decideReport, describeWorkerEnd, maskReport } from "./report.js";
 import {
   type Cancellation,
   deadlineAfterCancel,
@@ -25,10 +26,10 @@ import {
   watchCancellation,
 } from "./signals.js";
 import { summarizeInput } from "./summary.js";
-import { superviseWorker, type WorkerResult } from "./supervisor.js";
+import { superviseWorker, type WorkerEnd } from "./supervisor.js";
 import { WorkerThread } from "./thread.js";
 import { withUsage } from "./usage.js";
-import { readWorkerOutput } from "./worker-output.js";
+import { readOutputFile } from "./worker-output.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 export {
@@ -40,7 +41,7 @@ export {
   splitCommand,
 } from "./args.js";
 export { type CancelReason, describeCancel } from "./signals.js";
-export type { WorkerResult } from "./supervisor.js";
+export type { WorkerEnd } from "./supervisor.js";
 
 /** Where the entrypoint reads and writes; every field defaults to the process's own. */
 export interface EntrypointIO {
@@ -140,8 +141,8 @@ class TaskRun {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  client(signal?: AbortSignal): ClientOptions {
-    const client: ClientOptions = {
+  client(signal?: AbortSignal): TaskCallOptions {
+    const client: TaskCallOptions = {
       requestTimeoutMs: this.options.requestTimeoutMs,
       retry: {
         retries: this.options.retries,
@@ -211,7 +212,7 @@ class TaskRun {
     for (const warning of input.warnings) log.warn(warning);
 
     try {
-      return await this.runWorker(result);
+      return await this.superviseAndReport(result);
     } catch (err) {
       // A bug or an environment problem (no temporary directory, …): still tell the platform.
       log.error("the entrypoint failed", { error: (err as Error)?.stack ?? String(err) });
@@ -219,6 +220,8 @@ class TaskRun {
         failureReport(
           `The entrypoint failed before the task could finish: ${(err as Error)?.message ?? err}`,
           String((err as Error)?.stack ?? err),
+          {},
+          this.masker,
         ),
         "entrypoint",
       );
@@ -227,12 +230,12 @@ class TaskRun {
     }
   }
 
-  async runWorker(result: Record<string, unknown>): Promise<ExitCode> {
+  async superviseAndReport(result: Record<string, unknown>): Promise<ExitCode> {
     const { options, log } = this;
     if (this.cancellation.signal.aborted) return this.cancelledEarly();
     this.#workspace = await createWorkspace(result, this.io.tmpDir);
     const { inputPath, outputPath } = this.#workspace;
-    let worker: WorkerResult;
+    let worker: WorkerEnd;
     if (this.#thread) {
       log.info("worker starting", { thread: options.workerThread });
       worker = await this.#thread.run({
@@ -263,11 +266,11 @@ class TaskRun {
       signal: worker.signal,
       seconds: worker.durationMs / 1000,
     });
-    const file = await readWorkerOutput(this.#workspace.outputPath);
+    const file = await readOutputFile(this.#workspace.outputPath);
     await this.#workspace.remove();
 
-    const decided = decideReport(worker, file, options.worker);
-    // Tools that measure nothing themselves (a Python main.py) still get the seed's metrics.
+    const decided = decideReport(worker, file, options.worker, this.masker);
+    // Tools that measure nothing themselves (a Python main.py) still get the Python template's metrics.
     const report = worker.usage ? { ...decided, output: withUsage(decided.output, worker.usage) } : decided;
     if (file.kind === "valid") for (const w of file.warnings) log.warn(`output.json: ${w.path}: ${w.message}`);
     if (report.source === "worker" && worker.exitCode !== 0) {
@@ -279,7 +282,7 @@ class TaskRun {
   async cancelledEarly(): Promise<ExitCode> {
     const reason = this.cancellation.signal.reason;
     const what = isCancelReason(reason) ? describeCancel(reason) : "cancelled";
-    return this.post(failureReport(`Task ${what} before the worker started.`, what), "entrypoint");
+    return this.post(failureReport(`Task ${what} before the worker started.`, what, {}, this.masker), "entrypoint");
   }
 
   async inputFailed(err: unknown): Promise<ExitCode> {
@@ -294,6 +297,8 @@ class TaskRun {
       const report = failureReport(
         `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
         message,
+        {},
+        this.masker,
       );
       const deadline = deadlineAfterCancel(this.cancellation.signal, CANCELLED_POST_BUDGET_MS);
       try {

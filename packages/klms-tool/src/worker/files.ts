@@ -3,6 +3,7 @@ import { type Env, readOptions } from "../config/read.js";
 import type { TaskInput } from "../contract/input.js";
 import { minioSettings } from "../contract/minio.js";
 import type { Logger } from "../log/logger.js";
+import type { AutomaticMetricName } from "../metrics/automatic.js";
 import { StorageError } from "../storage/errors.js";
 import { progressReporter } from "../storage/progress.js";
 import { createStorage, type Storage, type StorageOptions } from "../storage/storage.js";
@@ -44,7 +45,7 @@ export interface TaskFiles {
   inputFile(path: string): InputFile;
   outputTarget(name: string, path: string): OutputTarget;
   /** Bytes moved so far, for the metrics (zero when the store was never used). */
-  transferred(): { bytes_in: number; bytes_out: number };
+  transferred(): Record<Extract<AutomaticMetricName, "bytes_in" | "bytes_out">, number>;
   close(): void;
 }
 
