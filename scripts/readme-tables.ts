@@ -2,7 +2,7 @@
  * Rewrites the README's tables that are made from the code: the configuration table (from
  * packages/klms-tool/src/config/options.ts) and the automatic metrics table (from
  * packages/klms-tool/src/metrics/automatic.ts). `node --import tsx scripts/readme-tables.ts`;
- * packages/klms-tool/test/config.test.ts and test/metrics.test.ts fail while the README differs.
+ * packages/klms-tool/test/config/options.test.ts and test/metrics/automatic.test.ts fail while the README differs.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

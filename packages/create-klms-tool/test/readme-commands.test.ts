@@ -29,7 +29,7 @@ const DOCS = [
   "packages/create-klms-tool/variants/python/README.md",
 ];
 
-const CLUSTER = "packages/klms-tool/test/cluster.test.ts";
+const CLUSTER = "packages/integration/test/cluster.test.ts";
 
 /** Commands run elsewhere: the line's pattern, the file that runs it, and how that file runs it. */
 const COVERED: [RegExp, string, RegExp][] = [
@@ -37,11 +37,23 @@ const COVERED: [RegExp, string, RegExp][] = [
   [/^npm test$/, "packages/create-klms-tool/test/packed.test.ts", /exec\(npm, \["test"\]/],
   [/^npm install$/, "packages/create-klms-tool/test/packed.test.ts", /Installed, and its tests pass/],
   [/^npm start$/, "packages/create-klms-tool/test/packed.test.ts", /exec\(npm, \["start"\]/],
-  [/^npm run dev$/, "packages/klms-tool/test/try.test.ts", /"--watch"\]/],
+  [/^npm run dev$/, "packages/klms-tool/test/cli/try.test.ts", /"--watch"\]/],
   [/^npm run manifest$/, "packages/create-klms-tool/test/packed.test.ts", /\["run", "--silent", "manifest"\]/],
   [/^cd my-tool$/, "packages/create-klms-tool/test/scaffold.test.ts", /cd asked-tool/],
   [/^make (build )?IMGTAG=/, "scripts/image-e2e.sh", /make build DOCKER=buildah IMGTAG=/],
   [/^make run IMGTAG=/, "packages/create-klms-tool/test/packed.test.ts", /"run",\s*"DOCKER=true"/],
+  [/^scripts\/image-base\.sh$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/image-base\.sh"$/m],
+  [/^scripts\/registry\.sh start$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/registry\.sh" start$/m],
+  [
+    /^make build DOCKER=buildah IMGTAG=\S+ BASE_IMAGE=localhost\/klms\/node:24-slim$/,
+    "scripts/image-e2e.sh",
+    /make build DOCKER=buildah IMGTAG="\$IMAGE" BASE_IMAGE=localhost\/klms\/node:24-slim/,
+  ],
+  [
+    /^make push DOCKER=buildah IMGTAG=\S+ TLS_VERIFY=false$/,
+    "scripts/image-e2e.sh",
+    /make push DOCKER=buildah IMGTAG="\$IMAGE" TLS_VERIFY=false/,
+  ],
   // The KLMS commands need a running KLMS and a login: cluster.test.ts runs them against one.
   [
     /^printf dev \| npx klms-tool login \S+ --username dev --password-stdin$/,

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
+import { writeDevState } from "./dev-state.js";
 import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
@@ -140,6 +141,11 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     return 1;
   }
   out(banner(klms, values["data-dir"] !== undefined, runners.describe));
+  // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
+  const removeState = writeDevState(io.cwd ?? process.cwd(), {
+    apiUrl: klms.apiUrl,
+    ...(klms.caFile ? { caFile: klms.caFile } : {}),
+  });
   io.onReady?.(klms);
 
   let exitCode = 0;
@@ -162,6 +168,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     else io.signal?.addEventListener("abort", stop);
   });
   out("Stopping the local KLMS…\n");
+  removeState?.();
   await klms.stop();
   return exitCode;
 }

@@ -1,35 +1,34 @@
 /**
- * The local KLMS as one object: the task API server, the object store its task inputs point at,
- * the task store under a data dir, and a runner that plays the cluster's Job.
+ * The local KLMS as one object (`LocalKlmsServer`, made by `startLocalKlms`): the task API server,
+ * the object store its task inputs point at, the task store under a data dir, and the Jobs that
+ * play the cluster's. Its state is the parts of local-klms-parts.ts plus the listening server.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { Accounts, type UserSpec } from "./accounts.js";
-import {
-  DEV_USERNAME,
-  issueDevToken,
-  issueToken,
-  loadServerSecret,
-  nameUuid,
-  signatureOf,
-  verifyToken,
-} from "./auth.js";
-import { Catalog } from "./catalog/catalog.js";
-import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
+import { DEV_USERNAME, issueDevToken, issueToken, signatureOf } from "./auth.js";
+import type { Seed } from "./catalog/seed.js";
 import { ApiError } from "./envelope.js";
 import { type Fault, FaultList } from "./faults.js";
 import { DEFAULT_BACKOFF_LIMIT, DEFAULT_RETRY_DELAY_MS, type JobStatus, Jobs } from "./jobs.js";
-import { type ObjectStore, startObjectStore } from "./object-store.js";
+import {
+  type DataDir,
+  type KlmsState,
+  type ObjectSide,
+  openDataDir,
+  openObjectStore,
+  openState,
+  seedOf,
+  tlsDirOf,
+} from "./local-klms-parts.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
 import { ensureTls } from "./store/tls.js";
 import { newTask, wildcardExpansions } from "./task-catalog.js";
 import { parseTaskSpec, type TaskSpec } from "./task-spec.js";
-import { EXTERNAL_JOB, type StoredTask, type TaskRecord, TaskStore, taskRecordOf } from "./tasks.js";
-import type { ObjectLister } from "./wildcards.js";
+import { EXTERNAL_JOB, type StoredTask, type TaskRecord, taskRecordOf } from "./tasks.js";
+
+export { DEFAULT_BUCKET, MINIO_DURATION_SECONDS } from "./local-klms-parts.js";
 
 /** Options of {@link startLocalKlms}. */
 export interface LocalKlmsOptions {
@@ -136,210 +135,244 @@ export interface LocalKlms {
   stop(): Promise<void>;
 }
 
-/** The lifetime the platform asks STS for (DurationSeconds, data-api mutils.py:33-111), seconds. */
-export const MINIO_DURATION_SECONDS = 86000;
-
-/** The bucket the embedded object store creates. */
-export const DEFAULT_BUCKET = "klms-bucket";
-
-/** Where the CA and the server certificate of `tls` live: `<dataDir>/tls`. */
-const TLS_DIR = (dataDir: string): string => join(dataDir, "tls");
-
 /** Starts a local KLMS; resolves once the API and the object store listen. */
-export async function startLocalKlms(options: LocalKlmsOptions = {}): Promise<LocalKlms> {
-  // Bad users or a bad seed fail here, before anything is made on disk.
-  const seed = seedOf(options.seed);
-  const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
-  const temporary = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "klms-local-"));
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
-  let state: ReturnType<typeof openState>;
-  try {
-    state = openState(dataDir, options, seed, warn);
-  } catch (error) {
-    if (temporary) rmSync(dataDir, { recursive: true, force: true });
-    throw error;
+export function startLocalKlms(options: LocalKlmsOptions = {}): Promise<LocalKlms> {
+  return LocalKlmsServer.start(options);
+}
+
+/** The parts a {@link LocalKlmsServer} holds, each made once by {@link LocalKlmsServer.start}. */
+interface Parts {
+  options: LocalKlmsOptions;
+  dir: DataDir;
+  state: KlmsState;
+  accounts: Accounts;
+  objects: ObjectSide;
+  /** The test-only faults the server applies (also `POST`/`DELETE /__klms/faults`). */
+  faults: FaultList;
+  /** The cluster's Jobs: the pods of every task. */
+  jobs: Jobs;
+  /** The request log; undefined when quiet. */
+  log?: (line: string) => void;
+}
+
+/**
+ * A running local KLMS: its state is {@link Parts} (made before the HTTP server starts, since the
+ * routes use them) and the HTTP server, set once by {@link LocalKlmsServer.start} before the
+ * object is handed out. The Jobs it starts pass the API's URL to their pods, so they read it from
+ * the listening server.
+ */
+class LocalKlmsServer implements LocalKlms {
+  readonly s3Url?: string;
+  readonly token: string;
+  readonly username = DEV_USERNAME;
+  readonly password: string;
+  readonly dataDir: string;
+  readonly processId: string;
+  readonly minio: MinioInput;
+  readonly ca?: string;
+  readonly caFile?: string;
+  readonly storeFailed?: Promise<Error>;
+  readonly faults: LocalKlms["faults"];
+  readonly #parts: Parts;
+  #server: RunningServer | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /**
+   * Makes the parts in order (users and seed checked before anything touches the disk), then
+   * listens; on failure undoes what was made (the store stopped, a temp data dir removed).
+   */
+  static async start(options: LocalKlmsOptions): Promise<LocalKlmsServer> {
+    const seed = seedOf(options.seed);
+    const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
+    const dir = openDataDir(options.dataDir);
+    const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
+    let objects: ObjectSide | undefined;
+    try {
+      const state = openState(dir.path, options, seed, warn);
+      const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
+      const jobs = new Jobs(join(dir.path, "logs"), {
+        backoffLimit: options.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+        retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+        graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
+        log,
+      });
+      objects = await openObjectStore(options.objectStore, dir.path, state.secret, Boolean(options.tls));
+      const klms = new LocalKlmsServer({ options, dir, state, accounts, objects, faults: new FaultList(), jobs, log });
+      await klms.#listen();
+      return klms;
+    } catch (error) {
+      await objects?.embedded?.stop();
+      dir.release();
+      throw error;
+    }
   }
-  const { secret, store, catalog, processId } = state;
-  const faults = new FaultList();
-  const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
-  const jobs = new Jobs(join(dataDir, "logs"), {
-    backoffLimit: options.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
-    retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-    graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
-    log,
-  });
-  const currentUrl = (id: string) => catalog.find(id)?.url as string | undefined;
-  const taskOf = (id: string) => {
+
+  private constructor(parts: Parts) {
+    this.#parts = parts;
+    const { state, objects, accounts } = parts;
+    const embedded = objects.embedded;
+    if (objects.url !== undefined) this.s3Url = objects.url;
+    this.token = `Bearer ${issueDevToken(state.secret)}`;
+    this.password = accounts.byName(DEV_USERNAME)?.password ?? "";
+    this.dataDir = parts.dir.path;
+    this.processId = state.processId;
+    this.minio = objects.minioFor(DEV_USERNAME);
+    if (embedded?.ca !== undefined) {
+      this.ca = embedded.ca;
+      this.caFile = embedded.caFile;
+    }
+    if (embedded) this.storeFailed = embedded.failed;
+    this.faults = {
+      add: (fault: Fault) => {
+        try {
+          parts.faults.add(fault);
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          throw new Error(`invalid fault: ${JSON.stringify(e.detail.json)}`);
+        }
+      },
+      clear: () => parts.faults.clear(),
+    };
+  }
+
+  /** `http(s)://127.0.0.1:PORT` of the listening server. */
+  get apiUrl(): string {
+    const server = this.#server;
+    if (!server) throw new Error("the local KLMS is not listening yet");
+    return `${server.tls ? "https" : "http"}://127.0.0.1:${server.port}`;
+  }
+
+  /** Builds the routes over the parts and listens (https too with `tls: { api: true }`, reusing the store's CA). */
+  async #listen(): Promise<void> {
+    const { options, state, accounts, objects, faults, jobs, log, dir } = this.#parts;
+    const app = createApp({
+      store: state.store,
+      catalog: state.catalog,
+      accounts,
+      secret: state.secret,
+      faults,
+      ...(objects.url !== undefined ? { s3Url: objects.url } : {}),
+      minio: (username) => objects.minioFor(username),
+      ...(objects.list ? { listObjects: objects.list } : {}),
+      ...(objects.embedded?.ca ? { storeCa: objects.embedded.ca } : {}),
+      podsOf: (task) => (task.tool === undefined && task.image === undefined ? [] : jobs.pods(task.id)),
+      onCreated: (task) => this.#launch(task),
+      onTerminated: (task) => jobs.delete(task.id),
+      log,
+    });
+    // The store made the CA and server certificate first: the API reuses them.
+    const tls = typeof options.tls === "object" && options.tls.api ? await ensureTls(tlsDirOf(dir.path)) : undefined;
+    this.#server = await listen(app, faults, options.port ?? 0, log, tls);
+  }
+
+  async createTask(spec: TaskSpec): Promise<{ id: string; job_id: string; signature: string }> {
+    const { state, objects } = this.#parts;
+    const parsed = asError(() => parseTaskSpec(spec), "task spec");
+    const expansions = await wildcardExpansions(parsed.inputs, objects.list);
+    const task = asError(() => newTask(parsed, DEV_USERNAME, state.catalog, expansions), "task spec");
+    state.store.save(task);
+    this.#launch(task);
+    return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, state.secret) };
+  }
+
+  async createProcess(fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const { catalog } = this.#parts.state;
+    const body = { owner_org: "stelar-klms", ...fields };
+    return catalog.view(asError(() => catalog.create("process", body, DEV_USERNAME), "process"));
+  }
+
+  async getTask(id: string): Promise<TaskRecord> {
+    const { catalog } = this.#parts.state;
+    return taskRecordOf(this.#taskOf(id), (entity) => catalog.find(entity)?.url as string | undefined);
+  }
+
+  async getOutcome(id: string): Promise<TaskOutcome> {
+    const task = this.#taskOf(id);
+    return {
+      exec_state: task.exec_state,
+      output: { ...task.output },
+      metrics: { ...task.metrics },
+      message: task.message,
+      error: task.error,
+    };
+  }
+
+  startTask(id: string, run: RunOptions = {}): StartedRun {
+    const task = this.#taskOf(id);
+    const configured = this.#runnerOf(task);
+    let runner: Runner;
+    if (run.command) {
+      const base = configured && "command" in configured ? configured : undefined;
+      runner = { command: run.command, cwd: run.cwd ?? base?.cwd, env: { ...base?.env, ...run.env } };
+    } else if (configured && !("none" in configured)) {
+      runner = "command" in configured || "project" in configured ? withRun(configured, run) : configured;
+    } else {
+      throw new Error("no command to run: pass options.command or start the local KLMS with a runner");
+    }
+    const template = this.#podTemplate(task, run);
+    return this.#parts.jobs.runOnce(task.id, jobNameOf(task), launcherFor(runner, task), template);
+  }
+
+  runTask(id: string, run?: RunOptions): Promise<RunResult> {
+    return this.startTask(id, run).done;
+  }
+
+  pods(id: string): PodView[] {
+    return this.#parts.jobs.pods(this.#taskOf(id).id);
+  }
+
+  job(id: string): JobStatus | undefined {
+    return this.#parts.jobs.status(this.#taskOf(id).id);
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#parts.jobs.stopAll();
+      await this.#server?.close();
+      await this.#parts.objects.embedded?.stop();
+      this.#parts.dir.release();
+    })();
+    return this.#stopping;
+  }
+
+  #taskOf(id: string): StoredTask {
+    const { store } = this.#parts.state;
     if (!store.has(id)) throw new Error(`task ${id} not found in this local KLMS`);
     return store.get(id);
-  };
+  }
 
-  let objectStore: ObjectStore | undefined;
-  // The `minio` block for a user: on the embedded store, STS credentials minted for that user.
-  let minio: (username: string) => MinioInput = () => ({});
-  let server: RunningServer | undefined;
-  try {
-    if (options.objectStore === undefined) {
-      const started = await startObjectStore({
-        directory: join(dataDir, "objects"),
-        buckets: [DEFAULT_BUCKET],
-        secret,
-        verifyWebIdentity: (jwt) => verifyToken(jwt, secret),
-        ...(options.tls ? { tlsDir: TLS_DIR(dataDir) } : {}),
-        log: (line) => process.stderr.write(`klms-local: ${line}\n`),
-      });
-      objectStore = started;
-      // As the platform: credentials minted by STS for the task's user on every input (mutils.py:33-111).
-      minio = (username) => {
-        const c = started.mint(username, MINIO_DURATION_SECONDS);
-        return minioBlock(started.url, c.accessKeyId, c.secretAccessKey, c.sessionToken);
-      };
-    } else if (options.objectStore !== false) {
-      const s = options.objectStore;
-      const block = minioBlock(s.url, s.accessKeyId, s.secretAccessKey, s.sessionToken);
-      minio = () => ({ ...block });
-    }
+  /** The task's tool's own runner, else the default one. */
+  #runnerOf(task: StoredTask): Runner | undefined {
+    const { options } = this.#parts;
+    return (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
+  }
 
-    const runnerOf = (task: StoredTask): Runner | undefined =>
-      (task.tool !== undefined ? options.toolRunners?.[task.tool] : undefined) ?? options.runner;
-    // The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
-    // The token is the task creator's, as the platform passes the creating request's token (tasks.py:880-890, KC §4).
-    const podTemplate = (task: StoredTask, run: RunOptions = {}) => {
-      const token = `Bearer ${issueToken(secret, task.creator)}`;
-      // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
-      const jobArgs =
-        run.args === 3
-          ? [token, klms.apiUrl, task.id]
-          : [token, `${klms.apiUrl}/`, task.id, signatureOf(task.id, secret)];
-      // A local store over https: the run trusts its CA as a pod trusts MinIO's certificate.
-      const env = trustEnv(objectStore?.caFile);
-      return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
-    };
+  /** Like the cluster: a task with a tool or an image gets a Job; one with neither is external. */
+  #launch(task: StoredTask): void {
+    const runner = this.#runnerOf(task);
+    if (!runner || (task.tool === undefined && task.image === undefined)) return;
+    // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
+    const limit = task.job_profile?.backoff_limit;
+    const backoffLimit = typeof limit === "number" ? limit : undefined;
+    this.#parts.jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), this.#podTemplate(task), backoffLimit);
+  }
 
-    const startTask = (id: string, run: RunOptions = {}) => {
-      const task = taskOf(id);
-      const configured = runnerOf(task);
-      let runner: Runner;
-      if (run.command) {
-        const base = configured && "command" in configured ? configured : undefined;
-        runner = { command: run.command, cwd: run.cwd ?? base?.cwd, env: { ...base?.env, ...run.env } };
-      } else if (configured && !("none" in configured)) {
-        runner = "command" in configured || "project" in configured ? withRun(configured, run) : configured;
-      } else {
-        throw new Error("no command to run: pass options.command or start the local KLMS with a runner");
-      }
-      return jobs.runOnce(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task, run));
-    };
-
-    // Like the cluster: a task with a tool or an image gets a Job; one with neither is external.
-    const launch = (task: StoredTask) => {
-      const runner = runnerOf(task);
-      if (!runner || (task.tool === undefined && task.image === undefined)) return;
-      // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
-      const limit = task.job_profile?.backoff_limit;
-      const backoffLimit = typeof limit === "number" ? limit : undefined;
-      jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), podTemplate(task), backoffLimit);
-    };
-
-    const lister = options.objectStore === false ? undefined : objectLister(() => minio(DEV_USERNAME), objectStore?.ca);
-    const podsOf = (task: StoredTask) =>
-      task.tool === undefined && task.image === undefined ? [] : jobs.pods(task.id);
-
-    server = await listen(
-      createApp({
-        store,
-        catalog,
-        accounts,
-        secret,
-        faults,
-        ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-        minio: (username) => minio(username),
-        ...(lister ? { listObjects: lister.list } : {}),
-        ...(objectStore?.ca ? { storeCa: objectStore.ca } : {}),
-        podsOf,
-        onCreated: launch,
-        onTerminated: (task) => jobs.delete(task.id),
-        log,
-      }),
-      faults,
-      options.port ?? 0,
-      log,
-      // The store made the CA and server certificate first: the API reuses them.
-      typeof options.tls === "object" && options.tls.api ? await ensureTls(TLS_DIR(dataDir)) : undefined,
-    );
-    const running = server;
-    const store_ = objectStore;
-    let stopping: Promise<void> | undefined;
-
-    const klms: LocalKlms = {
-      apiUrl: `${running.tls ? "https" : "http"}://127.0.0.1:${running.port}`,
-      ...(objectStore ? { s3Url: objectStore.url } : options.objectStore ? { s3Url: options.objectStore.url } : {}),
-      token: `Bearer ${issueDevToken(secret)}`,
-      username: DEV_USERNAME,
-      password: accounts.byName(DEV_USERNAME)?.password ?? "",
-      dataDir,
-      processId,
-      minio: minio(DEV_USERNAME),
-      ...(objectStore?.ca ? { ca: objectStore.ca, caFile: objectStore.caFile } : {}),
-      ...(objectStore ? { storeFailed: objectStore.failed } : {}),
-      async createTask(spec) {
-        const parsed = asError(() => parseTaskSpec(spec), "task spec");
-        const expansions = await wildcardExpansions(parsed.inputs, lister?.list);
-        const task = asError(() => newTask(parsed, DEV_USERNAME, catalog, expansions), "task spec");
-        store.save(task);
-        launch(task);
-        return { id: task.id, job_id: task.job_id, signature: signatureOf(task.id, secret) };
-      },
-      async createProcess(fields = {}) {
-        const body = { owner_org: "stelar-klms", ...fields };
-        return catalog.view(asError(() => catalog.create("process", body, DEV_USERNAME), "process"));
-      },
-      async getTask(id) {
-        return taskRecordOf(taskOf(id), currentUrl);
-      },
-      async getOutcome(id) {
-        const task = taskOf(id);
-        return {
-          exec_state: task.exec_state,
-          output: { ...task.output },
-          metrics: { ...task.metrics },
-          message: task.message,
-          error: task.error,
-        };
-      },
-      faults: {
-        add(fault) {
-          try {
-            faults.add(fault);
-          } catch (e) {
-            if (!(e instanceof ApiError)) throw e;
-            throw new Error(`invalid fault: ${JSON.stringify(e.detail.json)}`);
-          }
-        },
-        clear: () => faults.clear(),
-      },
-      startTask,
-      runTask: (id, run) => startTask(id, run).done,
-      pods: (id) => jobs.pods(taskOf(id).id),
-      job: (id) => jobs.status(taskOf(id).id),
-      stop() {
-        stopping ??= (async () => {
-          await jobs.stopAll();
-          await running.close();
-          await store_?.stop();
-          if (temporary) rmSync(dataDir, { recursive: true, force: true });
-        })();
-        return stopping;
-      },
-    };
-    return klms;
-  } catch (error) {
-    await server?.close();
-    await objectStore?.stop();
-    if (temporary) rmSync(dataDir, { recursive: true, force: true });
-    throw error;
+  /**
+   * The pod's container gets what the Job passes, and its log hides what the entrypoint hides.
+   * The token is the task creator's, as the platform passes the creating request's token
+   * (tasks.py:880-890, KC §4).
+   */
+  #podTemplate(task: StoredTask, run: RunOptions = {}) {
+    const { secret } = this.#parts.state;
+    const token = `Bearer ${issueToken(secret, task.creator)}`;
+    // The cluster's API URL ends with a slash (http://stelarapi/); tools must cope with it.
+    const jobArgs =
+      run.args === 3
+        ? [token, this.apiUrl, task.id]
+        : [token, `${this.apiUrl}/`, task.id, signatureOf(task.id, secret)];
+    // A local store over https: the run trusts its CA as a pod trusts MinIO's certificate.
+    const env = trustEnv(this.#parts.objects.embedded?.caFile);
+    return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
   }
 }
 
@@ -353,73 +386,6 @@ function withRun<R extends { cwd?: string; env?: Record<string, string> }>(runne
   return { ...runner, ...(run.cwd !== undefined ? { cwd: run.cwd } : {}), env: { ...runner.env, ...run.env } };
 }
 
-/** The server secret, the tasks and the catalog kept in the data dir, the seed applied, the dev process. */
-function openState(dataDir: string, options: LocalKlmsOptions, seed: Seed | undefined, warn: (line: string) => void) {
-  const secret = loadServerSecret(dataDir, options.secret);
-  const store = new TaskStore(dataDir, warn);
-  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
-  if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
-  return { secret, store, catalog, processId: devProcess(catalog) };
-}
-
-/**
- * Lists the object store the tasks' `minio` block points at (wildcard inputs), with a block
- * fresh for each listing (minted credentials expire), its client closed at the end.
- */
-function objectLister(block: () => MinioInput, ca: string | undefined): { list: ObjectLister } {
-  return {
-    list: (prefix) =>
-      (async function* () {
-        const settings = minioSettings(block(), { prefer: "external", env: {} });
-        const storage: Storage = createStorage(settings, ca === undefined ? {} : { ca });
-        try {
-          for await (const o of storage.list(prefix)) yield o.path;
-        } finally {
-          storage.close();
-        }
-      })(),
-  };
-}
-
-/** The seed as given: a file to read, or its content to check. */
-function seedOf(seed: string | Seed | undefined): Seed | undefined {
-  if (seed === undefined) return undefined;
-  return typeof seed === "string" ? readSeed(seed) : checkSeedShape(seed);
-}
-
-/** The process `klms-local-dev` (stable id), made when missing, so that tasks have one to belong to. */
-function devProcess(catalog: Catalog): string {
-  const id = nameUuid("process:klms-local-dev");
-  if (!catalog.find(id)) {
-    catalog.create(
-      "process",
-      { name: "klms-local-dev", title: "Local KLMS dev process", owner_org: "stelar-klms" },
-      DEV_USERNAME,
-      {
-        id,
-      },
-    );
-  }
-  return id;
-}
-
-/** The summaries a process record lists, by start date (`utils.py:262-284`). */
-function taskSummaries(store: TaskStore, processId: string) {
-  return store
-    .all()
-    .filter((t) => t.process_id === processId)
-    .sort((a, b) => a.start_date.localeCompare(b.start_date))
-    .map((t) => ({
-      id: t.id,
-      creator: t.creator,
-      exec_state: t.exec_state,
-      start_date: t.start_date,
-      end_date: t.end_date,
-      image: t.image ?? null,
-      name: t.name,
-    }));
-}
-
 /** Runs `fn`; an API error becomes an Error that says what the API would have answered. */
 function asError<T>(fn: () => T, what: string): T {
   try {
@@ -429,12 +395,6 @@ function asError<T>(fn: () => T, what: string): T {
     const detail = JSON.stringify(e.detail.json ?? e.detail);
     throw new Error(`invalid ${what} (the API would answer ${e.status} ${e.message || e.type}): ${detail}`);
   }
-}
-
-function minioBlock(url: string, id: string, key: string, sessionToken: string | undefined): MinioInput {
-  const block: MinioInput = { endpoint_url: url, internal_url: url, id, key };
-  if (sessionToken !== undefined) block.skey = sessionToken;
-  return block;
 }
 
 /** With the store over https: what makes a tool's Node, Python and AWS CLI trust its CA. */

@@ -2,7 +2,7 @@
  * The one registry of the metrics the kit adds to a task's output without the tool asking. The
  * worker's runtime (worker/auto-metrics.ts, worker/files.ts), the entrypoint (entrypoint/usage.ts,
  * entrypoint/report.ts) and the README's metrics table (scripts/readme-tables.ts, checked by
- * test/metrics.test.ts) all read it: a new automatic metric is one row here plus its producer.
+ * test/metrics/automatic.test.ts) all read it: a new automatic metric is one row here plus its producer.
  *
  * One merge rule for the runtime's and the entrypoint's measures: a metric the tool reported
  * itself under the same name wins ({@link withAutomaticMetrics}). The `worker_*` metrics of a
