@@ -15,7 +15,7 @@ import { KlmsError } from "../errors.js";
 export type OptionPart = "entrypoint" | "worker" | "logger" | "storage";
 
 /** How an option's text is read. */
-export type OptionUnit = "seconds" | "bytes" | "count" | "command" | "module" | "choice";
+export type OptionUnit = "seconds" | "bytes" | "count" | "command" | "module" | "choice" | "url";
 
 /** One row of the table. */
 export interface OptionSpec {
@@ -131,6 +131,15 @@ export const OPTIONS = {
     choices: ["text", "json"],
     default: "text",
     doc: "`text`: one readable line per entry (`<time> INFO  [tool] message k=v`); `json`: one JSON object per line.",
+  },
+  endpoint: {
+    parts: ["storage"],
+    env: "KLMS_S3_ENDPOINT",
+    unit: "url",
+    default: undefined,
+    doc:
+      "The object store endpoint `task.storage` uses, instead of the task's `minio.internal_url` (in a pod) or " +
+      "`minio.endpoint_url` (elsewhere), e.g. http://127.0.0.1:9000.",
   },
   partSize: {
     parts: ["storage"],

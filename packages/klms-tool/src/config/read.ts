@@ -28,6 +28,8 @@ export interface Settings {
   logLevel: "debug" | "info" | "warn" | "error";
   /** `text` (default) or `json` log lines. */
   logFormat: "text" | "json";
+  /** The object store endpoint that overrides the task's `minio` URLs; undefined: none. */
+  endpoint: string | undefined;
   /** Bytes per multipart part of `task.storage`. Default 8 MiB. */
   partSize: number;
   /** Parts of one upload sent at once. Default 4. */

@@ -1,3 +1,4 @@
+import { readOptions } from "../config/read.js";
 import { TaskInputError } from "./errors.js";
 import type { MinioBlock } from "./input.js";
 
@@ -40,8 +41,9 @@ export interface EndpointChoice {
  * endpoint or credentials, naming what is missing.
  */
 export function minioSettings(block: MinioBlock, choice: EndpointChoice = {}): MinioSettings {
+  const override = choice.override ?? readOptions(["endpoint"], choice.env).values.endpoint;
+  // Not a setting but a fact of the pod: Kubernetes sets it in every container.
   const env = choice.env ?? process.env;
-  const override = choice.override ?? env.KLMS_S3_ENDPOINT;
   const prefer = choice.prefer ?? "auto";
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
 

@@ -59,7 +59,7 @@ export function taskFiles(input: TaskInput, ctx: FilesContext): TaskFiles {
     if (!storage) {
       const { options, warnings } = taskStorageOptions(ctx.env);
       for (const warning of warnings) ctx.log.warn(warning);
-      storage = createStorage(minioSettings(input.minio), {
+      storage = createStorage(minioSettings(input.minio, ctx.env ? { env: ctx.env } : {}), {
         ...options,
         onProgress: progressReporter({ log: ctx.log }),
       });

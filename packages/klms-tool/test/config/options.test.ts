@@ -130,10 +130,11 @@ describe("every option reaches the part that uses it", () => {
     );
   });
 
-  test("a tool's task.storage times out after KLMS_S3_IDLE_TIMEOUT seconds given to the worker", async () => {
+  test("a tool's task.storage uses KLMS_S3_ENDPOINT and times out after KLMS_S3_IDLE_TIMEOUT seconds given to the worker", async () => {
     const silent = await hangingServer();
+    // Nothing listens on port 9: only the endpoint from the injected environment can time out.
     const ws = await workspace(
-      taskInput({ minio: { endpoint_url: silent.url, id: "AKIDFAKE", key: "fake-secret-key" } }),
+      taskInput({ minio: { endpoint_url: "http://127.0.0.1:9", id: "AKIDFAKE", key: "fake-secret-key" } }),
     );
     const lines: string[] = [];
     try {
@@ -144,6 +145,7 @@ describe("every option reaches the part that uses it", () => {
         },
       });
       const env = {
+        KLMS_S3_ENDPOINT: silent.url,
         KLMS_S3_IDLE_TIMEOUT: "0.3",
         KLMS_S3_MAX_ATTEMPTS: "1",
         KLMS_S3_IDLE_TIMEOUT_MS: "999999",
