@@ -115,7 +115,7 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
   for (const warning of warnings) log.warn(warning);
   const cancellation = watchCancellation({ emitter: io.signals, timeoutMs: options.timeoutMs });
-  const task = new TaskRun(options, routes, masker, log, cancellation, io, stdout, stderr, env);
+  const task = new TaskRun({ options, routes, masker, log, cancellation, io, stdout, stderr, env });
   try {
     return await task.run();
   } finally {
@@ -123,23 +123,47 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   }
 }
 
+/** What a {@link TaskRun} is made of, by name (it took nine positional arguments). */
+interface TaskRunParts {
+  options: EntrypointOptions;
+  routes: TaskRoutes;
+  masker: Masker;
+  log: Logger;
+  cancellation: Cancellation;
+  io: EntrypointIO;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
 /** One task run: the steps of {@link runEntrypoint} sharing their state. */
 class TaskRun {
+  readonly options: EntrypointOptions;
+  readonly routes: TaskRoutes;
+  /** Every secret known so far (token, signature, then the input's credentials and secrets). */
+  readonly masker: Masker;
+  readonly log: Logger;
+  readonly cancellation: Cancellation;
+  readonly io: EntrypointIO;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** The environment the options were read from, passed on to the worker. */
+  readonly env: NodeJS.ProcessEnv;
   #workspace: Workspace | undefined;
   /** With `--worker-thread`: the tool, loading from the start so that it is ready when the input is. */
   #thread: WorkerThread | undefined;
 
-  constructor(
-    readonly options: EntrypointOptions,
-    readonly routes: TaskRoutes,
-    readonly masker: Masker,
-    readonly log: Logger,
-    readonly cancellation: Cancellation,
-    readonly io: EntrypointIO,
-    readonly stdout: Writable,
-    readonly stderr: Writable,
-    readonly env: NodeJS.ProcessEnv,
-  ) {}
+  constructor(run: TaskRunParts) {
+    this.options = run.options;
+    this.routes = run.routes;
+    this.masker = run.masker;
+    this.log = run.log;
+    this.cancellation = run.cancellation;
+    this.io = run.io;
+    this.stdout = run.stdout;
+    this.stderr = run.stderr;
+    this.env = run.env;
+  }
 
   client(signal?: AbortSignal): TaskCallOptions {
     const client: TaskCallOptions = {
