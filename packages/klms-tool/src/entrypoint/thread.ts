@@ -142,14 +142,17 @@ export class WorkerThread {
     const exitCode = await this.#exited;
     stop.dispose();
     await this.#capture.drain(PIPE_DRAIN_MS);
+    return this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop);
+  }
 
-    const result: WorkerEnd = {
-      exitCode,
-      signal: null,
-      stderrTail: this.#stderrTail(),
-      durationMs: Date.now() - started,
-      thread: true,
-    };
+  /** The account of how the thread ended, once it has exited and its streams are drained. */
+  #end(
+    exitCode: number,
+    durationMs: number,
+    stoppedBeforeStart: boolean,
+    stop: ReturnType<typeof stopWorkerOnCancel>,
+  ): WorkerEnd {
+    const result: WorkerEnd = { exitCode, signal: null, stderrTail: this.#stderrTail(), durationMs, thread: true };
     if (!this.#loaded && !stoppedBeforeStart) {
       result.spawnError =
         this.#loadError !== undefined
