@@ -96,13 +96,15 @@ describe("made from the table", () => {
     assert.match(ENTRYPOINT_HELP, /\[KLMS_WORKER\] default: "node dist\/main\.js"\n/);
   });
 
-  test("the README's configuration table is the table's (rewrite it: node --import tsx scripts/readme-tables.ts)", async () => {
-    const readme = await readFile(new URL("../../../../README.md", import.meta.url), "utf8");
-    const start = "<!-- configuration table: made by scripts/readme-tables.ts -->\n";
-    const at = readme.indexOf(start);
-    assert.ok(at >= 0, "the README marks its configuration table");
-    const table = readme.slice(at + start.length, readme.indexOf("<!-- end -->", at));
-    assert.equal(table, configTableMarkdown());
+  test("both READMEs' configuration tables are the table's (rewrite them: node --import tsx scripts/readme-tables.ts)", async () => {
+    for (const path of ["../../../../README.md", "../../README.md"]) {
+      const readme = await readFile(new URL(path, import.meta.url), "utf8");
+      const start = "<!-- configuration table: made by scripts/readme-tables.ts -->\n";
+      const at = readme.indexOf(start);
+      assert.ok(at >= 0, `${path} marks its configuration table`);
+      const table = readme.slice(at + start.length, readme.indexOf("<!-- end -->", at));
+      assert.equal(table, configTableMarkdown(), path);
+    }
   });
 });
 
