@@ -1,15 +1,17 @@
 /**
  * Every member of the public tiers' interfaces has a doc comment: what a tool author hovers over
  * first (ToolSpec, Task, TaskOutput, Logger, Storage's options, …) says what it is, its default
- * and its unit. Read with the TypeScript compiler from the entry points `klms-tool` and
- * `klms-tool/contract`.
+ * and its unit. Read with the TypeScript compiler from the entry points `klms-tool`,
+ * `klms-tool/contract` and `klms-tool/client`.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-const ENTRIES = ["../src/index.ts", "../src/contract/index.ts"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const ENTRIES = ["../src/index.ts", "../src/contract/index.ts", "../src/client/index.ts"].map((p) =>
+  fileURLToPath(new URL(p, import.meta.url)),
+);
 
 /** `Interface.member` for each property or method of an exported interface, type literal or class without a doc comment. */
 function undocumented(): string[] {
