@@ -165,6 +165,24 @@ export const OPTIONS = {
     min: { value: 0 },
     doc: "Files up to this size go up in one streamed PUT, larger ones in parts.",
   },
+  concurrency: {
+    parts: ["storage"],
+    env: "KLMS_S3_CONCURRENCY",
+    unit: "count",
+    default: 4,
+    min: { value: 1 },
+    doc:
+      "Ranges of a download, or parts of a file's multipart upload, in flight at once in `task.storage` (1: one stream). " +
+      "Ranges and parts are streamed, so memory stays about flat.",
+  },
+  rangedGetMinBytes: {
+    parts: ["storage"],
+    env: "KLMS_S3_RANGED_GET_MIN",
+    unit: "bytes",
+    default: 64 * MiB,
+    min: { value: 0 },
+    doc: "Objects of at least this size are downloaded by `task.storage` as parallel ranges of the part size.",
+  },
   idleTimeout: {
     parts: ["storage"],
     env: "KLMS_S3_IDLE_TIMEOUT",

@@ -36,6 +36,10 @@ export interface Settings {
   queueSize: number;
   /** Bytes up to which a file goes up in one PUT. Default 256 MiB. */
   singlePutMaxBytes: number;
+  /** Ranges or parts of one transfer in flight at once. Default 4. */
+  concurrency: number;
+  /** Bytes from which a download goes in parallel ranges. Default 64 MiB. */
+  rangedGetMinBytes: number;
   /** Seconds a storage connection may stay silent. Default 60. */
   idleTimeout: number;
   /** Attempts per storage request. Default 5. */

@@ -28,7 +28,7 @@ export interface FilesContext {
 export function taskStorageOptions(env?: Env): { options: StorageOptions; warnings: string[] } {
   try {
     const { values, warnings } = readOptions(
-      ["partSize", "queueSize", "singlePutMaxBytes", "idleTimeout", "maxAttempts"],
+      ["partSize", "queueSize", "singlePutMaxBytes", "concurrency", "rangedGetMinBytes", "idleTimeout", "maxAttempts"],
       env,
     );
     const { idleTimeout, ...rest } = values;

@@ -119,6 +119,8 @@ describe("every option reaches the part that uses it", () => {
       partSize: 16 * MiB,
       queueSize: 2,
       singlePutMaxBytes: 256 * MiB,
+      concurrency: 4,
+      rangedGetMinBytes: 64 * MiB,
       idleTimeoutMs: 300,
       maxAttempts: 5,
     });
