@@ -1,6 +1,6 @@
 /**
  * The command line of `klms-tool exec`: options first, then the arguments the platform's Job
- * passes, `<token> <endpoint_url> <task_id> <signature>` (or the seed's three, without the
+ * passes, `<token> <endpoint_url> <task_id> <signature>` (or the Python template's three, without the
  * signature). Every option can also come from an environment variable, so that an image can set
  * it in its Dockerfile without touching run.sh.
  */
@@ -14,7 +14,7 @@ export interface EntrypointOptions {
   token: string;
   endpoint: string;
   taskId: string;
-  /** Absent in the seed's 3-argument form, which selects the v1 routes. */
+  /** Absent in the Python template's 3-argument form, which selects the v1 routes. */
   signature?: string;
   /** The worker command as argv; `input.json output.json` are appended. With `workerThread`, the module alone. */
   worker: string[];
@@ -64,7 +64,7 @@ const FLAGGED = (Object.keys(OPTIONS) as OptionName[]).filter((name) => "flag" i
 
 /** The usage text of `klms-tool exec`; its options section is made from the table (src/config/options.ts). */
 export const ENTRYPOINT_HELP = `Usage: klms-tool exec [options] <token> <api_url> <task_id> <signature>
-       klms-tool exec [options] <token> <api_url> <task_id>           (seed form: v1 routes)
+       klms-tool exec [options] <token> <api_url> <task_id>   (the Python template's form: v1 routes)
 
 Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh):
   1. GET  <api_url>/api/v2/task/<task_id>/<signature>/input  (Authorization: <token>)
@@ -72,7 +72,7 @@ Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh)
   3. check output.json against the platform's rules; a missing or invalid output becomes a
      failure report that says exactly what was wrong
   4. POST <api_url>/api/v2/task/<task_id>/<signature>/output (no auth: the signature is the key)
-With three arguments the seed's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
+With three arguments the Python template's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
 POST <api_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}, both with the token.
 
 Options (each also read from the environment variable shown; the option wins; durations in seconds):
@@ -101,7 +101,7 @@ export function parseEntrypointArgs(argv: string[], env: Env = process.env): Par
   if (positionals.length !== 3 && positionals.length !== 4) {
     return {
       kind: "usage",
-      error: `expected 4 arguments <token> <endpoint_url> <task_id> <signature> (or the seed's 3), got ${positionals.length}`,
+      error: `expected 4 arguments <token> <endpoint_url> <task_id> <signature> (or the Python template's 3), got ${positionals.length}`,
     };
   }
   const [token, endpoint, taskId, signature] = positionals as [string, string, string, string | undefined];

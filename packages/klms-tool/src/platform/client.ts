@@ -49,8 +49,8 @@ export interface RetryNotice {
   reason: string;
 }
 
-/** Options shared by both calls. */
-export interface ClientOptions {
+/** Options of the task's two Data API calls, {@link fetchTaskInput} and {@link postTaskOutput} (not the S3 client's, `S3ClientOptions`). */
+export interface TaskCallOptions {
   /** Per request, including reading the reply. Default 30 s. */
   requestTimeoutMs?: number;
   retry?: RetryPolicy;
@@ -90,7 +90,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = OPTIONS.requestTimeout.default * 1000;
 export async function fetchTaskInput(
   routes: TaskRoutes,
   token: string,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<{ result: Record<string, unknown>; attempts: number }> {
   const init: FetchInit = {
     method: "GET",
@@ -154,7 +154,7 @@ export async function postTaskOutput(
   routes: TaskRoutes,
   token: string,
   output: unknown,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<PostResult> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   let body: unknown = output;
@@ -218,7 +218,7 @@ type Reply =
   | { kind: "network"; reason: string; cause: unknown };
 
 /** One request with its own timeout. Network failures are returned, not thrown; only an abort by the caller throws. */
-async function exchange(url: string, init: FetchInit, options: ClientOptions, attempt: number): Promise<Reply> {
+async function exchange(url: string, init: FetchInit, options: TaskCallOptions, attempt: number): Promise<Reply> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) {
@@ -255,7 +255,7 @@ async function retryOrThrow(
   what: "input" | "output",
   reply: Reply,
   attempts: number,
-  options: ClientOptions,
+  options: TaskCallOptions,
 ): Promise<void> {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const reason =

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { PassThrough, Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { captureWorkerOutput } from "../../src/log/capture.ts";
+import { captureWorkerStreams } from "../../src/log/capture.ts";
 import { LineMasker, MASK, Masker, MIN_MASKED_LENGTH } from "../../src/log/mask.ts";
 
 const PASSWORD = "p@ss w/rd!(ä€😀)*~'";
@@ -213,7 +213,7 @@ describe("LineMasker: text in pieces", () => {
   });
 });
 
-describe("captureWorkerOutput: decoded across chunks, masked per line, nothing lost", () => {
+describe("captureWorkerStreams: decoded across chunks, masked per line, nothing lost", () => {
   async function capture(chunks: Buffer[], secrets: string[], to: "stdout" | "stderr" = "stdout") {
     const source = { stdout: new PassThrough(), stderr: new PassThrough() };
     const sink = { stdout: new PassThrough(), stderr: new PassThrough() };
@@ -221,7 +221,7 @@ describe("captureWorkerOutput: decoded across chunks, masked per line, nothing l
     sink[to].setEncoding("utf8").on("data", (t: string) => {
       received += t;
     });
-    const c = captureWorkerOutput({
+    const c = captureWorkerStreams({
       stdout: source.stdout,
       stderr: source.stderr,
       toStdout: sink.stdout,
@@ -280,7 +280,7 @@ describe("Masker.stream: the same pieces as a transform stream", () => {
   });
 });
 
-describe("captureWorkerOutput: a slow destination", () => {
+describe("captureWorkerStreams: a slow destination", () => {
   it("pauses the worker's stream while the destination is full, and loses nothing", async () => {
     const source = { stdout: new PassThrough(), stderr: new PassThrough() };
     let received = "";
@@ -293,7 +293,7 @@ describe("captureWorkerOutput: a slow destination", () => {
       },
     });
     source.stdout.on("pause", () => paused++);
-    const c = captureWorkerOutput({
+    const c = captureWorkerStreams({
       stdout: source.stdout,
       stderr: source.stderr,
       toStdout: slow,
