@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { splitCommand } from "klms-tool";
+import { splitCommand } from "klms-tool/internal";
 import { globalArgs, runArgs } from "klms-tool/image";
 import { type StartedRun, startRun } from "./runner.js";
 
