@@ -14,6 +14,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cli } from "../../src/cli/cli.ts";
+import { KlmsError } from "../../src/errors.ts";
 import {
   buildArgs,
   buildImage,
@@ -81,6 +82,12 @@ describe("detectBuilder", () => {
         "no image builder found: install docker (with its daemon running), podman or buildah, or set KLMS_BUILDER to one that is installed",
     });
   });
+});
+
+test("ImageError is a KlmsError with the code Image", () => {
+  const error = new ImageError("m", ["line"]);
+  assert.ok(error instanceof KlmsError);
+  assert.deepEqual([error.name, error.code, error.output], ["ImageError", "Image", ["line"]]);
 });
 
 describe("settings", () => {
