@@ -1,5 +1,5 @@
 // What every benchmark shares: paths, run counts, statistics, timing, bundling.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -82,3 +82,28 @@ export function bundled(entry, outdir, extra = []) {
 
 /** A table row: cells joined by pipes. */
 export const row = (cells) => `| ${cells.join(" | ")} |`;
+
+/**
+ * Starts bench/store-server.mjs (`prefix`: a command to run it under, e.g. `ip netns exec ns`);
+ * resolves to { url, accessKeyId, secretAccessKey, stop() } once the store is ready.
+ */
+export function spawnStore(dir, relay = [], prefix = []) {
+  const args = [...prefix, process.execPath, join(root, "bench", "store-server.mjs"), dir, ...relay.map(String)];
+  const child = spawn(args[0], args.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`the store exited (${code}) before it was ready`)));
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (!out.includes("\n")) return;
+      child.removeAllListeners("exit");
+      const stop = () =>
+        new Promise((done) => {
+          if (child.exitCode !== null) return done();
+          child.once("exit", () => done());
+          child.kill("SIGTERM");
+        });
+      resolve({ ...JSON.parse(out), stop });
+    });
+  });
+}

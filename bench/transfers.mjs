@@ -3,16 +3,41 @@ import { execFileSync } from "node:child_process";
 import { existsSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sigv4Args } from "./curl.mjs";
-import { log, measured, QUICK, root } from "./lib.mjs";
+import { log, measured, QUICK, root, spawnStore } from "./lib.mjs";
 
 const SIZES = (process.env.BENCH_SIZES ?? (QUICK ? "16,256" : "64,256,1024")).split(",").map(Number);
+/** Runs of each transfer (BENCH_TRANSFER_RUNS; 3, or 1 with BENCH_QUICK). */
+const TRANSFER_RUNS = Number(process.env.BENCH_TRANSFER_RUNS ?? (QUICK ? 1 : 3));
 
-async function transfersOn(work, label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4) {
+/** The run with the median time of a list of runs ({ seconds, maxRssBytes }). */
+function medianRun(list) {
+  return [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)];
+}
+
+/** One STRATEGY of ours: the defaults (parallel above the thresholds) and one stream, as before. */
+const ONE_STREAM = JSON.stringify({ concurrency: 1, singlePutMaxBytes: 5 * 1024 ** 3 });
+
+/** Our transfer in its own process (transfer-child.mjs), with `options` as StorageOptions JSON. */
+function ours(direction, target, file, server, options = "{}") {
+  const { endpoint, accessKeyId, secretAccessKey } = server;
+  const child = join(root, "bench", "transfer-child.mjs");
+  const r = measured(process.execPath, [child, direction, target, file, endpoint, accessKeyId, secretAccessKey], {
+    BENCH_STORAGE_OPTIONS: options,
+  });
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * Upload and download of each size: ours (default strategy), ours in one stream, curl; rows for
+ * BENCHMARKS.md and `results.transfers`. `server`: { label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4 }.
+ */
+export async function transfersOn(work, server, results) {
+  const { label, endpoint, bucket } = server;
   const rows = [];
+  const auth = server.sigv4 ? sigv4Args(server.accessKeyId, server.secretAccessKey) : [];
   // Warm the server up (a new bucket's first write is slow on radosgw) before measuring.
   const warm = join(work, "warm");
   writeFileSync(warm, "warm-up");
-  const auth = sigv4 ? sigv4Args(accessKeyId, secretAccessKey) : [];
   execFileSync("curl", ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`]);
   for (const mib of SIZES) {
     const file = join(work, `blob-${mib}`);
@@ -23,62 +48,53 @@ async function transfersOn(work, label, endpoint, accessKeyId, secretAccessKey, 
     const bytes = mib * 1024 * 1024;
     const key = `bench/${mib}-${Date.now()}`;
     const url = `${endpoint}/${bucket}/${key}`;
-    const oursUp = JSON.parse(
-      measured(process.execPath, [
-        join(root, "bench", "transfer-child.mjs"),
-        "up",
-        `s3://${bucket}/${key}`,
-        file,
-        endpoint,
-        accessKeyId,
-        secretAccessKey,
-      ]).stdout,
-    );
-    const curlUp = measured("curl", ["-sf", ...auth, "-T", file, `${url}-curl`]);
     const back = join(work, `back-${mib}`);
-    const oursDown = JSON.parse(
-      measured(process.execPath, [
-        join(root, "bench", "transfer-child.mjs"),
-        "down",
-        `s3://${bucket}/${key}`,
-        back,
-        endpoint,
-        accessKeyId,
-        secretAccessKey,
-      ]).stdout,
-    );
-    rmSync(back, { force: true });
-    const curlDown = measured("curl", ["-sf", ...auth, "-o", back, `${url}-curl`]);
-    rmSync(back, { force: true });
+    // TRANSFER_RUNS of each, interleaved; the run with the median time of each kind is reported.
+    const runs = { up: [], upOne: [], upCurl: [], down: [], downOne: [], downCurl: [] };
+    for (let i = 0; i < TRANSFER_RUNS; i++) {
+      runs.up.push(ours("up", `s3://${bucket}/${key}`, file, server));
+      runs.upOne.push(ours("up", `s3://${bucket}/${key}-one`, file, server, ONE_STREAM));
+      runs.upCurl.push(measured("curl", ["-sf", ...auth, "-T", file, `${url}-curl`]));
+      runs.down.push(ours("down", `s3://${bucket}/${key}`, back, server));
+      rmSync(back, { force: true });
+      runs.downOne.push(ours("down", `s3://${bucket}/${key}`, back, server, ONE_STREAM));
+      rmSync(back, { force: true });
+      runs.downCurl.push(measured("curl", ["-sf", ...auth, "-o", back, `${url}-curl`]));
+      rmSync(back, { force: true });
+    }
+    const m = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, medianRun(list)]));
     // Leave the store as it was: radosgw's in-memory OSD holds 3 GiB, less than one run writes.
-    for (const object of [url, `${url}-curl`]) execFileSync("curl", ["-sf", ...auth, "-X", "DELETE", object]);
-    const mbps = (s) => (bytes / 1e6 / s).toFixed(0);
-    const mb = (b) => (b / 1e6).toFixed(0);
-    rows.push(
-      `| ${label} | ${mib} MiB | upload | ${mbps(oursUp.seconds)} MB/s | ${mbps(curlUp.seconds)} MB/s | ${(curlUp.seconds / oursUp.seconds).toFixed(2)} | ${mb(oursUp.maxRssBytes)} MB | ${mb(curlUp.maxRssBytes)} MB |`,
-      `| ${label} | ${mib} MiB | download | ${mbps(oursDown.seconds)} MB/s | ${mbps(curlDown.seconds)} MB/s | ${(curlDown.seconds / oursDown.seconds).toFixed(2)} | ${mb(oursDown.maxRssBytes)} MB | ${mb(curlDown.maxRssBytes)} MB |`,
-    );
+    for (const object of [url, `${url}-one`, `${url}-curl`])
+      execFileSync("curl", ["-sf", ...auth, "-X", "DELETE", object]);
+    const mbps = (x) => (bytes / 1e6 / x.seconds).toFixed(0);
+    const mb = (x) => (x.maxRssBytes / 1e6).toFixed(0);
+    for (const [dir, a, one, curl] of [
+      ["upload", m.up, m.upOne, m.upCurl],
+      ["download", m.down, m.downOne, m.downCurl],
+    ]) {
+      const toCurl = curl.seconds / a.seconds;
+      const toOne = one.seconds / a.seconds;
+      results.transfers.push({ store: label, mib, direction: dir, toCurl, toOne, rss: a.maxRssBytes });
+      rows.push(
+        `| ${label} | ${mib} MiB | ${dir} | ${mbps(a)} MB/s | ${mbps(one)} MB/s | ${mbps(curl)} MB/s | **${toCurl.toFixed(2)}** | ${toOne.toFixed(2)} | ${mb(a)} MB | ${mb(one)} MB | ${mb(curl)} MB |`,
+      );
+    }
     log(`transfers: ${label} ${mib} MiB done`);
   }
   return rows;
 }
 
-export async function transfers({ work, startObjectStore }) {
+/** The table's header (shared with the network benchmark). */
+export const TRANSFER_HEADER = `| store | size | direction | ours | ours, one stream | curl | ours / curl | ours / one stream | ours: peak RSS | one stream: peak RSS | curl: peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|`;
+
+export async function transfers({ work, results }) {
   log(`transfers: ${SIZES.join(", ")} MiB through the storage helpers vs curl`);
-  const store = await startObjectStore({ directory: join(work, "objects"), buckets: ["bench"] });
+  const store = await spawnStore(join(work, "objects"));
   const rows = [];
   try {
-    rows.push(
-      ...(await transfersOn(
-        work,
-        "embedded (klms-local store)",
-        store.url,
-        store.accessKeyId,
-        store.secretAccessKey,
-        "bench",
-        false,
-      )),
-    );
+    const server = { label: "embedded (klms-local store)", endpoint: store.url, bucket: "bench", sigv4: true };
+    rows.push(...(await transfersOn(work, { ...server, ...store }, results)));
   } finally {
     await store.stop();
     rmSync(join(work, "objects"), { recursive: true, force: true });
@@ -86,17 +102,27 @@ export async function transfers({ work, startObjectStore }) {
   if (process.env.KLMS_TEST_RGW_ENDPOINT) {
     const { KLMS_TEST_RGW_ENDPOINT: ep, KLMS_TEST_RGW_ACCESS_KEY: ak, KLMS_TEST_RGW_SECRET_KEY: sk } = process.env;
     execFileSync("curl", ["-sf", ...sigv4Args(ak, sk), "-X", "PUT", `${ep}/bench`]);
-    rows.push(...(await transfersOn(work, "radosgw", ep, ak, sk, "bench", true)));
+    const server = {
+      label: "radosgw",
+      endpoint: ep,
+      accessKeyId: ak,
+      secretAccessKey: sk,
+      bucket: "bench",
+      sigv4: true,
+    };
+    rows.push(...(await transfersOn(work, server, results)));
   }
   return `### Transfers: the storage helpers vs curl
 
-A file of random bytes uploaded, then downloaded to a file; each transfer of ours in its own
-process (so that its peak RSS is its own), curl's measured by GNU time. "ratio" is our throughput
-over curl's (goal: at least 0.9); the peak RSS goal is under 200 MB and flat as the object grows.
-Client and server share the same 2 cores: these are loopback figures, bound by CPU.
+A file of random bytes uploaded, then downloaded to a file, ${TRANSFER_RUNS} run(s) of each, interleaved,
+the median reported; each transfer of ours in its own process (so that its peak RSS is its own),
+curl's measured by GNU time. "ours" is the default strategy (a file over 64 MiB up in 8 MiB parts,
+4 at a time; an object of 64 MiB or more down as 4 parallel ranged GETs), "one stream" the same
+helpers with \`concurrency: 1\` (one PUT, one GET, as curl). Goals: ours / curl at least 0.9
+(radosgw), ours above one stream from 256 MiB, peak RSS under 200 MB and flat as the object grows.
+Client and server share the same 2 cores: loopback figures, bound by CPU (see the network benchmark).
 
-| store | size | direction | ours | curl | ratio | ours: peak RSS | curl: peak RSS |
-|---|---|---|---|---|---|---|---|
+${TRANSFER_HEADER}
 ${rows.join("\n")}
 `;
 }
