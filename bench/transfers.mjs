@@ -14,16 +14,20 @@ function medianRun(list) {
   return [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)];
 }
 
+/** curl, timed, under `prefix` (e.g. `ip netns exec <ns>`). */
+function curl(prefix, args) {
+  return prefix.length ? measured(prefix[0], [...prefix.slice(1), "curl", ...args]) : measured("curl", args);
+}
+
 /** One STRATEGY of ours: the defaults (parallel above the thresholds) and one stream, as before. */
 const ONE_STREAM = JSON.stringify({ concurrency: 1, singlePutMaxBytes: 5 * 1024 ** 3 });
 
 /** Our transfer in its own process (transfer-child.mjs), with `options` as StorageOptions JSON. */
-function ours(direction, target, file, server, options = "{}") {
+function ours(direction, target, file, server, options = "{}", prefix = []) {
   const { endpoint, accessKeyId, secretAccessKey } = server;
   const child = join(root, "bench", "transfer-child.mjs");
-  const r = measured(process.execPath, [child, direction, target, file, endpoint, accessKeyId, secretAccessKey], {
-    BENCH_STORAGE_OPTIONS: options,
-  });
+  const [command, ...args] = [...prefix, process.execPath, child, direction, target, file, endpoint];
+  const r = measured(command, [...args, accessKeyId, secretAccessKey], { BENCH_STORAGE_OPTIONS: options });
   return JSON.parse(r.stdout);
 }
 
@@ -31,14 +35,14 @@ function ours(direction, target, file, server, options = "{}") {
  * Upload and download of each size: ours (default strategy), ours in one stream, curl; rows for
  * BENCHMARKS.md and `results.transfers`. `server`: { label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4 }.
  */
-export async function transfersOn(work, server, results) {
+export async function transfersOn(work, server, results, prefix = []) {
   const { label, endpoint, bucket } = server;
   const rows = [];
   const auth = server.sigv4 ? sigv4Args(server.accessKeyId, server.secretAccessKey) : [];
   // Warm the server up (a new bucket's first write is slow on radosgw) before measuring.
   const warm = join(work, "warm");
   writeFileSync(warm, "warm-up");
-  execFileSync("curl", ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`]);
+  curl(prefix, ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`]);
   for (const mib of SIZES) {
     const file = join(work, `blob-${mib}`);
     if (!existsSync(file))
@@ -52,20 +56,19 @@ export async function transfersOn(work, server, results) {
     // TRANSFER_RUNS of each, interleaved; the run with the median time of each kind is reported.
     const runs = { up: [], upOne: [], upCurl: [], down: [], downOne: [], downCurl: [] };
     for (let i = 0; i < TRANSFER_RUNS; i++) {
-      runs.up.push(ours("up", `s3://${bucket}/${key}`, file, server));
-      runs.upOne.push(ours("up", `s3://${bucket}/${key}-one`, file, server, ONE_STREAM));
-      runs.upCurl.push(measured("curl", ["-sf", ...auth, "-T", file, `${url}-curl`]));
-      runs.down.push(ours("down", `s3://${bucket}/${key}`, back, server));
+      runs.up.push(ours("up", `s3://${bucket}/${key}`, file, server, "{}", prefix));
+      runs.upOne.push(ours("up", `s3://${bucket}/${key}-one`, file, server, ONE_STREAM, prefix));
+      runs.upCurl.push(curl(prefix, ["-sf", ...auth, "-T", file, `${url}-curl`]));
+      runs.down.push(ours("down", `s3://${bucket}/${key}`, back, server, "{}", prefix));
       rmSync(back, { force: true });
-      runs.downOne.push(ours("down", `s3://${bucket}/${key}`, back, server, ONE_STREAM));
+      runs.downOne.push(ours("down", `s3://${bucket}/${key}`, back, server, ONE_STREAM, prefix));
       rmSync(back, { force: true });
-      runs.downCurl.push(measured("curl", ["-sf", ...auth, "-o", back, `${url}-curl`]));
+      runs.downCurl.push(curl(prefix, ["-sf", ...auth, "-o", back, `${url}-curl`]));
       rmSync(back, { force: true });
     }
     const m = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, medianRun(list)]));
     // Leave the store as it was: radosgw's in-memory OSD holds 3 GiB, less than one run writes.
-    for (const object of [url, `${url}-one`, `${url}-curl`])
-      execFileSync("curl", ["-sf", ...auth, "-X", "DELETE", object]);
+    for (const object of [url, `${url}-one`, `${url}-curl`]) curl(prefix, ["-sf", ...auth, "-X", "DELETE", object]);
     const mbps = (x) => (bytes / 1e6 / x.seconds).toFixed(0);
     const mb = (x) => (x.maxRssBytes / 1e6).toFixed(0);
     for (const [dir, a, one, curl] of [
