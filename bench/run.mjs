@@ -2,7 +2,7 @@
 //
 //   npm run bench                      # everything (builds first), writes BENCHMARKS.md
 //   BENCH_QUICK=1 npm run bench        # few runs, small objects: checks that it all works
-//   node bench/run.mjs overhead        # one: overhead | coldstart | transfers | netns | scale
+//   node bench/run.mjs overhead        # one: overhead | coldstart | levers | transfers | netns | scale
 //
 // Environment (bench/README.md): BENCH_TEMPLATE_DIR + BENCH_PYTHONPATH (the template as shipped),
 // KLMS_TEST_RGW_* (radosgw), BENCH_RUNS, BENCH_SIZES, BENCH_QUICK, BENCH_SCALE.
@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, freemem, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { coldstart } from "./coldstart.mjs";
+import { levers } from "./levers.mjs";
 import { cli, log, node24, QUICK, root } from "./lib.mjs";
 import { netns } from "./netns.mjs";
 import { overhead, pythonFor } from "./overhead.mjs";
@@ -18,7 +19,7 @@ import { scale } from "./scale.mjs";
 import { transfers } from "./transfers.mjs";
 
 const only = process.argv[2] ?? "all";
-const benches = { overhead, coldstart, transfers, netns, scale };
+const benches = { overhead, coldstart, levers, transfers, netns, scale };
 const chosen = only === "all" ? Object.keys(benches) : [only];
 if (chosen.some((c) => !benches[c])) {
   console.error(`unknown benchmark "${only}": choose ${Object.keys(benches).join(", ")} or all`);
