@@ -119,7 +119,7 @@ export async function transfers({ work, results }) {
 
 A file of random bytes uploaded, then downloaded to a file, ${TRANSFER_RUNS} run(s) of each, interleaved,
 the median reported; each transfer of ours in its own process (so that its peak RSS is its own),
-curl's measured by GNU time. "ours" is the default strategy (a file over 64 MiB up in 8 MiB parts,
+curl's measured by GNU time. "ours" is the default strategy (a file of 256 MiB or more up in 8 MiB parts,
 4 at a time; an object of 64 MiB or more down as 4 parallel ranged GETs), "one stream" the same
 helpers with \`concurrency: 1\` (one PUT, one GET, as curl). Goals: ours / curl at least 0.9
 (radosgw), ours above one stream from 256 MiB, peak RSS under 200 MB and flat as the object grows.

@@ -20,7 +20,7 @@ export interface StorageOptions extends ClientOptions {
   partSize?: number;
   /** Parts uploaded at once (default 4). */
   queueSize?: number;
-  /** Files up to this size go up in one streamed PUT, larger ones in parts sent concurrently (default 64 MiB). */
+  /** Files smaller than this go up in one streamed PUT, others in parts sent concurrently (default 256 MiB). */
   singlePutMaxBytes?: number;
   /** Receives progress events of every transfer (see `progressReporter`). */
   onProgress?: ProgressListener;
@@ -339,7 +339,7 @@ export class Storage {
           throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
         },
       );
-      if (total <= (this.#options.singlePutMaxBytes ?? 64 * MiB)) return this.#putFile(p, source, total, options);
+      if (total < (this.#options.singlePutMaxBytes ?? 256 * MiB)) return this.#putFile(p, source, total, options);
       // The strategy for a larger file: its parts read from the file and sent concurrently (parallel-upload.ts).
       if (this.#concurrency() > 1) return this.#uploadParts(p, source, total, options);
       body = createReadStream(source, { highWaterMark: FILE_BUFFER });
