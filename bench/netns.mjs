@@ -8,13 +8,15 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { log, spawnStore } from "./lib.mjs";
+import { log, QUICK, spawnStore } from "./lib.mjs";
 import { TRANSFER_HEADER, transfersOn } from "./transfers.mjs";
 
 const SERVER_NS = "klmsbench-srv";
 const CLIENT_NS = "klmsbench-cli";
 const RATE = process.env.BENCH_NET_RATE ?? "1gbit";
 const DELAY_MS = Number(process.env.BENCH_NET_DELAY_MS ?? 10);
+/** Sizes in MiB (BENCH_NET_SIZES; 64 and 256: 1 GiB at 1 Gbit/s through the relay would double the run). */
+const SIZES = (process.env.BENCH_NET_SIZES ?? (QUICK ? "16,256" : "64,256")).split(",").map(Number);
 
 const ip = (...args) => execFileSync("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
 
@@ -119,7 +121,7 @@ export async function netns({ work, results }) {
         ...store,
         endpoint: store.url,
       };
-      rows = await transfersOn(work, server, results, ["ip", "netns", "exec", CLIENT_NS, ...pin(1)]);
+      rows = await transfersOn(work, server, results, ["ip", "netns", "exec", CLIENT_NS, ...pin(1)], SIZES);
     } finally {
       await store.stop();
       rmSync(join(work, "ns-objects"), { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, freemem, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { coldstart } from "./coldstart.mjs";
+import { goals } from "./goals.mjs";
 import { levers } from "./levers.mjs";
 import { cli, log, node24, QUICK, root } from "./lib.mjs";
 import { netns } from "./netns.mjs";
@@ -55,6 +56,7 @@ Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`$
 Machine: ${machine}. ${versions}.
 Load average (1 min) when each benchmark started: ${loads.join(", ")}; at the end ${loadavg()[0].toFixed(1)}.
 
+${goals(results)}
 ${sections.join("\n")}<!-- bench:end -->`;
 console.log(generated);
 

@@ -35,7 +35,7 @@ function ours(direction, target, file, server, options = "{}", prefix = []) {
  * Upload and download of each size: ours (default strategy), ours in one stream, curl; rows for
  * BENCHMARKS.md and `results.transfers`. `server`: { label, endpoint, accessKeyId, secretAccessKey, bucket, sigv4 }.
  */
-export async function transfersOn(work, server, results, prefix = []) {
+export async function transfersOn(work, server, results, prefix = [], sizes = SIZES) {
   const { label, endpoint, bucket } = server;
   const rows = [];
   const auth = server.sigv4 ? sigv4Args(server.accessKeyId, server.secretAccessKey) : [];
@@ -43,7 +43,7 @@ export async function transfersOn(work, server, results, prefix = []) {
   const warm = join(work, "warm");
   writeFileSync(warm, "warm-up");
   curl(prefix, ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`]);
-  for (const mib of SIZES) {
+  for (const mib of sizes) {
     const file = join(work, `blob-${mib}`);
     if (!existsSync(file))
       execFileSync("head", ["-c", String(mib * 1024 * 1024), "/dev/urandom"], {
@@ -58,6 +58,8 @@ export async function transfersOn(work, server, results, prefix = []) {
     for (let i = 0; i < TRANSFER_RUNS; i++) {
       runs.up.push(ours("up", `s3://${bucket}/${key}`, file, server, "{}", prefix));
       runs.upOne.push(ours("up", `s3://${bucket}/${key}-one`, file, server, ONE_STREAM, prefix));
+      // Only two copies at a time: radosgw's in-memory OSD holds 3 GiB.
+      curl(prefix, ["-sf", ...auth, "-X", "DELETE", `${url}-one`]);
       runs.upCurl.push(curl(prefix, ["-sf", ...auth, "-T", file, `${url}-curl`]));
       runs.down.push(ours("down", `s3://${bucket}/${key}`, back, server, "{}", prefix));
       rmSync(back, { force: true });
@@ -68,7 +70,7 @@ export async function transfersOn(work, server, results, prefix = []) {
     }
     const m = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, medianRun(list)]));
     // Leave the store as it was: radosgw's in-memory OSD holds 3 GiB, less than one run writes.
-    for (const object of [url, `${url}-one`, `${url}-curl`]) curl(prefix, ["-sf", ...auth, "-X", "DELETE", object]);
+    for (const object of [url, `${url}-curl`]) curl(prefix, ["-sf", ...auth, "-X", "DELETE", object]);
     const mbps = (x) => (bytes / 1e6 / x.seconds).toFixed(0);
     const mb = (x) => (x.maxRssBytes / 1e6).toFixed(0);
     for (const [dir, a, one, curl] of [
