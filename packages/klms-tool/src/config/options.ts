@@ -163,7 +163,7 @@ export const OPTIONS = {
     unit: "bytes",
     default: 256 * MiB,
     min: { value: 0 },
-    doc: "Files up to this size go up in one streamed PUT, larger ones in parts.",
+    doc: "Files smaller than this go up in one streamed PUT, others in parts sent concurrently.",
   },
   concurrency: {
     parts: ["storage"],
