@@ -46,7 +46,7 @@ function transport(protocol: "http:" | "https:"): Transport {
   let t = transports[protocol];
   if (!t) {
     const module = process.getBuiltinModule(protocol === "http:" ? "node:http" : "node:https");
-    // Kept-alive connections: the input GET and the output POST share one (a TLS handshake less).
+    // Kept-alive connections for the idempotent requests (see send: a POST opens its own).
     t = { request: module.request, agent: new module.Agent({ keepAlive: true }) };
     transports[protocol] = t;
   }
@@ -139,7 +139,10 @@ function send(
     const { request, agent } = transport(protocol);
     const outgoing = { ...headers };
     if (body !== undefined) outgoing["Content-Length"] = String(Buffer.byteLength(body));
-    const req = request(url, { method, headers: outgoing, agent });
+    // A POST never goes on a kept-alive connection: the server may have closed it while idle (the
+    // worker ran for minutes), and the reset that follows could not tell a POST the server never
+    // read from one it processed; the output post would then be retried and misread its 409.
+    const req = request(url, { method, headers: outgoing, agent: IDEMPOTENT.has(method) ? agent : false });
     const onAbort = () => req.destroy(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     req.once("response", (response) => {

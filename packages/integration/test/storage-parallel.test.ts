@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-store.ts";
-import type { MinioSettings } from "../src/contract/minio.ts";
-import { createStorage, type Storage, StorageError, type StorageOptions } from "../src/index.ts";
+import type { MinioSettings } from "../../klms-tool/src/contract/minio.ts";
+import { createStorage, type Storage, StorageError, type StorageOptions } from "../../klms-tool/src/index.ts";
 
 const MiB = 1024 * 1024;
 /** Small parts and thresholds, so that a few MiB take the parallel paths. */
