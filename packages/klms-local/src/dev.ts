@@ -24,6 +24,7 @@ accounts, a catalog of organizations, datasets, resources, processes and tools, 
 127.0.0.1, also under /stelar like the public deployment, with an embedded S3 object store
 (bucket "${DEFAULT_BUCKET}"). Prints the API URL, the dev user and password, a bearer token,
 the object-store credentials and an example request, then runs until Ctrl-C (SIGINT) or SIGTERM.
+In a tool project it leaves .klms/dev.json while it runs, so that \`klms-tool try\` there uses it.
 
 Options:
   -p, --port N          API port (default: a free port)

@@ -5,9 +5,12 @@
  * answered. Reply bodies are never echoed whole: an error reply's `help` field is the request URL,
  * which holds the signature.
  */
+
+import { OPTIONS } from "../config/options.js";
 import { ReadLimitError } from "../contract/bounded-read.js";
 import { isObject } from "../contract/errors.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
+import { KlmsError, type PlatformErrorCode } from "../errors.js";
 import { type FetchInit, type FetchLike, httpFetch } from "./http.js";
 import {
   backoffDelay,
@@ -19,34 +22,22 @@ import {
 } from "./retry.js";
 import { authorizationHeader, type TaskRoutes } from "./routes.js";
 
-/** Why a call to the Data API failed. */
-export type PlatformErrorKind =
-  /** 401/403: the token (input) or the signature (output) was refused. */
-  | "auth"
-  /** 404: no such task, or no such route on this server. */
-  | "not-found"
-  /** Another 4xx (400, 422, …): the server refused the request itself; retrying cannot help. */
-  | "rejected"
-  /** Network errors, timeouts, 429 or 5xx, still failing after every retry. */
-  | "unavailable"
-  /** A 2xx reply that is not the `{success: true, result}` envelope. */
-  | "invalid-reply"
-  /** The caller gave up (cancellation); the outcome of a request in flight is unknown. */
-  | "aborted";
+/** Why a call to the Data API failed (the old name of {@link PlatformErrorCode}). */
+export type PlatformErrorKind = PlatformErrorCode;
 
-/** A failed call to the Data API. */
-export class PlatformError extends Error {
+/** A failed call to the Data API; `code` decides what the entrypoint does next, `cause` is the socket's error. */
+export class PlatformError extends KlmsError<PlatformErrorCode> {
   override name = "PlatformError";
   constructor(
     message: string,
-    /** The class of failure, which decides what the entrypoint does next. */
-    readonly kind: PlatformErrorKind,
+    code: PlatformErrorCode,
     /** The last HTTP status received, if any. */
     readonly status: number | undefined,
     /** How many requests were made. */
     readonly attempts: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
@@ -58,8 +49,8 @@ export interface RetryNotice {
   reason: string;
 }
 
-/** Options shared by both calls. */
-export interface ClientOptions {
+/** Options of the task's two Data API calls, {@link fetchTaskInput} and {@link postTaskOutput} (not the S3 client's, `S3ClientOptions`). */
+export interface TaskCallOptions {
   /** Per request, including reading the reply. Default 30 s. */
   requestTimeoutMs?: number;
   retry?: RetryPolicy;
@@ -89,7 +80,8 @@ export interface PostResult {
   detail?: string;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** `--request-timeout`'s default, from the one table. */
+const DEFAULT_REQUEST_TIMEOUT_MS = OPTIONS.requestTimeout.default * 1000;
 
 /**
  * GETs the task input and returns the envelope's `result`. Sends `Authorization: Bearer <jwt>`
@@ -98,7 +90,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export async function fetchTaskInput(
   routes: TaskRoutes,
   token: string,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<{ result: Record<string, unknown>; attempts: number }> {
   const init: FetchInit = {
     method: "GET",
@@ -162,7 +154,7 @@ export async function postTaskOutput(
   routes: TaskRoutes,
   token: string,
   output: unknown,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<PostResult> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   let body: unknown = output;
@@ -195,17 +187,38 @@ export async function postTaskOutput(
         const detail = isObject(reply.json) ? errorText(reply.json).replace(/^: /, "") : "";
         return { outcome: attempts === 1 ? "conflict" : "already-recorded", attempts, detail };
       }
+      if (registersOutputs(output) && MAYBE_APPLIED.has(reply.status)) {
+        throw new PlatformError(
+          `the output request failed: HTTP ${reply.status}${isObject(reply.json) ? errorText(reply.json) : ""}; not retried, because the platform registers each output as a catalog resource before it records the state, and another attempt could register them twice`,
+          "unavailable",
+          reply.status,
+          attempts,
+        );
+      }
     }
     await retryOrThrow("output", reply, attempts, options);
   }
 }
 
+/**
+ * Replies after which the API may have done part of the work: its own 500 (save_output registers
+ * the outputs, then the metrics, messages and state, in separate steps: data-api
+ * src/routes/tasks.py:1369-1450), and a gateway's 504 (the API may still be working). 502, 503,
+ * 429 and 408 mean the request was not handled, so they are retried as usual.
+ */
+const MAYBE_APPLIED = new Set([500, 504]);
+
+/** True when posting `output` creates catalog resources: its `output` map names at least one file. */
+function registersOutputs(output: unknown): boolean {
+  return isObject(output) && isObject(output.output) && Object.keys(output.output).length > 0;
+}
+
 type Reply =
   | { kind: "response"; status: number; json: unknown; retryAfterMs: number | undefined }
-  | { kind: "network"; reason: string };
+  | { kind: "network"; reason: string; cause: unknown };
 
 /** One request with its own timeout. Network failures are returned, not thrown; only an abort by the caller throws. */
-async function exchange(url: string, init: FetchInit, options: ClientOptions, attempt: number): Promise<Reply> {
+async function exchange(url: string, init: FetchInit, options: TaskCallOptions, attempt: number): Promise<Reply> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) {
@@ -232,9 +245,9 @@ async function exchange(url: string, init: FetchInit, options: ClientOptions, at
     if (options.signal?.aborted) throw abortedError(attempt);
     // Too large, or not UTF-8: another attempt would get the same reply.
     if (err instanceof ReadLimitError && err.code !== "unreadable") {
-      throw new PlatformError(err.message, "invalid-reply", undefined, attempt);
+      throw new PlatformError(err.message, "invalid-reply", undefined, attempt, { cause: err });
     }
-    return { kind: "network", reason: describeNetworkError(err, timeoutMs) };
+    return { kind: "network", reason: describeNetworkError(err, timeoutMs), cause: err };
   }
 }
 
@@ -242,7 +255,7 @@ async function retryOrThrow(
   what: "input" | "output",
   reply: Reply,
   attempts: number,
-  options: ClientOptions,
+  options: TaskCallOptions,
 ): Promise<void> {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const reason =
@@ -261,7 +274,14 @@ async function retryOrThrow(
   }
   if (attempts > policy.retries) {
     const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
-    throw new PlatformError(`the ${what} request failed after ${tries}: ${reason}`, "unavailable", status, attempts);
+    const cause = reply.kind === "network" ? { cause: reply.cause } : undefined;
+    throw new PlatformError(
+      `the ${what} request failed after ${tries}: ${reason}`,
+      "unavailable",
+      status,
+      attempts,
+      cause,
+    );
   }
   const delayMs = backoffDelay(
     attempts - 1,

@@ -3,32 +3,33 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type Env, readOptionsLeniently } from "../config/read.js";
 import { decodeUtf8, ReadLimitError, readFileBounded } from "../contract/bounded-read.js";
 import { TaskInputError } from "../contract/errors.js";
 import { readTaskInput, type TaskInput } from "../contract/input.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "../contract/limits.js";
 import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
 import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
-import { ENTRYPOINT_DEFAULTS } from "../entrypoint/args.js";
 import { ExitCode } from "../exit-codes.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
+import { withAutomaticMetrics } from "../metrics/automatic.js";
 import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
 import { ParameterError } from "../tool/parameters.js";
 import { buildTask, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
 import { type TaskFiles, taskFiles } from "./files.js";
 import { ownProcess } from "./own-process.js";
-import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
+import { describeThrown, failureReport, invalidOutputMessage, MAX_ERROR_CHARS } from "./report.js";
 
-/** A tool as the worker accepts it: a {@link defineTool} result or the seed's plain `run(json)`. */
+/** A tool as the worker accepts it: a {@link defineTool} result or the Python template's plain `run(json)`. */
 export type RunnableTool = ToolDefinition | PlainRun;
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
-  /** The task input file (the seed's `input.json`). */
+  /** The task input file (the Python template's `input.json`). */
   inputPath: string;
-  /** Where the output is written (the seed's `output.json`); always written, also on failure. */
+  /** Where the output is written (the Python template's `output.json`); always written, also on failure. */
   outputPath: string;
   /** The tool itself, or … */
   tool?: RunnableTool;
@@ -41,10 +42,15 @@ export interface WorkerOptions {
   ownProcess?: boolean;
   /**
    * After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms).
-   * Default: `KLMS_GRACE_PERIOD` (seconds, which `klms-tool exec` sets to its --grace-period),
-   * else 10 s, the entrypoint's default.
+   * Default: `KLMS_GRACE_PERIOD` of `env` (seconds, which `klms-tool exec` sets to its
+   * --grace-period), else 10 s, the entrypoint's default (the one table's `gracePeriod`).
    */
   graceMs?: number;
+  /**
+   * Where the worker's settings come from (`KLMS_GRACE_PERIOD`, `KLMS_LOG_*`, `KLMS_S3_*`: see
+   * the README's configuration table). Default: the process's environment.
+   */
+  env?: Env;
   /**
    * Where SIGTERM/SIGINT are heard when `ownProcess` is set; `process` by default. A worker thread
    * hears no signals: the entrypoint sends them as messages, re-emitted here.
@@ -60,25 +66,25 @@ export interface WorkerResult {
   output: TaskOutput;
 }
 
-/** The entrypoint's default grace period, for a worker run on its own: one value, not two. */
-const DEFAULT_GRACE_MS = ENTRYPOINT_DEFAULTS.gracePeriodSeconds * 1000;
-
-/** `KLMS_GRACE_PERIOD`, in seconds like everywhere a person types a duration; undefined when unset or not a number ≥ 0. */
-function graceFromEnv(): number | undefined {
-  const raw = process.env.KLMS_GRACE_PERIOD;
-  const seconds = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+/** The worker's own settings: the grace period and the log's, read leniently (a bad value is logged, not fatal). */
+function workerSettings(env: Env | undefined) {
+  const grace = readOptionsLeniently(["gracePeriod"], env);
+  const { warnings, ...logging } = logSettings(env);
+  return { graceMs: Math.round(grace.values.gracePeriod * 1000), logging, warnings: [...grace.warnings, ...warnings] };
 }
 
 /**
- * The seed's worker contract: read `input.json`, run the tool, write `output.json`. The output is
+ * The Python template's worker contract: read `input.json`, run the tool, write `output.json`. The output is
  * ALWAYS a valid task output: when the tool throws, returns nothing or something the platform
  * would reject, produces metrics that cannot be serialised, exits early or is cancelled, the
  * output is a failure report saying what went wrong, with every secret value masked.
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const masker = new Masker();
-  const log = createLogger({ source: "tool", masker, ...(options.write ? { write: options.write } : {}) });
+  const settings = workerSettings(options.env);
+  const write = options.write ? { write: options.write } : {};
+  const log = createLogger({ source: "tool", masker, ...settings.logging, ...write });
+  for (const warning of settings.warnings) log.warn(warning);
   const auto = new AutoMetrics();
   const controller = new AbortController();
   const workdir = mkdtempSync(join(tmpdir(), "klms-task-"));
@@ -93,7 +99,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   };
   const fail = (message: string, details?: string): WorkerResult => {
     log.error(message);
-    return finish(failureOutput(message, details, auto.finish(), masker));
+    return finish(failureReportOf(message, details, auto.finish(), masker));
   };
 
   const release = options.ownProcess
@@ -101,7 +107,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         masker,
         log,
         controller,
-        graceMs: options.graceMs ?? graceFromEnv() ?? DEFAULT_GRACE_MS,
+        graceMs: options.graceMs ?? settings.graceMs,
         signals: options.signals ?? process,
         fail,
         done: () => result !== undefined,
@@ -118,7 +124,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
       return fail(`could not load the tool: ${message}`, details);
     }
     const output = isToolDefinition(tool)
-      ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto })
+      ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto, env: options.env })
       : await runPlain(tool, input.json, input.task, { log, signal: controller.signal, auto, masker });
     if (output.status === Status.Succeeded) log.info(output.message ?? "succeeded");
     else log.error(output.message ?? "failed");
@@ -143,10 +149,10 @@ interface RunContext {
 async function runDefined(
   tool: ToolDefinition,
   input: TaskInput,
-  ctx: RunContext & { workdir: string },
+  ctx: RunContext & { workdir: string; env: Env | undefined },
 ): Promise<TaskOutput> {
   const produced: Record<string, string> = {};
-  const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced });
+  const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced, env: ctx.env });
   try {
     return await runBuilt(tool, input, ctx, files, produced);
   } finally {
@@ -166,7 +172,7 @@ async function runBuilt(
     built = buildTask(tool, input, { log: ctx.log, signal: ctx.signal, workdir: ctx.workdir, ...files });
   } catch (error) {
     if (error instanceof ParameterError || error instanceof TaskValidationError) {
-      return failureOutput(error.message, undefined, ctx.auto.finish(), ctx.masker);
+      return failureReportOf(error.message, undefined, ctx.auto.finish(), ctx.masker);
     }
     throw error;
   }
@@ -174,7 +180,7 @@ async function runBuilt(
 
   const returned = await tool.run(built.task as never);
   if (returned !== undefined && (typeof returned !== "object" || returned === null || Array.isArray(returned))) {
-    return failureOutput(
+    return failureReportOf(
       `run() must return an object like {message, metrics, output} or nothing, got ${describe(returned)}`,
       undefined,
       ctx.auto.finish(),
@@ -185,7 +191,7 @@ async function runBuilt(
   const output = { ...produced, ...(r.output ?? {}) };
   for (const [name, spec] of Object.entries(tool.outputs ?? {})) {
     if (!spec.optional && !(name in output) && input.output[name] !== undefined) {
-      return failureOutput(
+      return failureReportOf(
         `output "${name}" was not produced: upload it with task.outputs.${name}.upload(…) or return it in "output"`,
         undefined,
         ctx.auto.finish(),
@@ -198,11 +204,9 @@ async function runBuilt(
       ctx.log.warn(`output "${name}" is not in the task's outputs, so the platform will not register it`);
     }
   }
-  const metrics = {
-    ...(tool.autoMetrics === false ? {} : { ...ctx.auto.finish(), ...files.transferred() }),
-    ...Object.fromEntries(built.metrics),
-    ...(r.metrics ?? {}),
-  };
+  const own = { ...Object.fromEntries(built.metrics), ...(r.metrics ?? {}) };
+  const automatic = tool.autoMetrics === false ? {} : { ...ctx.auto.finish(), ...files.transferred() };
+  const metrics = withAutomaticMetrics(own, automatic);
   const candidate: Record<string, unknown> = {
     status: Status.Succeeded,
     message: r.message ?? `${tool.name} succeeded`,
@@ -218,7 +222,7 @@ async function runPlain(
   input: TaskInput,
   ctx: RunContext,
 ): Promise<TaskOutput> {
-  // The seed's tools read json["input"] or json["inputs"]: give them both spellings.
+  // The Python template's tools read json["input"] or json["inputs"]: give them both spellings.
   const compat = {
     ...json,
     input: input.input,
@@ -231,7 +235,7 @@ async function runPlain(
   };
   const returned = await run(compat);
   if (returned === undefined || returned === null) {
-    return failureOutput(
+    return failureReportOf(
       `run(json) returned ${returned === null ? "null" : "nothing"}: return {message, output, metrics, status}`,
       undefined,
       ctx.auto.finish(),
@@ -239,7 +243,7 @@ async function runPlain(
     );
   }
   if (typeof returned !== "object" || Array.isArray(returned)) {
-    return failureOutput(
+    return failureReportOf(
       `run(json) must return an object, got ${describe(returned)}`,
       undefined,
       ctx.auto.finish(),
@@ -254,7 +258,7 @@ async function runPlain(
   const auto = ctx.auto.finish();
   if (candidate.metrics === undefined) candidate.metrics = auto;
   else if (typeof candidate.metrics === "object" && candidate.metrics !== null && !Array.isArray(candidate.metrics)) {
-    candidate.metrics = { ...auto, ...candidate.metrics };
+    candidate.metrics = withAutomaticMetrics(candidate.metrics as Record<string, unknown>, auto);
   }
   return finalize(candidate, "run(json) returned an output", undefined, ctx);
 }
@@ -275,13 +279,13 @@ function finalize(
       );
     } catch (error) {
       if (error instanceof MetricsError)
-        return failureOutput(`the metrics cannot be reported: ${error.message}`, undefined, auto(), ctx.masker);
+        return failureReportOf(`the metrics cannot be reported: ${error.message}`, undefined, auto(), ctx.masker);
       throw error;
     }
   }
   const check = checkTaskOutput(candidate);
   for (const v of check.violations) if (v.severity === "warning") ctx.log.warn(`${v.path}: ${v.message}`);
-  if (!check.valid) return failureOutput(invalidOutputMessage(what, check.violations), undefined, auto(), ctx.masker);
+  if (!check.valid) return failureReportOf(invalidOutputMessage(what, check.violations), undefined, auto(), ctx.masker);
   const output = candidate as unknown as TaskOutput;
   const status = outcomeOf(output) === "succeeded" ? Status.Succeeded : Status.Failed;
   const final: TaskOutput = { ...output, status };
@@ -350,4 +354,14 @@ function writeOutput(path: string, output: TaskOutput, masker: Masker): void {
 
 function describe(value: unknown): string {
   return Array.isArray(value) ? "a list" : value === null ? "null" : `a ${typeof value}`;
+}
+
+/** The runtime's failure reports: the one builder, with the error cut at {@link MAX_ERROR_CHARS}. */
+function failureReportOf(
+  message: string,
+  details: string | undefined,
+  metrics: Record<string, unknown>,
+  masker: Masker,
+): TaskOutput {
+  return failureReport(message, details, metrics, masker, MAX_ERROR_CHARS);
 }

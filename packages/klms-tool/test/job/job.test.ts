@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jobManifest, jobName, labelValue, toYaml } from "../../src/job/manifest.ts";
+import { authorizationHeader } from "../../src/platform/routes.ts";
 import { runCli } from "../cli-io.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks a JSON document
@@ -61,6 +62,18 @@ describe("klms-tool job: the Job the platform creates", () => {
     assert.deepEqual(c.resources, { limits: { memory: "2Gi" } });
     assert.deepEqual(m.spec.template.spec.imagePullSecrets, [{ name: "mine" }, { name: "stelar-registry-secret" }]);
     assert.equal(m.metadata.labels["stelar.tool-name"], "external-image");
+  });
+
+  test("the token gets the entrypoint's Authorization rule: blanks around it do not double the prefix (was: 'Bearer  Bearer x')", () => {
+    for (const [token, arg] of [
+      [" Bearer x.y.z ", "Bearer x.y.z"],
+      ["bearer x.y.z", "bearer x.y.z"],
+      ["\tx.y.z", "Bearer x.y.z"],
+    ] as const) {
+      const c = (jobManifest({ ...base, token }) as Doc).spec.template.spec.containers[0];
+      assert.equal(c.args[0], arg, JSON.stringify(token));
+      assert.equal(c.args[0], authorizationHeader(token));
+    }
   });
 
   test("names: task-<id>-<tool>, underscores become dashes, too long or invalid falls back to task-<id>", () => {
