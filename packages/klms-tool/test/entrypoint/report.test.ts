@@ -1,6 +1,6 @@
 /**
  * decideReport: what the entrypoint posts once the worker has ended, from how it ended and the
- * output.json it left (read by the real readWorkerOutput from files written here).
+ * output.json it left (read by the real readOutputFile from files written here).
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -8,26 +8,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decideReport, describeWorkerEnd } from "../../src/entrypoint/report.ts";
-import type { WorkerResult } from "../../src/entrypoint/supervisor.ts";
-import { readWorkerOutput, type WorkerOutput } from "../../src/entrypoint/worker-output.ts";
+import type { WorkerEnd } from "../../src/entrypoint/supervisor.ts";
+import { type OutputFile, readOutputFile } from "../../src/entrypoint/worker-output.ts";
+import { Masker } from "../../src/log/mask.ts";
 
 const COMMAND = ["python3", "main.py"];
+/** No secret registered: the reports are shown as built (the masking has its own test below). */
+const NO_SECRETS = new Masker();
 
 /** A worker that exited by itself after 1.234 s with nothing on stderr, overridden by `end`. */
-function ended(end: Partial<WorkerResult> = {}): WorkerResult {
+function ended(end: Partial<WorkerEnd> = {}): WorkerEnd {
   return { exitCode: 0, signal: null, stderrTail: "", durationMs: 1234, ...end };
 }
 
 describe("decideReport", () => {
   let dir: string;
   let n = 0;
-  /** output.json holding `content` (a value as JSON, or raw text), as readWorkerOutput reads it. */
-  const left = async (content: unknown): Promise<WorkerOutput> => {
+  /** output.json holding `content` (a value as JSON, or raw text), as readOutputFile reads it. */
+  const left = async (content: unknown): Promise<OutputFile> => {
     const path = join(dir, `output-${n++}.json`);
     await writeFile(path, typeof content === "string" ? content : JSON.stringify(content));
-    return readWorkerOutput(path);
+    return readOutputFile(path);
   };
-  const missing = () => readWorkerOutput(join(dir, "never-written.json"));
+  const missing = () => readOutputFile(join(dir, "never-written.json"));
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "klms-report-test-"));
   });
@@ -35,18 +38,18 @@ describe("decideReport", () => {
 
   it("posts a valid output of a worker that exited as it is, as the worker's", async () => {
     const own = { status: "succeeded", message: "done", metrics: { rows: 3 }, output: { report: "s3://b/r.csv" } };
-    const report = decideReport(ended(), await left(own), COMMAND);
+    const report = decideReport(ended(), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report, { output: own, source: "worker" });
   });
 
   it("posts the worker's own failure report as it is (exit code 1)", async () => {
     const own = { status: "failed", message: "bad input", error: "ValueError: x" };
-    const report = decideReport(ended({ exitCode: 1 }), await left(own), COMMAND);
+    const report = decideReport(ended({ exitCode: 1 }), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report, { output: own, source: "worker" });
   });
 
   it("reports a worker that wrote no output.json, with how it ended and its measured figures", async () => {
-    const report = decideReport(ended({ exitCode: 1 }), await missing(), COMMAND);
+    const report = decideReport(ended({ exitCode: 1 }), await missing(), COMMAND, NO_SECRETS);
     assert.deepEqual(report, {
       source: "entrypoint",
       output: {
@@ -60,7 +63,7 @@ describe("decideReport", () => {
 
   it("puts the last lines of the worker's stderr in the error", async () => {
     const tail = "Traceback (most recent call last):\nValueError: no rows";
-    const report = decideReport(ended({ exitCode: 1, stderrTail: tail }), await missing(), COMMAND);
+    const report = decideReport(ended({ exitCode: 1, stderrTail: tail }), await missing(), COMMAND, NO_SECRETS);
     assert.equal(report.output.error, `Last lines of the worker's standard error:\n${tail}`);
   });
 
@@ -69,18 +72,19 @@ describe("decideReport", () => {
       ended({ exitCode: null, spawnError: "spawn python3 ENOENT" }),
       await missing(),
       COMMAND,
+      NO_SECRETS,
     );
     assert.equal(report.source, "entrypoint");
     assert.equal(report.output.message, 'The worker "python3 main.py" could not be started (spawn python3 ENOENT).');
   });
 
   it("says why output.json could not be used: not JSON, empty", async () => {
-    const garbage = decideReport(ended(), await left("{oops"), COMMAND);
+    const garbage = decideReport(ended(), await left("{oops"), COMMAND, NO_SECRETS);
     assert.match(
       garbage.output.message as string,
       /^The worker exited with code 0, but output\.json is not valid JSON \(/,
     );
-    const empty = decideReport(ended(), await left(""), COMMAND);
+    const empty = decideReport(ended(), await left(""), COMMAND, NO_SECRETS);
     assert.equal(empty.output.message, "The worker exited with code 0, but output.json is empty.");
   });
 
@@ -89,6 +93,7 @@ describe("decideReport", () => {
       ended(),
       await left({ status: "succeeded", message: 42, output: { report: 7 } }),
       COMMAND,
+      NO_SECRETS,
     );
     assert.equal(report.source, "entrypoint");
     const message = report.output.message as string;
@@ -102,7 +107,7 @@ describe("decideReport", () => {
 
   it("does not trust 'succeeded' from a worker killed by a signal, and keeps its metrics", async () => {
     const own = { status: "succeeded", message: "all good", metrics: { rows: 3 } };
-    const report = decideReport(ended({ exitCode: null, signal: "SIGKILL" }), await left(own), COMMAND);
+    const report = decideReport(ended({ exitCode: null, signal: "SIGKILL" }), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report.output, {
       status: "failed",
       message:
@@ -118,7 +123,7 @@ describe("decideReport", () => {
   it("reports a cancelled run as cancelled, quoting the worker's own report", async () => {
     const own = { status: "failed", message: "stopped early", error: "Cancelled" };
     const worker = ended({ exitCode: 1, cancelled: { kind: "signal", signal: "SIGTERM" } });
-    const report = decideReport(worker, await left(own), COMMAND);
+    const report = decideReport(worker, await left(own), COMMAND, NO_SECRETS);
     assert.equal(
       report.output.message,
       `Task cancelled by SIGTERM: the worker exited with code 1. The worker's own report said status "failed": "stopped early".`,
@@ -128,8 +133,18 @@ describe("decideReport", () => {
 
   it("reports a timeout with its budget", async () => {
     const worker = ended({ exitCode: null, signal: "SIGTERM", cancelled: { kind: "timeout", seconds: 5 } });
-    const report = decideReport(worker, await missing(), COMMAND);
+    const report = decideReport(worker, await missing(), COMMAND, NO_SECRETS);
     assert.equal(report.output.message, "Task timed out after 5 s: the worker was killed by signal SIGTERM.");
+  });
+});
+
+describe("decideReport: masking", () => {
+  it("masks a secret in the failure report it builds (the worker's stderr quoted in the error)", () => {
+    const masker = new Masker();
+    masker.add("sk-live-0123456789");
+    const worker = ended({ exitCode: 1, stderrTail: "KeyError: token sk-live-0123456789 refused" });
+    const report = decideReport(worker, { kind: "missing" }, COMMAND, masker);
+    assert.equal(report.output.error, "Last lines of the worker's standard error:\nKeyError: token *** refused");
   });
 });
 
