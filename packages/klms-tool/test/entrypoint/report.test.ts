@@ -13,7 +13,8 @@ import { type OutputFile, readOutputFile } from "../../src/entrypoint/worker-out
 import { Masker } from "../../src/log/mask.ts";
 
 const COMMAND = ["python3", "main.py"];
-const MASKER = new Masker();
+/** No secret registered: the reports are shown as built (the masking has its own test below). */
+const NO_SECRETS = new Masker();
 
 /** A worker that exited by itself after 1.234 s with nothing on stderr, overridden by `end`. */
 function ended(end: Partial<WorkerEnd> = {}): WorkerEnd {
@@ -37,18 +38,18 @@ describe("decideReport", () => {
 
   it("posts a valid output of a worker that exited as it is, as the worker's", async () => {
     const own = { status: "succeeded", message: "done", metrics: { rows: 3 }, output: { report: "s3://b/r.csv" } };
-    const report = decideReport(ended(), await left(own), COMMAND, MASKER);
+    const report = decideReport(ended(), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report, { output: own, source: "worker" });
   });
 
   it("posts the worker's own failure report as it is (exit code 1)", async () => {
     const own = { status: "failed", message: "bad input", error: "ValueError: x" };
-    const report = decideReport(ended({ exitCode: 1 }), await left(own), COMMAND, MASKER);
+    const report = decideReport(ended({ exitCode: 1 }), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report, { output: own, source: "worker" });
   });
 
   it("reports a worker that wrote no output.json, with how it ended and its measured figures", async () => {
-    const report = decideReport(ended({ exitCode: 1 }), await missing(), COMMAND, MASKER);
+    const report = decideReport(ended({ exitCode: 1 }), await missing(), COMMAND, NO_SECRETS);
     assert.deepEqual(report, {
       source: "entrypoint",
       output: {
@@ -62,7 +63,7 @@ describe("decideReport", () => {
 
   it("puts the last lines of the worker's stderr in the error", async () => {
     const tail = "Traceback (most recent call last):\nValueError: no rows";
-    const report = decideReport(ended({ exitCode: 1, stderrTail: tail }), await missing(), COMMAND, MASKER);
+    const report = decideReport(ended({ exitCode: 1, stderrTail: tail }), await missing(), COMMAND, NO_SECRETS);
     assert.equal(report.output.error, `Last lines of the worker's standard error:\n${tail}`);
   });
 
@@ -71,19 +72,19 @@ describe("decideReport", () => {
       ended({ exitCode: null, spawnError: "spawn python3 ENOENT" }),
       await missing(),
       COMMAND,
-      MASKER,
+      NO_SECRETS,
     );
     assert.equal(report.source, "entrypoint");
     assert.equal(report.output.message, 'The worker "python3 main.py" could not be started (spawn python3 ENOENT).');
   });
 
   it("says why output.json could not be used: not JSON, empty", async () => {
-    const garbage = decideReport(ended(), await left("{oops"), COMMAND, MASKER);
+    const garbage = decideReport(ended(), await left("{oops"), COMMAND, NO_SECRETS);
     assert.match(
       garbage.output.message as string,
       /^The worker exited with code 0, but output\.json is not valid JSON \(/,
     );
-    const empty = decideReport(ended(), await left(""), COMMAND, MASKER);
+    const empty = decideReport(ended(), await left(""), COMMAND, NO_SECRETS);
     assert.equal(empty.output.message, "The worker exited with code 0, but output.json is empty.");
   });
 
@@ -92,7 +93,7 @@ describe("decideReport", () => {
       ended(),
       await left({ status: "succeeded", message: 42, output: { report: 7 } }),
       COMMAND,
-      MASKER,
+      NO_SECRETS,
     );
     assert.equal(report.source, "entrypoint");
     const message = report.output.message as string;
@@ -106,7 +107,7 @@ describe("decideReport", () => {
 
   it("does not trust 'succeeded' from a worker killed by a signal, and keeps its metrics", async () => {
     const own = { status: "succeeded", message: "all good", metrics: { rows: 3 } };
-    const report = decideReport(ended({ exitCode: null, signal: "SIGKILL" }), await left(own), COMMAND, MASKER);
+    const report = decideReport(ended({ exitCode: null, signal: "SIGKILL" }), await left(own), COMMAND, NO_SECRETS);
     assert.deepEqual(report.output, {
       status: "failed",
       message:
@@ -122,7 +123,7 @@ describe("decideReport", () => {
   it("reports a cancelled run as cancelled, quoting the worker's own report", async () => {
     const own = { status: "failed", message: "stopped early", error: "Cancelled" };
     const worker = ended({ exitCode: 1, cancelled: { kind: "signal", signal: "SIGTERM" } });
-    const report = decideReport(worker, await left(own), COMMAND, MASKER);
+    const report = decideReport(worker, await left(own), COMMAND, NO_SECRETS);
     assert.equal(
       report.output.message,
       `Task cancelled by SIGTERM: the worker exited with code 1. The worker's own report said status "failed": "stopped early".`,
@@ -132,19 +133,29 @@ describe("decideReport", () => {
 
   it("reports a timeout with its budget", async () => {
     const worker = ended({ exitCode: null, signal: "SIGTERM", cancelled: { kind: "timeout", seconds: 5 } });
-    const report = decideReport(worker, await missing(), COMMAND, MASKER);
+    const report = decideReport(worker, await missing(), COMMAND, NO_SECRETS);
     assert.equal(report.output.message, "Task timed out after 5 s: the worker was killed by signal SIGTERM.");
+  });
+});
+
+describe("decideReport: masking", () => {
+  it("masks a secret in the failure report it builds (the worker's stderr quoted in the error)", () => {
+    const masker = new Masker();
+    masker.add("sk-live-0123456789");
+    const worker = ended({ exitCode: 1, stderrTail: "KeyError: token sk-live-0123456789 refused" });
+    const report = decideReport(worker, { kind: "missing" }, COMMAND, masker);
+    assert.equal(report.output.error, "Last lines of the worker's standard error:\nKeyError: token *** refused");
   });
 });
 
 describe("describeWorkerEnd", () => {
   it("tells a thread stopped at the grace period and an out-of-memory end", () => {
     assert.equal(
-      describeWorkerEnd(ended({ thread: true, forceKilled: "grace-period", exitCode: 1 }), COMMAND, MASKER),
+      describeWorkerEnd(ended({ thread: true, forceKilled: "grace-period", exitCode: 1 }), COMMAND),
       "the worker thread was stopped after the grace period",
     );
     assert.equal(
-      describeWorkerEnd(ended({ exitCode: 134, outOfMemory: "FATAL ERROR: heap limit" }), COMMAND, MASKER),
+      describeWorkerEnd(ended({ exitCode: 134, outOfMemory: "FATAL ERROR: heap limit" }), COMMAND),
       "the worker exited with code 134 (out of memory: FATAL ERROR: heap limit)",
     );
   });
@@ -156,11 +167,11 @@ describe("describeWorkerEnd", () => {
       cancelled: { kind: "signal" as const, signal: "SIGTERM" as const },
     };
     assert.equal(
-      describeWorkerEnd(ended({ ...base, forceKilled: "grace-period" }), COMMAND, MASKER),
+      describeWorkerEnd(ended({ ...base, forceKilled: "grace-period" }), COMMAND),
       "the worker was killed by signal SIGKILL after the grace period",
     );
     assert.equal(
-      describeWorkerEnd(ended({ ...base, forceKilled: "second-signal" }), COMMAND, MASKER),
+      describeWorkerEnd(ended({ ...base, forceKilled: "second-signal" }), COMMAND),
       "the worker was killed by signal SIGKILL at a second signal",
     );
   });
