@@ -1,7 +1,7 @@
 /**
  * Receiving an object's bytes: into a temporary file, checked before anything is kept. The
  * length must match what the request declared, the SHA-256 what it signed, the MD5 its
- * Content-MD5; `aws-chunked` bodies are decoded and each chunk signature checked. Any failure
+ * Content-MD5, any `x-amz-checksum-*` header its checksum (checksums.ts); `aws-chunked` bodies are decoded and each chunk signature checked. Any failure
  * (including the client going away) removes the file, so a cut or short upload leaves nothing.
  */
 import { createHash, type Hash } from "node:crypto";
@@ -9,6 +9,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
+import { checksumChecks, verifyChecksums } from "./checksums.js";
 import { type S3Error, s3Errors } from "./errors.js";
 import { chunkSignatureOf, type SignedRequest, sameSignature, signedBodySha256 } from "./sigv4.js";
 
@@ -31,6 +32,7 @@ export interface BodyChecks {
 export async function receiveBody(req: IncomingMessage, path: string, checks: BodyChecks): Promise<ReceivedBody> {
   const declared = declaredLength(req);
   const expectedMd5 = contentMd5Of(req);
+  const checksums = checksumChecks(req);
   const md5 = createHash("md5");
   const sha = createHash("sha256");
   let size = 0;
@@ -45,6 +47,7 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
           if (size > declared) throw s3Errors.incompleteBody();
           md5.update(chunk);
           sha.update(chunk);
+          for (const c of checksums) c.update(chunk);
           yield chunk;
         }
       },
@@ -55,6 +58,7 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
     if (signedSha !== undefined && signedSha !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
     const digest = md5.digest();
     if (expectedMd5 !== undefined && !expectedMd5.equals(digest)) throw s3Errors.badDigest();
+    verifyChecksums(checksums);
     return { path, size, md5: digest.toString("hex") };
   } catch (error) {
     await rm(path, { force: true });
