@@ -41,6 +41,42 @@ export function checksumChecks(req: IncomingMessage): ChecksumCheck[] {
   return checks;
 }
 
+/**
+ * The checks an aws-chunked body's trailer will carry (`x-amz-trailer: x-amz-checksum-crc32`,
+ * as the AWS SDKs send by default): computed while the body arrives, compared once the trailer
+ * is read ({@link verifyTrailerChecksums}). Throws 501 for an algorithm the store does not compute.
+ */
+export function trailerChecks(req: IncomingMessage): ChecksumCheck[] {
+  const names = String(req.headers["x-amz-trailer"] ?? "")
+    .split(",")
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n.startsWith("x-amz-checksum-"));
+  return names.map((name) => {
+    const algorithm = name.slice("x-amz-checksum-".length);
+    if (!Object.hasOwn(LENGTHS, algorithm)) throw s3Errors.notImplementedHere(`The trailing checksum ${name}`);
+    const a = algorithm as keyof typeof LENGTHS;
+    return { algorithm: a, expected: Buffer.alloc(0), ...hasher(a) };
+  });
+}
+
+/** Checks the trailer's `x-amz-checksum-<algorithm>:<base64>` lines against the computed checksums; 400 when one is missing, malformed or wrong. */
+export function verifyTrailerChecksums(checks: ChecksumCheck[], trailerText: string): void {
+  const values = new Map<string, string>();
+  for (const line of trailerText.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) values.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  for (const c of checks) {
+    const name = `x-amz-checksum-${c.algorithm}`;
+    const text = values.get(name) ?? "";
+    const expected = Buffer.from(text, "base64");
+    if (expected.length !== LENGTHS[c.algorithm] || expected.toString("base64") !== text) {
+      throw s3Errors.invalidArgument(`Invalid checksum provided: the trailer ${name} is missing or not base64.`);
+    }
+    if (!expected.equals(c.digest())) throw s3Errors.badChecksum(c.algorithm);
+  }
+}
+
 /** Throws BadDigest when a computed checksum differs from the one sent. */
 export function verifyChecksums(checks: ChecksumCheck[]): void {
   for (const c of checks) if (!c.expected.equals(c.digest())) throw s3Errors.badChecksum(c.algorithm);

@@ -412,6 +412,31 @@ describe("x-amz-checksum-* on PutObject and UploadPart", () => {
   });
 });
 
+test("a trailing x-amz-checksum (aws-chunked, as the AWS SDKs send) is checked: right stored, wrong 400 BadDigest", async () => {
+  const data = Buffer.from("hello trailer");
+  const sum = Buffer.alloc(4);
+  sum.writeUInt32BE(crc32(data));
+  const chunked = (value: string) =>
+    `${data.length.toString(16)}\r\n${data}\r\n0\r\nx-amz-checksum-crc32:${value}\r\n\r\n`;
+  const headers = {
+    "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "content-encoding": "aws-chunked",
+    "x-amz-decoded-content-length": String(data.length),
+    "x-amz-trailer": "x-amz-checksum-crc32",
+  };
+  const good = await s3("PUT", "trailer-ok", { body: chunked(sum.toString("base64")), headers });
+  assert.equal(good.status, 200, good.text);
+  assert.equal((await s3("GET", "trailer-ok")).text, "hello trailer");
+  const wrong = await s3("PUT", "trailer-wrong", { body: chunked("AAAAAA=="), headers });
+  assert.deepEqual([wrong.status, wrong.code], [400, "BadDigest"]);
+  const missing = await s3("PUT", "trailer-wrong", {
+    body: chunked("").replace("x-amz-checksum-crc32:", "x-other:"),
+    headers,
+  });
+  assert.deepEqual([missing.status, missing.code], [400, "InvalidArgument"]);
+  assert.equal((await s3("HEAD", "trailer-wrong")).status, 404, "nothing stored");
+});
+
 test("storage classes: MinIO's two are accepted (REDUCED_REDUNDANCY shown on HEAD); any other is 400", async () => {
   assert.equal((await s3("PUT", "sc-std", { body: "s", headers: { "x-amz-storage-class": "STANDARD" } })).status, 200);
   const rrs = await s3("PUT", "sc-rrs", { body: "s", headers: { "x-amz-storage-class": "REDUCED_REDUNDANCY" } });
