@@ -25,6 +25,10 @@ export async function bucketCall(call: S3Call): Promise<void> {
   const { disk, bucket, res, query } = call;
   const method = call.req.method;
   if (method === "PUT" && query.size === 0) {
+    // A bucket with object lock would promise retention the store cannot keep: refused, not ignored.
+    if (String(call.req.headers["x-amz-bucket-object-lock-enabled"] ?? "").toLowerCase() === "true") {
+      throw s3Errors.notImplementedHere("Object lock (x-amz-bucket-object-lock-enabled)");
+    }
     await disk.createBucket(bucket);
     return send(res, 200, "", { Location: `/${bucket}` });
   }
@@ -178,7 +182,10 @@ async function deleteObjects(call: S3Call): Promise<void> {
   const results: string[] = [];
   for (const object of textsOf(xml, "Object")) {
     const key = unescapeXml(textsOf(object, "Key")[0] ?? "");
+    const version = textsOf(object, "VersionId")[0];
     try {
+      // The store keeps no versions: deleting "a version" must not delete the current object.
+      if (version !== undefined && version !== "null") throw s3Errors.notImplementedHere("Deleting a version");
       checkKey(key);
       await disk.delete(bucket, key);
       if (!quiet) results.push(el("Deleted", [el("Key", key)]));
