@@ -159,8 +159,13 @@ function keyOfToken(token: string): string {
 async function listUploads(call: S3Call): Promise<void> {
   const { disk, bucket, res, query } = call;
   const prefix = query.get("prefix") ?? "";
+  // Grouping by delimiter and paging inside one key are not implemented: refused, never ignored.
+  for (const param of ["delimiter", "upload-id-marker"]) {
+    if (query.get(param)) throw s3Errors.notImplementedHere(`ListMultipartUploads with ${param}`);
+  }
+  const keyMarker = query.get("key-marker") ?? "";
   const uploads = (await disk.listUploads(bucket))
-    .filter((u) => u.key.startsWith(prefix))
+    .filter((u) => u.key.startsWith(prefix) && u.key > keyMarker)
     .map((u) =>
       el("Upload", [
         el("Key", u.key),

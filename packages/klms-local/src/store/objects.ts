@@ -216,10 +216,19 @@ async function uploadPart(call: S3Call): Promise<void> {
   }
 }
 
+/** ListParts, paged by `part-number-marker` and `max-parts` (1000 by default), as S3. */
 async function listParts(call: S3Call): Promise<void> {
   const { disk, bucket, key, res, query } = call;
   const upload = await disk.upload(bucket, key, query.get("uploadId") as string);
-  const parts = (await disk.listParts(upload)).map((p) =>
+  const marker = Number(query.get("part-number-marker") || 0);
+  const max = query.has("max-parts") ? Number(query.get("max-parts")) : 1000;
+  if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
+    throw s3Errors.invalidArgument("part-number-marker and max-parts must be non-negative integers");
+  }
+  const after = (await disk.listParts(upload)).filter((p) => p.number > marker);
+  const shown = after.slice(0, Math.min(max, 1000));
+  const truncated = shown.length < after.length;
+  const parts = shown.map((p) =>
     el("Part", [
       el("PartNumber", p.number),
       el("LastModified", p.lastModified),
@@ -227,6 +236,8 @@ async function listParts(call: S3Call): Promise<void> {
       el("Size", p.size),
     ]),
   );
-  const head = [el("Bucket", bucket), el("Key", key), el("UploadId", upload.id), el("IsTruncated", false)];
+  const head = [el("Bucket", bucket), el("Key", key), el("UploadId", upload.id)];
+  head.push(el("PartNumberMarker", marker), el("MaxParts", max), el("IsTruncated", truncated));
+  if (truncated) head.push(el("NextPartNumberMarker", shown[shown.length - 1]?.number ?? marker));
   send(res, 200, xmlDocument("ListPartsResult", [...head, ...parts]));
 }

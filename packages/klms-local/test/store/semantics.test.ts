@@ -186,6 +186,33 @@ describe("UploadPartCopy", () => {
   });
 });
 
+test("ListParts pages by part-number-marker and max-parts; ListMultipartUploads takes key-marker, refuses delimiter", async () => {
+  const id = await createUpload("lp/key");
+  for (const n of [1, 2, 3]) {
+    const r = await s3("PUT", "lp/key", { body: `p${n}`, query: { partNumber: String(n), uploadId: id } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const numbers = (xml: string) => [...xml.matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) => Number(m[1]));
+  const first = await s3("GET", "lp/key", { query: { uploadId: id, "max-parts": "2" } });
+  assert.deepEqual([numbers(first.text), field(first.text, "IsTruncated")], [[1, 2], "true"]);
+  assert.equal(field(first.text, "NextPartNumberMarker"), "2");
+  const rest = await s3("GET", "lp/key", { query: { uploadId: id, "part-number-marker": "2" } });
+  assert.deepEqual([numbers(rest.text), field(rest.text, "IsTruncated")], [[3], "false"]);
+  const other = await createUpload("lp/other");
+  const listed = await s3("GET", "", { query: { uploads: "", prefix: "lp/", "key-marker": "lp/key" } });
+  assert.deepEqual(
+    [...listed.text.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]),
+    ["lp/other"],
+  );
+  const grouped = await s3("GET", "", { query: { uploads: "", delimiter: "/" } });
+  assert.deepEqual([grouped.status, grouped.code], [501, "NotImplemented"]);
+  for (const [k, u] of [
+    ["lp/key", id],
+    ["lp/other", other],
+  ] as const)
+    await s3("DELETE", k, { query: { uploadId: u } });
+});
+
 describe("conditional requests", () => {
   let etag = "";
   let modified = 0;
