@@ -101,14 +101,15 @@ export async function copyObject(call: S3Call, header: string): Promise<void> {
 export function copyRangeOf(header: string | undefined, size: number): { start: number; length: number } {
   if (header === undefined) return { start: 0, length: size };
   const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
-  if (!m) {
+  // As MinIO (parseCopyPartRangeSpec): first > last is a malformed range, not one outside the source.
+  if (!m || Number(m[1]) > Number(m[2])) {
     throw s3Errors.invalidArgument(
       "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
     );
   }
   const start = Number(m[1]);
   const last = Number(m[2]);
-  if (start > last || last >= size) {
+  if (last >= size) {
     throw s3Errors.invalidArgument(`Range specified is not valid for source object of size: ${size}`);
   }
   return { start, length: last - start + 1 };
