@@ -8,8 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -48,9 +49,16 @@ const B = "bkt";
 async function s3(
   method: string,
   key: string,
-  opts: { body?: Buffer | string; query?: Record<string, string>; headers?: Record<string, string> } = {},
+  opts: {
+    body?: Buffer | string;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    /** Another store than the shared one, over https trusting `ca`. */
+    over?: { store: ObjectStore; ca: Buffer };
+  } = {},
 ): Promise<Reply> {
-  const url = new URL(store.url);
+  const target = opts.over?.store ?? store;
+  const url = new URL(target.url);
   const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
   const headers: Record<string, string> = {
     host: url.host,
@@ -62,7 +70,7 @@ async function s3(
   if (body !== undefined) headers["content-length"] = String(body.length);
   const path = `/${B}${key === "" ? "" : `/${key}`}`;
   const signer = new SignatureV4({
-    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
     region: "us-east-1",
     service: "s3",
     sha256: Sha256,
@@ -73,8 +81,16 @@ async function s3(
   const signed = (await signer.sign(raw)).headers;
   const qs = new URLSearchParams(query).toString().replace(/\+/g, "%20");
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method, path: qs ? `${path}?${qs}` : path, headers: signed },
+    const send = opts.over ? httpsRequest : request;
+    const req = send(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: qs ? `${path}?${qs}` : path,
+        headers: signed,
+        ca: opts.over?.ca,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -545,4 +561,22 @@ test("requests the store does not implement answer 501 (SSE-C over http: 400) an
     "keep me",
     'versionId "null" is the object',
   );
+});
+
+test("SSE-C over https is 501 NotImplemented (over http 400, above) and stores nothing", async () => {
+  const tlsDir = join(dir, "tls");
+  const secure = await startObjectStore({ directory: join(dir, "tls-objects"), buckets: [B], tlsDir });
+  try {
+    const over = { store: secure, ca: await readFile(join(tlsDir, "ca.pem")) };
+    const headers = {
+      "x-amz-server-side-encryption-customer-algorithm": "AES256",
+      "x-amz-server-side-encryption-customer-key": randomBytes(32).toString("base64"),
+      "x-amz-server-side-encryption-customer-key-md5": randomBytes(16).toString("base64"),
+    };
+    const r = await s3("PUT", "ssec.txt", { body: "secret", headers, over });
+    assert.deepEqual([r.status, r.code], [501, "NotImplemented"], r.text);
+    assert.equal((await s3("HEAD", "ssec.txt", { over })).status, 404);
+  } finally {
+    await secure.stop();
+  }
 });
