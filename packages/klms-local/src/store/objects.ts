@@ -1,5 +1,5 @@
 /**
- * S3's object operations on a {@link DiskStore}: PutObject (and CopyObject), GetObject with
+ * S3's object operations on a {@link DiskStore}: PutObject (CopyObject and UploadPartCopy live in copy.ts), GetObject with
  * ranges, HeadObject, DeleteObject, and the multipart upload calls.
  */
 import { createReadStream } from "node:fs";
