@@ -1,7 +1,7 @@
 /**
  * Receiving an object's bytes: into a temporary file, checked before anything is kept. The
  * length must match what the request declared, the SHA-256 what it signed, the MD5 its
- * Content-MD5; `aws-chunked` bodies are decoded and each chunk signature checked. Any failure
+ * Content-MD5, any `x-amz-checksum-*` header its checksum (checksums.ts); `aws-chunked` bodies are decoded and each chunk signature checked. Any failure
  * (including the client going away) removes the file, so a cut or short upload leaves nothing.
  */
 import { createHash, type Hash } from "node:crypto";
@@ -9,6 +9,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
+import { checksumChecks, trailerChecks, verifyChecksums, verifyTrailerChecksums } from "./checksums.js";
 import { type S3Error, s3Errors } from "./errors.js";
 import { chunkSignatureOf, type SignedRequest, sameSignature, signedBodySha256 } from "./sigv4.js";
 
@@ -31,11 +32,14 @@ export interface BodyChecks {
 export async function receiveBody(req: IncomingMessage, path: string, checks: BodyChecks): Promise<ReceivedBody> {
   const declared = declaredLength(req);
   const expectedMd5 = contentMd5Of(req);
+  const checksums = checksumChecks(req);
+  const trailed = trailerChecks(req);
+  const trailer = { text: "" };
   const md5 = createHash("md5");
   const sha = createHash("sha256");
   let size = 0;
   const streaming = checks.signed.payloadHash.startsWith("STREAMING-");
-  const source = streaming ? decodeAwsChunked(req, checks) : req;
+  const source = streaming ? decodeAwsChunked(req, checks, trailer) : req;
   try {
     await pipeline(
       source,
@@ -45,6 +49,7 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
           if (size > declared) throw s3Errors.incompleteBody();
           md5.update(chunk);
           sha.update(chunk);
+          for (const c of [...checksums, ...trailed]) c.update(chunk);
           yield chunk;
         }
       },
@@ -55,6 +60,8 @@ export async function receiveBody(req: IncomingMessage, path: string, checks: Bo
     if (signedSha !== undefined && signedSha !== sha.digest("hex")) throw s3Errors.contentSha256Mismatch();
     const digest = md5.digest();
     if (expectedMd5 !== undefined && !expectedMd5.equals(digest)) throw s3Errors.badDigest();
+    verifyChecksums(checksums);
+    verifyTrailerChecksums(trailed, trailer.text);
     return { path, size, md5: digest.toString("hex") };
   } catch (error) {
     await rm(path, { force: true });
@@ -106,10 +113,14 @@ function chunkHeader(pending: Buffer): { size: number; signature: string; length
 
 /**
  * Decodes an `aws-chunked` body (`<hex size>[;chunk-signature=<sig>]\r\n<bytes>\r\n` … `0…\r\n`
- * then optional trailers). Chunk signatures are checked when the payload is signed; trailers
- * (checksums) are read and ignored.
+ * then optional trailers). Chunk signatures are checked when the payload is signed; the
+ * trailers' text is left in `trailer.text` (their checksums are checked by the caller).
  */
-async function* decodeAwsChunked(source: AsyncIterable<Buffer>, checks: BodyChecks): AsyncGenerator<Buffer> {
+async function* decodeAwsChunked(
+  source: AsyncIterable<Buffer>,
+  checks: BodyChecks,
+  trailer: { text: string },
+): AsyncGenerator<Buffer> {
   const signedChunks = checks.signed.payloadHash.startsWith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
   let previous = checks.signed.signature;
   let pending: Buffer = Buffer.alloc(0);
@@ -121,6 +132,8 @@ async function* decodeAwsChunked(source: AsyncIterable<Buffer>, checks: BodyChec
     pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
     for (;;) {
       if (mode === "done") {
+        // Trailers are a few short lines (`x-amz-checksum-crc32:…`): keep at most 4 KiB of them.
+        if (trailer.text.length < 4096) trailer.text += pending.toString("latin1");
         pending = Buffer.alloc(0);
         break;
       }

@@ -25,6 +25,10 @@ export async function bucketCall(call: S3Call): Promise<void> {
   const { disk, bucket, res, query } = call;
   const method = call.req.method;
   if (method === "PUT" && query.size === 0) {
+    // A bucket with object lock would promise retention the store cannot keep: refused, not ignored.
+    if (String(call.req.headers["x-amz-bucket-object-lock-enabled"] ?? "").toLowerCase() === "true") {
+      throw s3Errors.notImplementedHere("Object lock (x-amz-bucket-object-lock-enabled)");
+    }
     await disk.createBucket(bucket);
     return send(res, 200, "", { Location: `/${bucket}` });
   }
@@ -40,6 +44,8 @@ export async function bucketCall(call: S3Call): Promise<void> {
     return send(res, 200, xmlDocument("LocationConstraint", []));
   }
   if (query.has("versioning")) return send(res, 200, xmlDocument("VersioningConfiguration", []));
+  // No bucket has a policy (every bucket is private, as KLMS's): GetBucketPolicy answers as S3 with none.
+  if (query.has("policy")) throw s3Errors.noSuchBucketPolicy();
   if (query.has("uploads")) return listUploads(call);
   const unsupported = [...query.keys()].find((k) => !LIST_PARAMS.has(k));
   if (unsupported !== undefined) throw s3Errors.notImplemented();
@@ -71,6 +77,9 @@ export function page(
   const prefixes: string[] = [];
   let last = "";
   let truncated = false;
+  // max-keys=0 asks for no key: an empty page that is not truncated (radosgw, MinIO), so a
+  // client's paging loop ends instead of following a token that names nothing.
+  if (max === 0) return { contents, prefixes, truncated, last };
   for (const key of [...objects.keys()].sort()) {
     if (!key.startsWith(prefix) || key <= after) continue;
     const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
@@ -97,9 +106,10 @@ async function listObjects(call: S3Call): Promise<void> {
   const token = query.get("continuation-token");
   const after = v2
     ? token !== undefined
-      ? Buffer.from(token, "base64url").toString("utf8")
+      ? keyOfToken(token)
       : (query.get("start-after") ?? "")
     : (query.get("marker") ?? "");
+  const withOwner = !v2 || query.get("fetch-owner") === "true";
   const url = query.get("encoding-type") === "url";
   const enc = (text: string) => (url ? uriEncode(text, true) : text);
   const found = page(disk.objects(bucket), prefix, delimiter, after, Math.min(max, 1000));
@@ -110,7 +120,7 @@ async function listObjects(call: S3Call): Promise<void> {
       el("ETag", m.etag),
       el("Size", m.size),
       el("StorageClass", "STANDARD"),
-      ...(v2 ? [] : [OWNER]),
+      ...(withOwner ? [OWNER] : []),
     ]),
   );
   const prefixes = found.prefixes.map((p) => el("CommonPrefixes", [el("Prefix", enc(p))]));
@@ -121,7 +131,7 @@ async function listObjects(call: S3Call): Promise<void> {
     head.push(el("KeyCount", found.contents.length + found.prefixes.length));
     if (token !== undefined) head.push(el("ContinuationToken", token));
     if (query.has("start-after")) head.push(el("StartAfter", enc(query.get("start-after") as string)));
-    if (found.truncated) head.push(el("NextContinuationToken", Buffer.from(found.last).toString("base64url")));
+    if (found.truncated) head.push(el("NextContinuationToken", tokenOf(found.last)));
   } else {
     head.push(el("Marker", enc(after)));
     if (found.truncated && delimiter) head.push(el("NextMarker", enc(found.last)));
@@ -129,11 +139,33 @@ async function listObjects(call: S3Call): Promise<void> {
   send(res, 200, xmlDocument("ListBucketResult", [...head, ...contents, ...prefixes]));
 }
 
+/** What a ListObjectsV2 continuation token starts with: it tells the store's tokens from others. */
+const TOKEN_TAG = "klms1:";
+
+/** The opaque NextContinuationToken for a page that ended at `last`. */
+function tokenOf(last: string): string {
+  return Buffer.from(TOKEN_TAG + last, "utf8").toString("base64url");
+}
+
+/** The key a continuation token continues after; 400 InvalidArgument for a token the store did not issue (MinIO's message). */
+function keyOfToken(token: string): string {
+  const text = Buffer.from(token, "base64url").toString("utf8");
+  if (!text.startsWith(TOKEN_TAG) || tokenOf(text.slice(TOKEN_TAG.length)) !== token) {
+    throw s3Errors.invalidArgument("The continuation token provided is incorrect");
+  }
+  return text.slice(TOKEN_TAG.length);
+}
+
 async function listUploads(call: S3Call): Promise<void> {
   const { disk, bucket, res, query } = call;
   const prefix = query.get("prefix") ?? "";
+  // Grouping by delimiter and paging inside one key are not implemented: refused, never ignored.
+  for (const param of ["delimiter", "upload-id-marker"]) {
+    if (query.get(param)) throw s3Errors.notImplementedHere(`ListMultipartUploads with ${param}`);
+  }
+  const keyMarker = query.get("key-marker") ?? "";
   const uploads = (await disk.listUploads(bucket))
-    .filter((u) => u.key.startsWith(prefix))
+    .filter((u) => u.key.startsWith(prefix) && u.key > keyMarker)
     .map((u) =>
       el("Upload", [
         el("Key", u.key),
@@ -155,7 +187,10 @@ async function deleteObjects(call: S3Call): Promise<void> {
   const results: string[] = [];
   for (const object of textsOf(xml, "Object")) {
     const key = unescapeXml(textsOf(object, "Key")[0] ?? "");
+    const version = textsOf(object, "VersionId")[0];
     try {
+      // The store keeps no versions: deleting "a version" must not delete the current object.
+      if (version !== undefined && version !== "null") throw s3Errors.notImplementedHere("Deleting a version");
       checkKey(key);
       await disk.delete(bucket, key);
       if (!quiet) results.push(el("Deleted", [el("Key", key)]));

@@ -140,15 +140,21 @@ export class DiskStore {
     return join(this.#dir, bucket, meta.data);
   }
 
-  /** Makes the temporary file `tmp` the object `key`, atomically (see the module's doc). */
+  /**
+   * Makes the temporary file `tmp` the object `key`, atomically (see the module's doc). `check`
+   * runs under the key's lock against the object being replaced (a conditional write's
+   * If-Match / If-None-Match, conditions.ts); when it throws nothing is committed.
+   */
   commit(
     bucket: string,
     key: string,
     tmp: string,
     meta: Omit<ObjectMeta, "key" | "data" | "lastModified">,
+    check?: (old: ObjectMeta | undefined) => void,
   ): Promise<ObjectMeta> {
     const objects = this.objects(bucket);
     return this.#locked(`${bucket}/${key}`, async () => {
+      check?.(objects.get(key));
       const base = hashOf(key);
       const data = `${base}-${randomBytes(6).toString("hex")}.data`;
       const full: ObjectMeta = { ...meta, key, data, lastModified: new Date().toISOString() };
@@ -258,7 +264,11 @@ export class DiskStore {
   }
 
   /** Joins the listed parts into the object (S3's CompleteMultipartUpload rules) and removes the upload. */
-  async completeUpload(upload: UploadInfo, wanted: { number: number; etag: string }[]): Promise<ObjectMeta> {
+  async completeUpload(
+    upload: UploadInfo,
+    wanted: { number: number; etag: string }[],
+    check?: (old: ObjectMeta | undefined) => void,
+  ): Promise<ObjectMeta> {
     const have = new Map((await this.listParts(upload)).map((p) => [p.number, p]));
     if (wanted.length === 0) throw s3Errors.malformedXml();
     // S3 checks the order of the whole list before any part (MinIO too): InvalidPartOrder first.
@@ -286,11 +296,10 @@ export class DiskStore {
       throw error;
     }
     const etag = `"${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${wanted.length}"`;
-    const meta = await this.commit(upload.bucket, upload.key, tmp, {
-      size,
-      etag,
-      contentType: upload.contentType,
-      headers: upload.headers,
+    const fields = { size, etag, contentType: upload.contentType, headers: upload.headers };
+    const meta = await this.commit(upload.bucket, upload.key, tmp, fields, check).catch(async (error: unknown) => {
+      await rm(tmp, { force: true });
+      throw error;
     });
     await rm(dir, { recursive: true, force: true });
     return meta;

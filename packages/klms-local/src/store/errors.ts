@@ -105,6 +105,28 @@ export const s3Errors = {
     new S3Error("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
   methodNotAllowed: () =>
     new S3Error("MethodNotAllowed", 405, "The specified method is not allowed against this resource."),
+  /** A conditional request whose If-Match / If-Unmodified-Since (or x-amz-copy-source-if-*) failed. */
+  preconditionFailed: () =>
+    new S3Error("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"),
+  /** S3's 400 InvalidRequest (copy onto itself unchanged, SSE-C over http, …); `why` is S3's or MinIO's message. */
+  invalidRequest: (why: string) => new S3Error("InvalidRequest", 400, why),
+  /** A wrong x-amz-checksum-* value (S3: BadDigest naming the algorithm). */
+  badChecksum: (algorithm: string) =>
+    new S3Error(
+      "BadDigest",
+      400,
+      `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+    ),
+  invalidStorageClass: () =>
+    new S3Error(
+      "InvalidStorageClass",
+      400,
+      "Invalid storage class: this store (as MinIO) knows STANDARD and REDUCED_REDUNDANCY.",
+    ),
+  noSuchBucketPolicy: () => new S3Error("NoSuchBucketPolicy", 404, "The bucket policy does not exist"),
+  /** A feature named by a header or parameter that the store does not implement: 501, nothing read or written. */
+  notImplementedHere: (what: string) =>
+    new S3Error("NotImplemented", 501, `${what} is not implemented by this store (klms-local's object store).`),
   internal: () => new S3Error("InternalError", 500, "We encountered an internal error, please try again."),
 };
 

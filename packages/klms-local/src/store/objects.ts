@@ -1,16 +1,18 @@
 /**
- * S3's object operations on a {@link DiskStore}: PutObject (and CopyObject), GetObject with
+ * S3's object operations on a {@link DiskStore}: PutObject (CopyObject and UploadPartCopy live in copy.ts), GetObject with
  * ranges, HeadObject, DeleteObject, and the multipart upload calls.
  */
 import { createReadStream } from "node:fs";
-import { copyFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { Caller } from "./auth.js";
 import { receiveBody } from "./body.js";
+import { checkReadConditions, writeConditions } from "./conditions.js";
+import { copyObject, uploadPartCopy } from "./copy.js";
 import type { DiskStore, ObjectMeta } from "./disk.js";
 import { s3Errors } from "./errors.js";
-import { targetOf } from "./names.js";
+import { checkWriteHeaders } from "./meaning-headers.js";
 import { tagCountHeader, tagsOfHeader } from "./tagging.js";
 import { el, textsOf, unescapeXml, xmlDocument } from "./xml.js";
 
@@ -40,12 +42,16 @@ export function send(res: ServerResponse, status: number, body = "", headers: Re
   res.end(body);
 }
 
-function storedHeaders(req: IncomingMessage): { contentType: string; headers: Record<string, string> } {
+/** The content type and the headers S3 keeps of a write request (x-amz-meta-*, KEPT_HEADERS, a non-standard storage class). */
+export function storedHeaders(req: IncomingMessage): { contentType: string; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (typeof value === "string" && (name.startsWith("x-amz-meta-") || KEPT_HEADERS.includes(name)))
       headers[name] = value;
   }
+  // As MinIO: HEAD and GET name the storage class only when it is not STANDARD.
+  if (req.headers["x-amz-storage-class"] === "REDUCED_REDUNDANCY")
+    headers["x-amz-storage-class"] = "REDUCED_REDUNDANCY";
   const encoding = String(req.headers["content-encoding"] ?? "")
     .split(",")
     .map((e) => e.trim())
@@ -65,22 +71,25 @@ function objectHeaders(meta: ObjectMeta): Record<string, string> {
   };
 }
 
-/** PUT /bucket/key: PutObject, CopyObject (x-amz-copy-source) or UploadPart (?partNumber&uploadId). */
+/** PUT /bucket/key: PutObject, CopyObject (x-amz-copy-source) or UploadPart[Copy] (?partNumber&uploadId). */
 export async function putObject(call: S3Call): Promise<void> {
   const { disk, bucket, key, req, res, query } = call;
   disk.objects(bucket);
   if (query.has("uploadId")) return uploadPart(call);
+  checkWriteHeaders(req);
   const source = req.headers["x-amz-copy-source"];
   if (typeof source === "string") return copyObject(call, source);
   const tags = tagsOfHeader(req.headers["x-amz-tagging"]);
+  const check = writeConditions(req);
   const body = await receiveBody(req, disk.tmpPath(), call.caller);
   try {
-    const meta = await disk.commit(bucket, key, body.path, {
-      size: body.size,
-      etag: `"${body.md5}"`,
-      ...storedHeaders(req),
-      ...(tags ? { tags } : {}),
-    });
+    const meta = await disk.commit(
+      bucket,
+      key,
+      body.path,
+      { size: body.size, etag: `"${body.md5}"`, ...storedHeaders(req), ...(tags ? { tags } : {}) },
+      check,
+    );
     send(res, 200, "", { ETag: meta.etag });
   } catch (error) {
     await rm(body.path, { force: true });
@@ -88,33 +97,47 @@ export async function putObject(call: S3Call): Promise<void> {
   }
 }
 
-async function copyObject(call: S3Call, source: string): Promise<void> {
-  const { disk, bucket, key, req, res } = call;
-  const from = targetOf(source.startsWith("/") ? (source.split("?")[0] as string) : `/${source.split("?")[0]}`);
-  const meta = disk.head(from.bucket, from.key);
-  const tmp = disk.tmpPath();
-  await copyFile(disk.dataPath(from.bucket, meta), tmp);
-  const replace = req.headers["x-amz-metadata-directive"] === "REPLACE";
-  const kept = replace ? storedHeaders(req) : { contentType: meta.contentType, headers: meta.headers };
-  // S3 copies the source's tags unless x-amz-tagging-directive is REPLACE.
-  const replaceTags = req.headers["x-amz-tagging-directive"] === "REPLACE";
-  const tags = replaceTags ? (tagsOfHeader(req.headers["x-amz-tagging"]) ?? {}) : (meta.tags ?? {});
-  const copy = await disk.commit(bucket, key, tmp, { size: meta.size, etag: meta.etag, ...kept, tags });
-  send(res, 200, xmlDocument("CopyObjectResult", [el("LastModified", copy.lastModified), el("ETag", copy.etag)]));
-}
-
-/** GET or HEAD /bucket/key, with a single `Range: bytes=…` when asked. */
+/** GET or HEAD /bucket/key, with a single `Range: bytes=…`, the conditions (conditions.ts) and response-* overrides. */
 export async function getObject(call: S3Call, head: boolean): Promise<void> {
   const { disk, bucket, key, req, res, query } = call;
   if (query.has("uploadId")) return listParts(call);
   const meta = disk.head(bucket, key);
-  const range = rangeOf(String(req.headers.range ?? ""), meta.size);
   const headers = objectHeaders(meta);
+  if (checkReadConditions(req, meta) === "not-modified") {
+    // RFC 7232 §4.1: a 304 carries the validators, no body.
+    res.writeHead(304, { ETag: headers.ETag, "Last-Modified": headers["Last-Modified"] });
+    return void res.end();
+  }
+  for (const [name, value] of Object.entries(responseOverrides(query))) {
+    delete headers[name.toLowerCase()]; // the stored header of that name (kept lower-case)
+    headers[name] = value;
+  }
+  const range = rangeOf(String(req.headers.range ?? ""), meta.size);
   if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
   const length = range ? range.end - range.start + 1 : meta.size;
   res.writeHead(range ? 206 : 200, { ...headers, "Content-Length": length });
   if (head || length === 0) return void res.end();
   await pipeline(createReadStream(disk.dataPath(bucket, meta), range ?? {}), res);
+}
+
+/** S3's GetObject query overrides of reply headers (honoured on signed requests; this store takes no other). */
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  "response-content-type": "Content-Type",
+  "response-content-language": "Content-Language",
+  "response-expires": "Expires",
+  "response-cache-control": "Cache-Control",
+  "response-content-disposition": "Content-Disposition",
+  "response-content-encoding": "Content-Encoding",
+};
+
+/** The reply headers the query's `response-*` parameters set; they replace the stored ones. */
+function responseOverrides(query: Map<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
+    const value = query.get(param);
+    if (value !== undefined) out[header] = value;
+  }
+  return out;
 }
 
 /** The byte range of `bytes=a-b`, `bytes=a-` or `bytes=-n`; undefined for none; InvalidRange when unsatisfiable. */
@@ -148,6 +171,7 @@ export async function postObject(call: S3Call): Promise<void> {
   const { disk, bucket, key, req, res, query } = call;
   const uploadId = query.get("uploadId");
   if (query.has("uploads")) {
+    checkWriteHeaders(req);
     const { contentType, headers } = storedHeaders(req);
     const id = await disk.createUpload(bucket, key, contentType, headers);
     send(
@@ -156,6 +180,7 @@ export async function postObject(call: S3Call): Promise<void> {
       xmlDocument("InitiateMultipartUploadResult", [el("Bucket", bucket), el("Key", key), el("UploadId", id)]),
     );
   } else if (uploadId !== undefined) {
+    const check = writeConditions(req);
     const upload = await disk.upload(bucket, key, uploadId);
     const xml = await call.smallBody();
     const parts = textsOf(xml, "Part").map((p) => ({
@@ -163,7 +188,7 @@ export async function postObject(call: S3Call): Promise<void> {
       etag: unescapeXml(textsOf(p, "ETag")[0] ?? ""),
     }));
     if (parts.some((p) => !Number.isInteger(p.number))) throw s3Errors.malformedXml();
-    const meta = await disk.completeUpload(upload, parts);
+    const meta = await disk.completeUpload(upload, parts, check);
     const result = [el("Location", `/${bucket}/${key}`), el("Bucket", bucket), el("Key", key), el("ETag", meta.etag)];
     send(res, 200, xmlDocument("CompleteMultipartUploadResult", result));
   } else {
@@ -177,7 +202,10 @@ async function uploadPart(call: S3Call): Promise<void> {
   if (!Number.isInteger(number) || number < 1 || number > 10000) {
     throw s3Errors.invalidArgument("Part number must be an integer between 1 and 10000, inclusive");
   }
-  const upload = await disk.upload(bucket, key, query.get("uploadId") as string);
+  const uploadId = query.get("uploadId") as string;
+  const source = req.headers["x-amz-copy-source"];
+  if (typeof source === "string") return uploadPartCopy(call, source, number, uploadId);
+  const upload = await disk.upload(bucket, key, uploadId);
   const body = await receiveBody(req, disk.tmpPath(), call.caller);
   try {
     const part = await disk.putPart(upload, number, body.path, body.md5, body.size);
@@ -188,10 +216,19 @@ async function uploadPart(call: S3Call): Promise<void> {
   }
 }
 
+/** ListParts, paged by `part-number-marker` and `max-parts` (1000 by default), as S3. */
 async function listParts(call: S3Call): Promise<void> {
   const { disk, bucket, key, res, query } = call;
   const upload = await disk.upload(bucket, key, query.get("uploadId") as string);
-  const parts = (await disk.listParts(upload)).map((p) =>
+  const marker = Number(query.get("part-number-marker") || 0);
+  const max = query.has("max-parts") ? Number(query.get("max-parts")) : 1000;
+  if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
+    throw s3Errors.invalidArgument("part-number-marker and max-parts must be non-negative integers");
+  }
+  const after = (await disk.listParts(upload)).filter((p) => p.number > marker);
+  const shown = after.slice(0, Math.min(max, 1000));
+  const truncated = shown.length < after.length;
+  const parts = shown.map((p) =>
     el("Part", [
       el("PartNumber", p.number),
       el("LastModified", p.lastModified),
@@ -199,6 +236,8 @@ async function listParts(call: S3Call): Promise<void> {
       el("Size", p.size),
     ]),
   );
-  const head = [el("Bucket", bucket), el("Key", key), el("UploadId", upload.id), el("IsTruncated", false)];
+  const head = [el("Bucket", bucket), el("Key", key), el("UploadId", upload.id)];
+  head.push(el("PartNumberMarker", marker), el("MaxParts", max), el("IsTruncated", truncated));
+  if (truncated) head.push(el("NextPartNumberMarker", shown[shown.length - 1]?.number ?? marker));
   send(res, 200, xmlDocument("ListPartsResult", [...head, ...parts]));
 }

@@ -13,6 +13,7 @@ import { bucketCall, listBuckets } from "./buckets.js";
 import type { CredentialIssuer } from "./credentials.js";
 import type { DiskStore } from "./disk.js";
 import { errorDocument, S3Error, s3Errors } from "./errors.js";
+import { checkEncryptionHeaders } from "./meaning-headers.js";
 import { targetOf } from "./names.js";
 import { deleteObject, getObject, postObject, putObject, type S3Call, send } from "./objects.js";
 import { queryPairs, sha256Hex, signedBodySha256 } from "./sigv4.js";
@@ -112,6 +113,8 @@ async function route(call: S3Call): Promise<void> {
   // Sub-resources first: `PUT ?tagging` must never write the object (subresources.ts).
   const sub = objectSubresource(call.query);
   if (sub === undefined) throw s3Errors.notImplemented();
+  // Encryption headers change what a read or a write means: refused before anything is touched.
+  checkEncryptionHeaders(req);
   if (sub === "tagging") return objectTagging(call);
   if (sub === "acl") return objectAcl(call);
   switch (req.method) {

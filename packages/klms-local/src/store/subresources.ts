@@ -52,11 +52,18 @@ const IMPLEMENTED_ON_OBJECTS = new Set(["uploads", "uploadId", "partNumber", "ta
 /**
  * The object sub-resource a request names: "" for a plain object request, the name of an
  * implemented one (`tagging`, `acl`; multipart ones give ""), or undefined when it names one
- * the store does not implement (the caller answers 501).
+ * the store does not implement (the caller answers 501): also `partNumber` without `uploadId`
+ * (GetObject of one part) and a `versionId` other than `null`.
  */
 export function objectSubresource(query: Map<string, string>): "" | "tagging" | "acl" | undefined {
   const named = [...query.keys()].filter((k) => SUBRESOURCES.has(k));
   if (named.some((k) => !IMPLEMENTED_ON_OBJECTS.has(k))) return undefined;
+  // GetObject ?partNumber=N (one part of a multipart object): the store keeps no part boundaries.
+  if (query.has("partNumber") && !query.has("uploadId")) return undefined;
+  // The store keeps no versions: a versionId other than "null" would name one it does not have
+  // (and DELETE ?versionId=X must not delete the current object).
+  const version = query.get("versionId");
+  if (version !== undefined && version !== "null") return undefined;
   if (named.includes("tagging")) return named.length === 1 ? "tagging" : undefined;
   if (named.includes("acl")) return named.length === 1 ? "acl" : undefined;
   return "";
