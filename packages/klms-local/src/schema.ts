@@ -6,6 +6,7 @@
  */
 import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
+import { pyMatch } from "./py-regex.js";
 
 /** One field of a schema. */
 export interface FieldRule {
@@ -20,7 +21,7 @@ export interface FieldRule {
   /** marshmallow `Length(min=, max=)`. */
   minLength?: number;
   maxLength?: number;
-  /** marshmallow `Regexp`: "String does not match expected pattern."; with `lambda: true`, "Invalid value.". */
+  /** marshmallow `Regexp` (Python's `re.match`, through `pyMatch`): "String does not match expected pattern."; with `lambda: true`, "Invalid value.". */
   pattern?: RegExp;
   lambda?: boolean;
   /** For lists: each item must be a string. */
@@ -83,8 +84,11 @@ export function checkFields(
   return errors;
 }
 
+/** marshmallow's `Field.deserialize` on `None` with `allow_none=False` (the default, also for nested item fields). */
+const NULL_MESSAGE = "Field may not be null.";
+
 function checkValue(value: unknown, rule: FieldRule): unknown {
-  if (value === null) return rule.nullable ? undefined : ["Field may not be null."];
+  if (value === null) return rule.nullable ? undefined : [NULL_MESSAGE];
   switch (rule.type) {
     case "string":
       if (typeof value !== "string") return ["Not a valid string."];
@@ -95,7 +99,7 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
         return [`Longer than maximum length ${rule.maxLength}.`];
       }
       if (rule.oneOf && !rule.oneOf.includes(value)) return [`Must be one of: ${rule.oneOf.join(", ")}.`];
-      if (rule.pattern && !rule.pattern.test(value)) {
+      if (rule.pattern && !pyMatch(rule.pattern, value)) {
         return [rule.lambda ? "Invalid value." : "String does not match expected pattern."];
       }
       return undefined;
@@ -114,7 +118,8 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
       if (rule.items === "string") {
         const bad: Record<string, string[]> = {};
         value.forEach((item, i) => {
-          if (typeof item !== "string") bad[i] = ["Not a valid string."];
+          // `List(String())`: each item is a field of its own, null refused first (allow_none false).
+          if (typeof item !== "string") bad[i] = [item === null ? NULL_MESSAGE : "Not a valid string."];
         });
         return Object.keys(bad).length > 0 ? bad : undefined;
       }
@@ -123,8 +128,10 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
       if (!isObject(value)) return ["Not a valid mapping type."];
       if (rule.values === "string") {
         const bad: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value))
-          if (typeof v !== "string") bad[k] = { value: ["Not a valid string."] };
+        for (const [k, v] of Object.entries(value)) {
+          // `Dict(values=String())`: the value field refuses null before its type (allow_none false).
+          if (typeof v !== "string") bad[k] = { value: [v === null ? NULL_MESSAGE : "Not a valid string."] };
+        }
         return Object.keys(bad).length > 0 ? bad : undefined;
       }
       return undefined;

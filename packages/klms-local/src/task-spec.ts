@@ -7,6 +7,7 @@
  */
 import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
+import { PY_SPACE, pyMatch } from "./py-regex.js";
 import { pyStr } from "./python-repr.js";
 import {
   checkFields,
@@ -132,11 +133,11 @@ function checkDatasets(datasets: Record<string, unknown>): string | FieldErrors 
   return undefined;
 }
 
-/** The patterns of `validate_inputs` (`tasks.py:179-184`). */
+/** The patterns of `validate_inputs` (`tasks.py:179-184`), to be tested with {@link pyMatch} as Python's `re.match`. */
 export const INPUT_PATTERNS = {
   uuid: /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})(::[a-zA-Z0-9_-]+)?$/,
   ctx: /^(ctx)(::[a-zA-Z0-9_-]+)?$/,
-  s3: /^s3:\/\/[^\s]+$/,
+  s3: new RegExp(`^s3://[^${PY_SPACE}]+$`, "u"),
   datasetRef: /^([a-zA-Z0-9_-]+)(::[a-zA-Z0-9_-]+)?$/,
 };
 
@@ -149,8 +150,9 @@ function checkInputs(inputs: Record<string, unknown>, datasets: Record<string, u
       if (typeof item !== "string") {
         return { [at]: `Item '${pyStr(item, { parent: items, key: index })}' must be a string.` };
       }
-      if (INPUT_PATTERNS.uuid.test(item) || INPUT_PATTERNS.ctx.test(item) || INPUT_PATTERNS.s3.test(item)) continue;
-      const ref = INPUT_PATTERNS.datasetRef.exec(item);
+      const { uuid, ctx, s3, datasetRef } = INPUT_PATTERNS;
+      if (pyMatch(uuid, item) || pyMatch(ctx, item) || pyMatch(s3, item)) continue;
+      const ref = pyMatch(datasetRef, item);
       if (ref) {
         if (!((ref[1] as string) in datasets)) {
           return { [at]: `Invalid dataset reference '${ref[1]}' not found in datasets.` };

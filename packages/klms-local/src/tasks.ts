@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { type OutcomeState, outcomeOf, type TaskOutput } from "klms-tool/contract";
 import { checkTagRows } from "./db-constraints.js";
 import { ApiError } from "./envelope.js";
-import { evalParameters } from "./literal-eval.js";
 import { RecordDir } from "./records.js";
 import { isCanonicalUuid } from "./schema.js";
+import { parameterRowsOf, parametersFromRows } from "./task-parameters.js";
 import { isoNow } from "./timestamps.js";
 
 /** The four states of a task execution on the platform. */
@@ -49,8 +49,14 @@ export interface StoredTask {
   /** Each input resource's URL at creation (used when the resource is gone). */
   input_urls: Record<string, string>;
   outputs: Record<string, StoredOutput>;
-  parameters: Record<string, unknown> | null;
-  secrets: Record<string, string>;
+  /**
+   * The parameter rows as the platform stores them: name → the JSON text its `jsonb` column
+   * holds (`task-parameters.ts`); `null` when there are none. Files of earlier versions held the
+   * values themselves under `parameters`; they are converted when loaded.
+   */
+  parameter_rows: Record<string, string> | null;
+  /** The secret rows as the platform's text column holds them (`null` stays `null`). */
+  secrets: Record<string, string | null>;
   /** The posted `message` (the `log` tag), once one was posted. */
   message: string | null;
   metrics: Record<string, unknown> | null;
@@ -146,7 +152,15 @@ function checkStoredTask(value: unknown): string | undefined {
   if (typeof task.process_id !== "string" || typeof task.registered !== "object") {
     return "not a task record of this klms-local version (no process_id or registered outputs)";
   }
+  upgradeParameters(task as StoredTask & { parameters?: Record<string, unknown> | null });
   return undefined;
+}
+
+/** A task file of an earlier version kept the parameter values under `parameters`: made rows, as the platform would have stored them. */
+function upgradeParameters(task: StoredTask & { parameters?: Record<string, unknown> | null }): void {
+  if (task.parameter_rows !== undefined) return;
+  task.parameter_rows = parameterRowsOf(task.parameters);
+  delete task.parameters;
 }
 
 /** The platform moves a `created` task to `running` when its input is first read. */
@@ -210,10 +224,13 @@ function finish(task: StoredTask, state: "succeeded" | "failed"): void {
   task.end_date = isoNow();
 }
 
-/** The parameters as the platform reads them back: literal-evaluated, `null` when there are none. */
+/**
+ * The parameters as the platform reads them back: literal-evaluated, `null` when there are none.
+ * Floats are `PyFloat`s, big ints `PyInt`s and what JSON cannot carry `PyOpaque`s: write them
+ * with `dumpsJson` (the replies do), or convert with `toJsValue`.
+ */
 export function parametersOf(task: StoredTask): Record<string, unknown> | null {
-  if (!task.parameters || Object.keys(task.parameters).length === 0) return null;
-  return evalParameters(task.parameters);
+  return parametersFromRows(task.parameter_rows);
 }
 
 /**
