@@ -6,7 +6,7 @@
  */
 import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
-import { pyMatch } from "./py-regex.js";
+import { PY_SPACE, pyMatch } from "./py-regex.js";
 
 /** One field of a schema. */
 export interface FieldRule {
@@ -40,16 +40,26 @@ export type Schema = Record<string, FieldRule>;
 export type FieldErrors = Record<string, unknown>;
 
 /**
- * What Python's `uuid.UUID(s)` accepts, as marshmallow's `fields.UUID` does: 32 hex digits, with
- * optional hyphens, braces or a `urn:uuid:` prefix, in any case.
+ * The 128-bit value Python's `uuid.UUID(s)` reads from `text` (marshmallow's `fields.UUID` calls
+ * it), or undefined where it raises: `urn:` and `uuid:` removed wherever they are (lowercase
+ * only), braces stripped from both ends, every `-` removed; the rest must be 32 characters that
+ * `int(x, 16)` reads (white space around, a `+`, a `0x`, single `_` between digits).
  */
-export function isPythonUuid(text: string): boolean {
+export function pythonUuidValue(text: string): bigint | undefined {
   const hex = text
-    .trim()
-    .replace(/^urn:uuid:/i, "")
-    .replace(/^\{|\}$/g, "")
-    .replace(/-/g, "");
-  return /^[0-9a-fA-F]{32}$/.test(hex);
+    .replaceAll("urn:", "")
+    .replaceAll("uuid:", "")
+    .replace(/^[{}]+|[{}]+$/g, "")
+    .replaceAll("-", "");
+  if ([...hex].length !== 32) return undefined;
+  const space = `[${PY_SPACE}]*`;
+  const m = new RegExp(`^${space}\\+?(?:0[xX]_?)?([0-9a-fA-F](?:_?[0-9a-fA-F])*)${space}$`, "u").exec(hex);
+  return m ? BigInt(`0x${(m[1] as string).replaceAll("_", "")}`) : undefined;
+}
+
+/** What Python's `uuid.UUID(s)` accepts ({@link pythonUuidValue}). */
+export function isPythonUuid(text: string): boolean {
+  return pythonUuidValue(text) !== undefined;
 }
 
 /** The platform's `utils.is_valid_uuid`: canonical lowercase hyphenated form only (`utils.py:768-780`). */

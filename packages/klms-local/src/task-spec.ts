@@ -14,6 +14,7 @@ import {
   type FieldErrors,
   isCanonicalUuid,
   isPythonUuid,
+  pythonUuidValue,
   type Schema,
   validationError,
 } from "./schema.js";
@@ -91,12 +92,9 @@ export function parseTaskSpec(body: unknown): ParsedSpec {
   return { ...(spec as unknown as TaskSpec), process_id: canonicalUuid(spec.process_id as string) };
 }
 
-/** Python's `str(uuid.UUID(s))`: lowercase, hyphenated. */
+/** Python's `str(uuid.UUID(s))`: lowercase, hyphenated (`text` passed {@link isPythonUuid}). */
 export function canonicalUuid(text: string): string {
-  const hex = text
-    .replace(/^urn:uuid:/i, "")
-    .replace(/[{}-]/g, "")
-    .toLowerCase();
+  const hex = (pythonUuidValue(text) ?? 0n).toString(16).padStart(32, "0");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -11,7 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type LocalKlms, startLocalKlms } from "../src/index.js";
 import { pyMatch } from "../src/py-regex.js";
-import { INPUT_PATTERNS } from "../src/task-spec.js";
+import { isPythonUuid } from "../src/schema.js";
+import { canonicalUuid, INPUT_PATTERNS } from "../src/task-spec.js";
 import { assertError, assertSuccess, call, type Reply } from "./helpers.js";
 
 let klms: LocalKlms;
@@ -248,4 +249,27 @@ describe("pod logs never show the MinIO credentials the task input handed out", 
     const page = await (await fetch(`${store.apiUrl}/console/task/${id}`)).text();
     assert.ok(page.includes("&#34;key&#34;:&#34;***&#34;,&#34;skey&#34;:&#34;***&#34;"), page);
   });
+});
+
+describe("UUIDs as Python's uuid.UUID reads them (marshmallow's fields.UUID)", () => {
+  // Python 3.11: str(uuid.UUID(s)), or None where it raises ValueError.
+  const TABLE: Array<[string, string | null]> = [
+    [" 6c48d6af-0584-58b0-b36e-7836b357af9d", null],
+    ["{{6c48d6af-0584-58b0-b36e-7836b357af9d}}", "6c48d6af-0584-58b0-b36e-7836b357af9d"],
+    ["URN:UUID:6c48d6af-0584-58b0-b36e-7836b357af9d", null],
+    ["urn:uuid:6C48D6AF058458B0B36E7836B357AF9D", "6c48d6af-0584-58b0-b36e-7836b357af9d"],
+    ["6c48d6af-0584-58b0-b36e-7836b357af9d\n", null],
+    ["+c48d6af058458b0b36e7836b357af9d", "0c48d6af-0584-58b0-b36e-7836b357af9d"],
+    ["0x48d6af058458b0b36e7836b357af9d", "0048d6af-0584-58b0-b36e-7836b357af9d"],
+    ["6c48_6af058458b0b36e7836b357af9d", "06c486af-0584-58b0-b36e-7836b357af9d"],
+    [" c48d6af058458b0b36e7836b357af9d", "0c48d6af-0584-58b0-b36e-7836b357af9d"],
+    ["uuid:6c48d6af-0584-58b0-b36e-7836b357af9d", "6c48d6af-0584-58b0-b36e-7836b357af9d"],
+    ["6c48d6af-0584-58b0-b36e-7836b357af9d-", "6c48d6af-0584-58b0-b36e-7836b357af9d"],
+  ];
+  for (const [text, expected] of TABLE) {
+    test(`${JSON.stringify(text)} → ${expected}`, () => {
+      assert.equal(isPythonUuid(text), expected !== null);
+      if (expected !== null) assert.equal(canonicalUuid(text), expected);
+    });
+  }
 });
