@@ -55,19 +55,20 @@ export function checkTagRows(userTags: Record<string, unknown>, system: string[]
 /**
  * `klms.parameters.value` is `jsonb` (`schemas/30_custom_schemata.sql:407-413`), which refuses
  * what Python's `json.dumps` writes for a float `inf`/`nan` (`Infinity`, `NaN`: a JSON `1e999`)
- * and a `\u0000` in any string or key. `value` is the parameter as Python holds it.
+ * and a `\u0000` in any string or key (also `klms.metrics.value`, `:391-400`). `value` is the
+ * parameter (or metric) as Python holds it.
  */
-export function checkParameterRows(name: string, value: unknown): void {
+export function checkParameterRows(name: string, value: unknown, what: "parameter" | "metric" = "parameter"): void {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (v instanceof PyFloat && !Number.isFinite(v.value)) {
       throw sqlError(
-        `parameter "${name}" holds a float jsonb cannot store (inf or nan): send a finite number or a string`,
+        `${what} "${name}" holds a float jsonb cannot store (inf or nan): send a finite number or a string`,
       );
     }
     if (typeof v === "string" && v.includes("\u0000")) {
-      throw sqlError(`parameter "${name}" holds a \\u0000 character, which jsonb cannot store: remove it`);
+      throw sqlError(`${what} "${name}" holds a \\u0000 character, which jsonb cannot store: remove it`);
     }
     if (v !== null && typeof v === "object" && !(v instanceof PyFloat)) {
       for (const [k, child] of Object.entries(v)) stack.push(k, child);

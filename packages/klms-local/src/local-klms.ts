@@ -287,7 +287,11 @@ class LocalKlmsServer implements LocalKlms {
   async getTask(id: string): Promise<TaskRecord> {
     const { catalog } = this.#parts.state;
     const record = taskRecordOf(this.#taskOf(id), (entity) => catalog.find(entity)?.url as string | undefined);
-    return { ...record, parameters: toJsValue(record.parameters) as TaskRecord["parameters"] };
+    return {
+      ...record,
+      parameters: toJsValue(record.parameters) as TaskRecord["parameters"],
+      ...("metrics" in record ? { metrics: toJsValue(record.metrics) as TaskRecord["metrics"] } : {}),
+    };
   }
 
   async getOutcome(id: string): Promise<TaskOutcome> {

@@ -70,19 +70,30 @@ function throughJsonb(value: unknown): unknown {
  * `parseJsonText`, or built in JavaScript): name → the JSON text jsonb holds. `null` when there
  * are none. Throws the platform's SQL 500 for what jsonb refuses ({@link checkParameterRows}).
  */
-export function parameterRowsOf(parameters: Record<string, unknown> | null | undefined): Record<string, string> | null {
+export function parameterRowsOf(
+  parameters: Record<string, unknown> | null | undefined,
+  what: "parameter" | "metric" = "parameter",
+): Record<string, string> | null {
   if (!parameters || Object.keys(parameters).length === 0) return null;
   const rows: Record<string, string> = {};
   for (const [name, value] of Object.entries(parameters)) {
     const python = pythonValueOf(value, { parent: parameters, key: name });
-    checkParameterRows(name, python);
+    checkParameterRows(name, python, what);
     setKey(rows, name, dumpsJson(throughJsonb(python)));
   }
   return rows;
 }
 
 /**
- * The parameters as the platform reads them back (`task_execution_parameters_read_sql`): each
+ * Metrics go the same way (`sql_utils.py:1192-1217`: psycopg2's `Json` into `klms.metrics.value
+ * jsonb`; `:1621-1640`: read back through `ast.literal_eval`): name → jsonb text.
+ */
+export function metricRowsOf(metrics: Record<string, unknown> | null | undefined): Record<string, string> | null {
+  return parameterRowsOf(metrics, "metric");
+}
+
+/**
+ * The parameters (or metrics) as the platform reads them back (`task_execution_parameters_read_sql`): each
  * row parsed as psycopg2 parses jsonb, then a string through {@link literalEval}; `null` when
  * there are none.
  */

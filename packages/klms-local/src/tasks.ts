@@ -9,7 +9,7 @@ import { checkTagRows } from "./db-constraints.js";
 import { ApiError } from "./envelope.js";
 import { RecordDir } from "./records.js";
 import { isCanonicalUuid } from "./schema.js";
-import { parameterRowsOf, parametersFromRows } from "./task-parameters.js";
+import { metricRowsOf, parameterRowsOf, parametersFromRows } from "./task-parameters.js";
 import { isoNow } from "./timestamps.js";
 
 /** The four states of a task execution on the platform. */
@@ -60,6 +60,8 @@ export interface StoredTask {
   /** The posted `message` (the `log` tag), once one was posted. */
   message: string | null;
   metrics: Record<string, unknown> | null;
+  /** The metrics as the platform's `jsonb` rows hold them (`task-parameters.ts`); absent in files of earlier versions. */
+  metric_rows?: Record<string, string> | null;
   /** The last posted output map (name → path), as the tool reported it. */
   output: Record<string, string>;
   /** Outputs registered in the catalog: name → resource id. */
@@ -177,7 +179,10 @@ export function markInputRead(task: StoredTask): boolean {
  */
 export function applyOutput(task: StoredTask, body: TaskOutput & { outputs?: Record<string, string> }): void {
   task.output = body.output ?? body.outputs ?? {};
-  if (body.metrics && Object.keys(body.metrics).length > 0) task.metrics = { ...task.metrics, ...body.metrics };
+  if (body.metrics && Object.keys(body.metrics).length > 0) {
+    task.metric_rows = { ...task.metric_rows, ...metricRowsOf(body.metrics) };
+    task.metrics = { ...task.metrics, ...body.metrics };
+  }
   // `save_output` then inserts the message as the tag "log" (`tasks.py:1442`): a user tag of that
   // name breaks the primary key, and the task never takes an output (outputs and metrics stay).
   checkTagRows(task.tags, ["log"]);
@@ -255,7 +260,12 @@ export function taskRecordOf(task: StoredTask, currentUrl: (resourceId: string) 
   if (task.tool !== undefined) record.tool = task.tool;
   if (isTerminal(task.exec_state)) {
     record.messages = task.message;
-    record.metrics = task.metrics && Object.keys(task.metrics).length > 0 ? task.metrics : null;
+    // Read back as the platform reads its metric rows (literal_eval on strings, Python floats).
+    record.metrics = task.metric_rows
+      ? parametersFromRows(task.metric_rows)
+      : task.metrics && Object.keys(task.metrics).length > 0
+        ? task.metrics
+        : null;
     record.outputs = {};
     for (const [name, resourceId] of Object.entries(task.registered)) {
       record.outputs[name] = { resource_id: resourceId, url: currentUrl(resourceId) ?? "" };

@@ -109,6 +109,18 @@ describe("parameters round trip as on the platform (json.dumps into jsonb, liter
   });
 });
 
+describe("metrics as the platform's jsonb rows and literal_eval return them", () => {
+  test("a posted 1.0 stays a float, a string '1.0' becomes one, an int stays an int", async () => {
+    const { id, signature } = await created("");
+    const raw = '{"status":"succeeded","output":{},"metrics":{"a":1.0,"b":"1.0","c":2,"d":"x","e":1e16}}';
+    assertSuccess(await call(klms.apiUrl, "POST", `/api/v2/task/${id}/${signature}/output`, { raw }));
+    const reply = await getText(`/api/v2/task/${id}`);
+    assert.equal(reply.status, 200, reply.text);
+    const want = '"metrics":{"a":1.0,"b":1.0,"c":2,"d":"x","e":10000000000000000}';
+    assert.ok(reply.text.includes(want), reply.text);
+  });
+});
+
 describe("secrets as the platform's text column returns them", () => {
   // psycopg2 binds the JSON value, PostgreSQL casts it to text (int digits, float repr read as
   // numeric, bool true/false, None NULL).

@@ -88,7 +88,7 @@ function facts(t: TaskRecord): string {
     ["parameters", consoleJson(t.parameters)],
     ["inputs", JSON.stringify(t.inputs)],
   ];
-  for (const [k, v] of Object.entries(t.metrics ?? {})) rows.push([`metric ${k}`, JSON.stringify(v)]);
+  for (const [k, v] of Object.entries(t.metrics ?? {})) rows.push([`metric ${k}`, consoleJson(v)]);
   return `<table class="facts">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`;
 }
 
