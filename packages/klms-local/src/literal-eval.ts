@@ -14,7 +14,7 @@
  * Not reproduced: an unhashable dict key or set item (`"{[1]: 2}"`) raises `TypeError` on the
  * platform, which its handlers turn into a 500 `InternalException`; here the text stays a string.
  */
-import { floatJson, PyFloat, PyInt, PyOpaque, pyInt, setKey } from "./python-json.js";
+import { floatJson, PyFloat, PyInt, PyOpaque, pyInt, setKey, toJsValue } from "./python-json.js";
 
 /** Thrown inside the parser when the text is not a supported literal; never escapes this module. */
 class NotALiteral extends Error {}
@@ -51,11 +51,12 @@ function negate(n: PyNumber): PyNumber {
 const COMPLEX = new PyOpaque("complex");
 
 /**
- * Evaluates a string the way the platform's parameter read does: returns the converted value
- * when `text` is a supported Python literal, else `text` itself. Non-string values are returned
- * as they are (the platform's `literal_eval` raises on them and keeps the value).
+ * Evaluates a string the way the platform's parameter read does: returns the converted value,
+ * Python-typed ({@link PyFloat}, {@link PyInt}, {@link PyOpaque}), when `text` is a supported
+ * Python literal, else `text` itself. Non-string values are returned as they are (the platform's
+ * `literal_eval` raises on them and keeps the value).
  */
-export function literalEval(text: unknown): unknown {
+export function pyLiteralEval(text: unknown): unknown {
   if (typeof text !== "string") return text;
   try {
     const parser = new Parser(text.replace(/^[ \t]+/, ""));
@@ -68,10 +69,27 @@ export function literalEval(text: unknown): unknown {
   }
 }
 
-/** Applies {@link literalEval} to each top-level parameter value, as the platform does per row. */
+/**
+ * {@link pyLiteralEval} for JavaScript callers: a float as a number, an int beyond 2^53 as a
+ * BigInt; a literal JSON cannot carry (complex, set, bytes; the platform's reply would be a 500)
+ * gives `text` back.
+ */
+export function literalEval(text: unknown): unknown {
+  if (typeof text !== "string") return text;
+  const value = pyLiteralEval(text);
+  return containsOpaque(value) ? text : toJsValue(value);
+}
+
+function containsOpaque(value: unknown): boolean {
+  if (value instanceof PyOpaque) return true;
+  if (value === null || typeof value !== "object" || value instanceof PyFloat || value instanceof PyInt) return false;
+  return Object.values(value).some(containsOpaque);
+}
+
+/** Applies {@link pyLiteralEval} to each top-level parameter value, as the platform does per row. */
 export function evalParameters(parameters: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parameters)) setKey(out, name, literalEval(value));
+  for (const [name, value] of Object.entries(parameters)) setKey(out, name, pyLiteralEval(value));
   return out;
 }
 

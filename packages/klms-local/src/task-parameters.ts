@@ -3,7 +3,7 @@
  *
  * Parameters (`sql_utils.py:1112-1141`, `:1599-1617`): each value is written `json.dumps(value)`
  * into a `jsonb` column, read back by psycopg2 (`json.loads`), then, when it is a string, through
- * `ast.literal_eval` ({@link literalEval}). So a JSON `2.0` comes back the float `2.0`, a
+ * `ast.literal_eval` ({@link pyLiteralEval}). So a JSON `2.0` comes back the float `2.0`, a
  * `1e16` the int `10000000000000000` (jsonb's numeric prints no exponent), a `-0.0` the float
  * `0.0`, a string `"1.0"` the float `1.0`; a float `inf`/`nan` (JSON `1e999`) or a `\u0000` in a
  * string cannot be stored in jsonb, so the creation fails with the platform's SQL 500.
@@ -14,7 +14,7 @@
  * `"true"`/`"false"`, `null` stays `null`; a dict or list cannot be bound (500).
  */
 import { checkParameterRows, checkSecretRows } from "./db-constraints.js";
-import { literalEval } from "./literal-eval.js";
+import { pyLiteralEval } from "./literal-eval.js";
 import { dumpsJson, PyFloat, PyInt, pyInt, setKey } from "./python-json.js";
 import { numberSourceAt, type Place, parseJsonText, pyFloat } from "./python-repr.js";
 
@@ -94,7 +94,7 @@ export function metricRowsOf(metrics: Record<string, unknown> | null | undefined
 
 /**
  * The parameters (or metrics) as the platform reads them back (`task_execution_parameters_read_sql`): each
- * row parsed as psycopg2 parses jsonb, then a string through {@link literalEval}; `null` when
+ * row parsed as psycopg2 parses jsonb, then a string through {@link pyLiteralEval}; `null` when
  * there are none.
  */
 export function parametersFromRows(rows: Record<string, string> | null): Record<string, unknown> | null {
@@ -103,7 +103,7 @@ export function parametersFromRows(rows: Record<string, string> | null): Record<
   for (const [name, text] of Object.entries(rows)) {
     // Wrapped in a list so that a top-level number has a container to remember its text by.
     const parsed = parseJsonText(`[${text}]`).value as unknown[];
-    setKey(out, name, literalEval(pythonValueOf(parsed[0], { parent: parsed, key: 0 })));
+    setKey(out, name, pyLiteralEval(pythonValueOf(parsed[0], { parent: parsed, key: 0 })));
   }
   return out;
 }

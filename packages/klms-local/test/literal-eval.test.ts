@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { evalParameters, literalEval } from "../src/literal-eval.js";
+import { evalParameters, literalEval, pyLiteralEval } from "../src/literal-eval.js";
 import { dumpsJson, NotJsonSerializable, PyFloat } from "../src/python-json.js";
 
 // Each input with what the platform writes for it: Python 3.11's
@@ -130,15 +130,23 @@ const TABLE: Array<[string, string | null]> = [
 
 for (const [text, expected] of TABLE) {
   test(`literalEval(${JSON.stringify(text)}) is written ${expected ?? "(not JSON: 500)"}`, () => {
-    const value = literalEval(text);
+    const value = pyLiteralEval(text);
     if (expected === null) assert.throws(() => dumpsJson(value), NotJsonSerializable);
     else assert.equal(dumpsJson(value), expected);
   });
 }
 
 test("floats stay floats (range() of one fails in Python), ints stay ints", () => {
-  assert.ok(literalEval("10.0") instanceof PyFloat);
-  assert.equal(literalEval("10"), 10);
+  assert.ok(pyLiteralEval("10.0") instanceof PyFloat);
+  assert.equal(pyLiteralEval("10"), 10);
+});
+
+test("literalEval, for JavaScript callers: numbers, BigInt beyond 2^53, the text where JSON cannot carry the value", () => {
+  assert.equal(literalEval("10.0"), 10);
+  assert.equal(literalEval("12345678901234567890"), 12345678901234567890n);
+  assert.deepEqual(literalEval("[1.5, {'a': 2.0}]"), [1.5, { a: 2 }]);
+  assert.equal(literalEval("1+2j"), "1+2j");
+  assert.equal(literalEval("[1, {1, 2}]"), "[1, {1, 2}]");
 });
 
 test("non-string values pass through unchanged", () => {
