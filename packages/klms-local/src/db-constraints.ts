@@ -6,6 +6,7 @@
  * status, type and message, with a `hint` in `detail` naming the constraint and what to send.
  */
 import { ApiError } from "./envelope.js";
+import { PyFloat, PyInt } from "./python-json.js";
 
 /** The message the platform's 500 carries: `repr()` of that `ValueError`. */
 const SQL_ERROR_MESSAGE = "ValueError('Internal Error: bad backend', 'Error in executing SQL command')";
@@ -49,4 +50,41 @@ export function checkTagRows(userTags: Record<string, unknown>, system: string[]
   if (clash !== undefined) {
     throw sqlError(`the tag "${clash}" is reserved by the platform (${system.join(", ")}): rename it`);
   }
+}
+
+/**
+ * `klms.parameters.value` is `jsonb` (`schemas/30_custom_schemata.sql:407-413`), which refuses
+ * what Python's `json.dumps` writes for a float `inf`/`nan` (`Infinity`, `NaN`: a JSON `1e999`)
+ * and a `\u0000` in any string or key (also `klms.metrics.value`, `:391-400`). `value` is the
+ * parameter (or metric) as Python holds it.
+ */
+export function checkParameterRows(name: string, value: unknown, what: "parameter" | "metric" = "parameter"): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v instanceof PyFloat && !Number.isFinite(v.value)) {
+      throw sqlError(
+        `${what} "${name}" holds a float jsonb cannot store (inf or nan): send a finite number or a string`,
+      );
+    }
+    if (typeof v === "string" && v.includes("\u0000")) {
+      throw sqlError(`${what} "${name}" holds a \\u0000 character, which jsonb cannot store: remove it`);
+    }
+    if (v !== null && typeof v === "object" && !(v instanceof PyFloat)) {
+      for (const [k, child] of Object.entries(v)) stack.push(k, child);
+    }
+  }
+}
+
+/**
+ * `klms.task_secret.value` is `text` (`schemas/30_custom_schemata.sql:332-338`): psycopg2 cannot
+ * bind a dict there, an array does not fit a text column, and PostgreSQL text holds no NUL.
+ */
+export function checkSecretRows(name: string, value: unknown): void {
+  if (typeof value === "string" && value.includes("\u0000")) {
+    throw sqlError(`secret "${name}" holds a \\u0000 character, which a text column cannot store: remove it`);
+  }
+  if (typeof value !== "object" || value === null || value instanceof PyFloat || value instanceof PyInt) return;
+  const type = Array.isArray(value) ? "list" : "dict";
+  throw sqlError(`secret "${name}" is a ${type}: the platform stores secrets as text; send a string`);
 }

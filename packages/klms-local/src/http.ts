@@ -6,10 +6,10 @@
 import type { IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
-import { isObject } from "klms-tool/internal";
 import { type TokenClaims, verifyAuthorization } from "./auth.js";
-import { HIDDEN_HELP, successBody } from "./envelope.js";
+import { ApiError, errorBody, HIDDEN_HELP, successBody } from "./envelope.js";
 import { parseJsonBody } from "./output-body.js";
+import { dumpsJson, NotJsonSerializable } from "./python-json.js";
 
 /** The Hono environment: node's request, the caller once a token was checked, and whether `help` is hidden. */
 export type Env = {
@@ -38,9 +38,22 @@ export function rootUrl(c: Context<Env>): string {
   return `${new URL(c.req.url).origin}${prefixed ? PUBLIC_PREFIX : ""}/`;
 }
 
-/** Replies with JSON, keys sorted at every level like Flask's JSON provider (`data_api.py:142-156`). */
+/**
+ * Replies with JSON as Flask's JSON provider writes it (`data_api.py:142-156`; `dumpsJson`: keys
+ * sorted, Python's floats, non-ASCII escaped). A value Python's `json` cannot write (a complex or
+ * set parameter) fails there after the handler returned: Flask's 500 `HTTPError` "Internal
+ * Server Error" with an empty detail, and so here.
+ */
 export function reply(c: Context<Env>, status: number, body: unknown): Response {
-  return c.body(JSON.stringify(sortKeys(body)), status as 200, { "content-type": "application/json" });
+  let text: string;
+  try {
+    text = dumpsJson(body);
+  } catch (e) {
+    if (!(e instanceof NotJsonSerializable)) throw e;
+    const error = new ApiError(500, "Internal Server Error", {}, "HTTPError");
+    return c.body(dumpsJson(errorBody(requestUrl(c), error)), 500, { "content-type": "application/json" });
+  }
+  return c.body(text, status as 200, { "content-type": "application/json" });
 }
 
 /** A 200 with the success envelope around `result` (`help` hidden on the routes of {@link hideHelp}). */
@@ -61,14 +74,6 @@ export const hideHelp: MiddlewareHandler<Env> = async (c, next) => {
 /** The request's JSON body as webargs reads it (non-JSON content type or empty body: `{}`; bad JSON or UTF-8: 400). */
 export async function jsonBody(c: Context<Env>): Promise<unknown> {
   return parseJsonBody(c.req.header("content-type"), new Uint8Array(await c.req.arrayBuffer()));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeys(value[key]);
-  return out;
 }
 
 /**

@@ -8,9 +8,11 @@
  *
  * Pods and logs live under `<dataDir>/logs/<task id>/`: `<pod name>.log` and `pods.json`.
  */
+
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Masker } from "klms-tool/internal";
 import { writeFileDurably } from "./records.js";
 import type { PodView } from "./routes/tasks.js";
 import type { RunResult, StartedRun } from "./runner.js";
@@ -53,7 +55,7 @@ export const DEFAULT_RETRY_DELAY_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 360_000;
 
 /** The pod's part of a run that is not chosen per pod: arguments, grace period, secrets. */
-export type PodTemplate = Omit<PodStart, "name" | "logFile" | "graceMs">;
+export type PodTemplate = Omit<PodStart, "name" | "logFile" | "graceMs" | "masker">;
 
 /** A launcher that can start pods. */
 type ReadyLauncher = Exclude<PodLauncher, { pending: string }>;
@@ -73,6 +75,8 @@ export class Jobs {
   readonly #dir: string;
   readonly #options: JobOptions;
   readonly #jobs = new Map<string, JobState>();
+  /** Per task: what its pods' logs hide, shared by all its pods and added to while they run. */
+  readonly #maskers = new Map<string, Masker>();
 
   /** `dir` is `<dataDir>/logs`. */
   constructor(dir: string, options: JobOptions) {
@@ -100,11 +104,30 @@ export class Jobs {
     return this.#startPod(this.#job(taskId, jobName), launcher, template);
   }
 
-  /** The task's pods, oldest first, with their logs so far. */
+  /**
+   * Masks `values` (each string or number leaf, e.g. the MinIO credentials a task input just handed
+   * out) in the task's pod logs from now on: in what its pods print (the log files) and in what
+   * {@link pods} shows (`/logs`, `/jobs`, the console).
+   */
+  hide(taskId: string, values: unknown): void {
+    this.#maskerOf(taskId).addAll(values);
+  }
+
+  /** The task's pods, oldest first, with their logs so far (masked by {@link hide}). */
   pods(taskId: string): PodView[] {
     const job = this.#jobs.get(taskId) ?? this.#load(taskId);
     if (!job) return [];
-    return job.pods.map((pod) => ({ name: pod.name, phase: pod.phase, logs: this.#logs(taskId, pod) }));
+    const masker = this.#maskerOf(taskId);
+    return job.pods.map((pod) => ({ name: pod.name, phase: pod.phase, logs: masker.mask(this.#logs(taskId, pod)) }));
+  }
+
+  #maskerOf(taskId: string): Masker {
+    let masker = this.#maskers.get(taskId);
+    if (!masker) {
+      masker = new Masker();
+      this.#maskers.set(taskId, masker);
+    }
+    return masker;
   }
 
   /** The task's Job status; undefined when it has none. */
@@ -178,6 +201,7 @@ export class Jobs {
     this.#add(job, pod);
     const run = launcher.start({
       ...template,
+      masker: this.#maskerOf(job.taskId),
       name: pod.name,
       logFile: this.#logFile(job.taskId, pod.name),
       graceMs: this.#options.graceMs,

@@ -1,13 +1,20 @@
 /**
  * The platform runs Python's `ast.literal_eval` on every stored parameter value when it reads
- * them back (Data API `sql_utils.py`, errors ignored), so a string parameter that looks like a
- * Python literal reaches the tool converted: `"123"` → `123`, `"None"` → `null`. This module
- * reproduces that for the literals a parameter can plausibly hold: numbers (with sign, `_`, hex,
- * octal, binary, exponent), `True`/`False`/`None`, quoted strings (adjacent ones concatenated)
- * and lists, tuples and dicts of those. What `literal_eval` rejects (names, expressions, `"null"`,
- * dates, URLs) stays the original string, as on the platform; so do the literals left out here
- * (complex numbers, bytes, sets, triple-quoted strings) and values JSON cannot carry.
+ * them back (Data API `sql_utils.py:1599-1617`, `ValueError`/`SyntaxError` ignored), so a string
+ * parameter that looks like a Python literal reaches the tool converted: `"123"` → `123`,
+ * `"1.0"` → the float `1.0`, `"1e5"` → `100000.0`, `"-0.0"` → `-0.0`, `"1e999"` → `inf` (written
+ * `Infinity`), `"'''abc'''"` → `"abc"`, `"None"` → `null`. Numbers (sign, `_`, hex, octal, binary,
+ * exponent), `True`/`False`/`None`, strings (prefixes `r`/`u`, triple quotes, adjacent ones
+ * concatenated), lists, tuples and dicts are read; floats come out as {@link PyFloat}, ints beyond
+ * 2^53 as {@link PyInt}. The literals JSON cannot carry (complex `1+2j`, sets `{1,2}`, bytes
+ * `b"x"`, `...`) come out as {@link PyOpaque}: the platform's reply then fails with a 500, and so
+ * does ours (`dumpsJson`). What `literal_eval` rejects (names, other expressions, `"null"`,
+ * dates, URLs, f-strings) stays the original string.
+ *
+ * Not reproduced: an unhashable dict key or set item (`"{[1]: 2}"`) raises `TypeError` on the
+ * platform, which its handlers turn into a 500 `InternalException`; here the text stays a string.
  */
+import { floatJson, PyFloat, PyInt, PyOpaque, pyInt, setKey, toJsValue } from "./python-json.js";
 
 /** Thrown inside the parser when the text is not a supported literal; never escapes this module. */
 class NotALiteral extends Error {}
@@ -19,14 +26,37 @@ const FLOAT = new RegExp(
 );
 const INTEGER = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const STRING_PREFIX = /^([rRuU]?)(['"])/;
+/** A string or bytes literal's prefix and quote (`f` strings are not literals: `literal_eval` refuses them). */
+const STRING_PREFIX = /^([rR][bB]|[bB][rR]|[rRuUbB]?)(['"])/;
+
+/** A number as Python holds it: an int (a JS number, or {@link PyInt}), a {@link PyFloat}, or a complex ({@link PyOpaque}). */
+type PyNumber = number | PyInt | PyFloat | PyOpaque;
+
+function isNumber(v: unknown): v is PyNumber {
+  return (
+    typeof v === "number" ||
+    v instanceof PyInt ||
+    v instanceof PyFloat ||
+    (v instanceof PyOpaque && v.type === "complex")
+  );
+}
+
+function negate(n: PyNumber): PyNumber {
+  if (typeof n === "number") return n === 0 ? 0 : -n;
+  if (n instanceof PyFloat) return new PyFloat(-n.value);
+  if (n instanceof PyInt) return pyInt(n.digits.startsWith("-") ? n.digits.slice(1) : `-${n.digits}`);
+  return n;
+}
+
+const COMPLEX = new PyOpaque("complex");
 
 /**
- * Evaluates a string the way the platform's parameter read does: returns the converted value
- * when `text` is a supported Python literal, else `text` itself. Non-string values are returned
- * as they are (the platform's `literal_eval` raises on them and keeps the value).
+ * Evaluates a string the way the platform's parameter read does: returns the converted value,
+ * Python-typed ({@link PyFloat}, {@link PyInt}, {@link PyOpaque}), when `text` is a supported
+ * Python literal, else `text` itself. Non-string values are returned as they are (the platform's
+ * `literal_eval` raises on them and keeps the value).
  */
-export function literalEval(text: unknown): unknown {
+export function pyLiteralEval(text: unknown): unknown {
   if (typeof text !== "string") return text;
   try {
     const parser = new Parser(text.replace(/^[ \t]+/, ""));
@@ -39,10 +69,27 @@ export function literalEval(text: unknown): unknown {
   }
 }
 
-/** Applies {@link literalEval} to each top-level parameter value, as the platform does per row. */
+/**
+ * {@link pyLiteralEval} for JavaScript callers: a float as a number, an int beyond 2^53 as a
+ * BigInt; a literal JSON cannot carry (complex, set, bytes; the platform's reply would be a 500)
+ * gives `text` back.
+ */
+export function literalEval(text: unknown): unknown {
+  if (typeof text !== "string") return text;
+  const value = pyLiteralEval(text);
+  return containsOpaque(value) ? text : toJsValue(value);
+}
+
+function containsOpaque(value: unknown): boolean {
+  if (value instanceof PyOpaque) return true;
+  if (value === null || typeof value !== "object" || value instanceof PyFloat || value instanceof PyInt) return false;
+  return Object.values(value).some(containsOpaque);
+}
+
+/** Applies {@link pyLiteralEval} to each top-level parameter value, as the platform does per row. */
 export function evalParameters(parameters: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parameters)) out[name] = literalEval(value);
+  for (const [name, value] of Object.entries(parameters)) setKey(out, name, pyLiteralEval(value));
   return out;
 }
 
@@ -63,14 +110,11 @@ class Parser {
     if (c === "[") return this.#sequence("[", "]");
     if (c === "(") return this.#parenthesised();
     if (c === "{") return this.#dict();
-    if (c === "+" || c === "-") {
-      this.#pos++;
-      // A sign applies to a number only: -5 and -(5), not -True or -'x'.
-      const n = this.#peek() === "(" ? this.#parenthesised() : this.#number();
-      if (typeof n !== "number") throw new NotALiteral();
-      return c === "-" ? -n : n;
+    if (rest.startsWith("...")) {
+      this.#pos += 3;
+      return new PyOpaque("ellipsis");
     }
-    if (/^[0-9.]/.test(c)) return this.#number();
+    if (c === "+" || c === "-" || /^[0-9.]/.test(rest)) return this.#complexSum(this.#signed());
     if (STRING_PREFIX.test(rest)) return this.#strings();
     const name = NAME.exec(rest)?.[0];
     if (name === "True" || name === "False" || name === "None") {
@@ -78,6 +122,32 @@ class Parser {
       return name === "None" ? null : name === "True";
     }
     throw new NotALiteral();
+  }
+
+  /** A number with an optional sign: -5 and -(5), not -True, -'x' or --5. */
+  #signed(): PyNumber {
+    const c = this.text[this.#pos];
+    if (c !== "+" && c !== "-") return this.#number();
+    this.#pos++;
+    const n = this.#peek() === "(" ? this.#parenthesised() : this.#number();
+    if (!isNumber(n)) throw new NotALiteral();
+    return c === "-" ? negate(n) : n;
+  }
+
+  /** `literal_eval` takes one `a + bj` / `a - bj` (a signed number, b an unsigned imaginary): a complex. */
+  #complexSum(left: PyNumber): PyNumber {
+    const save = this.#pos;
+    const op = this.#peek();
+    if (op !== "+" && op !== "-") return left;
+    this.#pos++;
+    this.#skipSpace();
+    if (!/^[0-9.]/.test(this.text.slice(this.#pos))) {
+      this.#pos = save;
+      return left;
+    }
+    const right = this.#number();
+    if (right !== COMPLEX) throw new NotALiteral();
+    return COMPLEX;
   }
 
   /** Skips white space and `#` comments, which Python's parser ignores too. */
@@ -102,47 +172,60 @@ class Parser {
     this.#pos++;
   }
 
-  #number(): number {
+  #number(): PyNumber {
     const rest = this.text.slice(this.#pos);
     const float = FLOAT.exec(rest)?.[0];
     const integer = INTEGER.exec(rest)?.[0];
     const token = float ?? integer;
     if (!token) throw new NotALiteral();
-    // A number glued to a letter or digit is something else: 1j (complex), 007, 1_ or 12abc.
-    const after = rest[token.length];
+    let after = rest[token.length];
+    // 1j and 1.5J are imaginary (decimal only: 0x1j is not a number).
+    const imaginary = (after === "j" || after === "J") && !/^0[xXoObB]/.test(token);
+    if (imaginary) after = rest[token.length + 1];
+    // A number glued to a letter or digit is something else: 007, 1_ or 12abc.
     if (after !== undefined && /[A-Za-z0-9_.]/.test(after)) throw new NotALiteral();
-    this.#pos += token.length;
+    this.#pos += token.length + (imaginary ? 1 : 0);
+    if (imaginary) return COMPLEX;
     const clean = token.replaceAll("_", "");
-    const value = float ? Number(clean) : parseInteger(clean);
-    if (!Number.isFinite(value)) throw new NotALiteral();
-    return value;
+    // Python's float() as Number(): inf beyond the range (1e999).
+    return float ? new PyFloat(Number(clean)) : pyInt(parseInteger(clean));
   }
 
-  #strings(): string {
+  #strings(): string | PyOpaque {
     let out = "";
-    let first = true;
-    // Python joins adjacent string literals: 'a' "b" is "ab".
-    while (first || STRING_PREFIX.test(this.text.slice(this.#pos))) {
-      out += this.#string();
-      first = false;
+    let bytes: boolean | undefined;
+    // Python joins adjacent string literals: 'a' "b" is "ab"; mixing bytes and str is a SyntaxError.
+    while (bytes === undefined || STRING_PREFIX.test(this.text.slice(this.#pos))) {
+      const piece = this.#string();
+      if (bytes !== undefined && bytes !== piece.bytes) throw new NotALiteral();
+      bytes = piece.bytes;
+      out += piece.text;
       this.#skipSpace();
     }
-    return out;
+    return bytes ? new PyOpaque("bytes") : out;
   }
 
-  #string(): string {
+  #string(): { text: string; bytes: boolean } {
     const m = STRING_PREFIX.exec(this.text.slice(this.#pos));
     if (!m) throw new NotALiteral();
-    const raw = (m[1] ?? "").toLowerCase() === "r";
-    const quote = m[2] as string;
-    if (this.text.startsWith(quote.repeat(3), this.#pos + (m[1]?.length ?? 0))) throw new NotALiteral();
-    this.#pos += m[0].length;
+    const prefix = (m[1] ?? "").toLowerCase();
+    const raw = prefix.includes("r");
+    const bytes = prefix.includes("b");
+    const single = m[2] as string;
+    const triple = this.text.startsWith(single.repeat(3), this.#pos + prefix.length);
+    const quote = triple ? single.repeat(3) : single;
+    this.#pos += prefix.length + quote.length;
     let out = "";
     for (;;) {
       const c = this.text[this.#pos];
-      if (c === undefined || c === "\n") throw new NotALiteral();
+      if (c === undefined || (c === "\n" && !triple)) throw new NotALiteral();
+      // Bytes literals hold ASCII only.
+      if (bytes && c.charCodeAt(0) > 0x7f) throw new NotALiteral();
+      if (this.text.startsWith(quote, this.#pos)) {
+        this.#pos += quote.length;
+        return { text: out, bytes };
+      }
       this.#pos++;
-      if (c === quote) return out;
       if (c !== "\\") {
         out += c;
         continue;
@@ -229,34 +312,40 @@ class Parser {
     return items;
   }
 
-  /** A dict's keys become JSON object keys the way Python's `json.dumps` writes them. */
-  #dict(): Record<string, unknown> {
+  /** A dict (its keys become JSON keys as Python's `json.dumps` writes them), or a set (`{1, 2}`: opaque). */
+  #dict(): Record<string, unknown> | PyOpaque {
     this.#expect("{");
     const out: Record<string, unknown> = {};
+    let set = false;
+    let first = true;
     while (this.#peek() !== "}") {
       const key = this.value();
-      this.#expect(":");
-      out[jsonKey(key)] = this.value();
+      if (first && this.#peek() !== ":") set = true;
+      first = false;
+      if (!set) {
+        this.#expect(":");
+        setKey(out, jsonKey(key), this.value());
+      }
       if (this.#peek() === ",") this.#pos++;
       else break;
     }
     this.#expect("}");
-    return out;
+    return set ? new PyOpaque("set") : out;
   }
 }
 
-function parseInteger(clean: string): number {
-  const prefix = clean.slice(0, 2).toLowerCase();
-  const radix = prefix === "0x" ? 16 : prefix === "0o" ? 8 : prefix === "0b" ? 2 : 10;
-  return radix === 10 ? Number(clean) : Number.parseInt(clean.slice(2), radix);
+/** An int token (no `_`) as decimal digits: Python ints are unbounded, so through BigInt. */
+function parseInteger(clean: string): string {
+  return BigInt(/^0[oO]/.test(clean) ? `0o${clean.slice(2)}` : clean).toString();
 }
 
 function jsonKey(key: unknown): string {
   if (typeof key === "string") return key;
   if (key === null) return "null";
   if (typeof key === "boolean") return String(key);
-  // Python writes 2.0 as "2.0" where this gives "2"; a float dict key in a parameter is far-fetched.
   if (typeof key === "number") return String(key);
+  if (key instanceof PyInt) return key.digits;
+  if (key instanceof PyFloat) return floatJson(key.value);
   // Lists are unhashable in Python; tuples as keys cannot be written as JSON.
   throw new NotALiteral();
 }

@@ -3,6 +3,7 @@
  * the object store its task inputs point at, the task store under a data dir, and the Jobs that
  * play the cluster's. Its state is the parts of local-klms-parts.ts plus the listening server.
  */
+
 import { join } from "node:path";
 import { Accounts, type UserSpec } from "./accounts.js";
 import { DEV_USERNAME, issueDevToken, issueToken, signatureOf } from "./auth.js";
@@ -20,6 +21,7 @@ import {
   seedOf,
   tlsDirOf,
 } from "./local-klms-parts.js";
+import { toJsValue } from "./python-json.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
@@ -255,6 +257,7 @@ class LocalKlmsServer implements LocalKlms {
       minio: (username) => objects.minioFor(username),
       ...(objects.list ? { listObjects: objects.list } : {}),
       ...(objects.embedded?.ca ? { storeCa: objects.embedded.ca } : {}),
+      handedOut: (task, credentials) => jobs.hide(task.id, credentials),
       podsOf: (task) => (task.tool === undefined && task.image === undefined ? [] : jobs.pods(task.id)),
       onCreated: (task) => this.#launch(task),
       onTerminated: (task) => jobs.delete(task.id),
@@ -283,7 +286,12 @@ class LocalKlmsServer implements LocalKlms {
 
   async getTask(id: string): Promise<TaskRecord> {
     const { catalog } = this.#parts.state;
-    return taskRecordOf(this.#taskOf(id), (entity) => catalog.find(entity)?.url as string | undefined);
+    const record = taskRecordOf(this.#taskOf(id), (entity) => catalog.find(entity)?.url as string | undefined);
+    return {
+      ...record,
+      parameters: toJsValue(record.parameters) as TaskRecord["parameters"],
+      ...("metrics" in record ? { metrics: toJsValue(record.metrics) as TaskRecord["metrics"] } : {}),
+    };
   }
 
   async getOutcome(id: string): Promise<TaskOutcome> {

@@ -56,6 +56,11 @@ function recordNumbers(text: string, root: object): number {
   return depth;
 }
 
+/** The source text of the number at `place` in a body parsed by {@link parseJsonText}; undefined when unknown. */
+export function numberSourceAt(place: Place): string | undefined {
+  return numberTexts.get(place.parent)?.get(place.key);
+}
+
 /** Python's `str()` of a JSON value (`None`, `True`, `1.0`, `[1, 'a']`, `{'k': 2}`); `place` finds a number's source. */
 export function pyStr(value: unknown, place?: Place): string {
   if (value === null) return "None";

@@ -69,6 +69,11 @@ export interface StartRunOptions {
   logFile: string;
   /** Values masked in the log and the result (the token, the signature, the task's secrets). */
   secrets?: unknown[];
+  /**
+   * The masker to use (and add those values to): the Job's, shared by its pods, so values handed
+   * out while the pod runs (the MinIO credentials of its input) are masked too. Default: a new one.
+   */
+  masker?: Masker;
 }
 
 /**
@@ -79,7 +84,7 @@ export interface StartRunOptions {
 export function startRun(command: string[], jobArgs: string[], options: StartRunOptions): StartedRun {
   const [program, ...programArgs] = command;
   if (!program) throw new Error("the runner needs a command, e.g. [process.execPath, 'dist/entry.js']");
-  const masker = new Masker();
+  const masker = options.masker ?? new Masker();
   for (const secret of [...jobArgs.slice(3), jobArgs[0], ...(options.secrets ?? [])]) masker.addAll(secret);
 
   mkdirSync(dirname(options.logFile), { recursive: true });

@@ -6,11 +6,12 @@
  * - the task's image, run with podman and runc the way scripts/image-e2e.* run it,
  * - nothing: the pod stays Pending, as on a cluster that cannot pull the image.
  */
+
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { globalArgs, runArgs, splitCommand } from "klms-tool/internal";
+import { globalArgs, type Masker, runArgs, splitCommand } from "klms-tool/internal";
 import { type StartedRun, startRun } from "./runner.js";
 
 /** Runs a command with the Job's arguments appended (e.g. `["python3", "-u", "run.py"]`). */
@@ -58,6 +59,8 @@ export interface PodStart {
   logFile: string;
   graceMs: number;
   secrets: unknown[];
+  /** The Job's masker, shared by its pods (see `StartRunOptions.masker`). */
+  masker?: Masker;
   timeoutMs?: number;
   /** Variables the local KLMS adds for every run (a TLS store's CA trust); the runner's `env` wins. */
   env?: Record<string, string>;
@@ -88,7 +91,13 @@ export function launcherFor(runner: Runner, task: LaunchedTask): PodLauncher {
 }
 
 function runOptions(pod: PodStart) {
-  return { logFile: pod.logFile, graceMs: pod.graceMs, secrets: pod.secrets, timeoutMs: pod.timeoutMs };
+  return {
+    logFile: pod.logFile,
+    graceMs: pod.graceMs,
+    secrets: pod.secrets,
+    timeoutMs: pod.timeoutMs,
+    ...(pod.masker ? { masker: pod.masker } : {}),
+  };
 }
 
 /** The command that runs a tool project's built worker through the entrypoint, as run.sh does. */

@@ -6,6 +6,7 @@
  */
 import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
+import { PY_SPACE, pyMatch } from "./py-regex.js";
 
 /** One field of a schema. */
 export interface FieldRule {
@@ -20,7 +21,7 @@ export interface FieldRule {
   /** marshmallow `Length(min=, max=)`. */
   minLength?: number;
   maxLength?: number;
-  /** marshmallow `Regexp`: "String does not match expected pattern."; with `lambda: true`, "Invalid value.". */
+  /** marshmallow `Regexp` (Python's `re.match`, through `pyMatch`): "String does not match expected pattern."; with `lambda: true`, "Invalid value.". */
   pattern?: RegExp;
   lambda?: boolean;
   /** For lists: each item must be a string. */
@@ -39,16 +40,26 @@ export type Schema = Record<string, FieldRule>;
 export type FieldErrors = Record<string, unknown>;
 
 /**
- * What Python's `uuid.UUID(s)` accepts, as marshmallow's `fields.UUID` does: 32 hex digits, with
- * optional hyphens, braces or a `urn:uuid:` prefix, in any case.
+ * The 128-bit value Python's `uuid.UUID(s)` reads from `text` (marshmallow's `fields.UUID` calls
+ * it), or undefined where it raises: `urn:` and `uuid:` removed wherever they are (lowercase
+ * only), braces stripped from both ends, every `-` removed; the rest must be 32 characters that
+ * `int(x, 16)` reads (white space around, a `+`, a `0x`, single `_` between digits).
  */
-export function isPythonUuid(text: string): boolean {
+export function pythonUuidValue(text: string): bigint | undefined {
   const hex = text
-    .trim()
-    .replace(/^urn:uuid:/i, "")
-    .replace(/^\{|\}$/g, "")
-    .replace(/-/g, "");
-  return /^[0-9a-fA-F]{32}$/.test(hex);
+    .replaceAll("urn:", "")
+    .replaceAll("uuid:", "")
+    .replace(/^[{}]+|[{}]+$/g, "")
+    .replaceAll("-", "");
+  if ([...hex].length !== 32) return undefined;
+  const space = `[${PY_SPACE}]*`;
+  const m = new RegExp(`^${space}\\+?(?:0[xX]_?)?([0-9a-fA-F](?:_?[0-9a-fA-F])*)${space}$`, "u").exec(hex);
+  return m ? BigInt(`0x${(m[1] as string).replaceAll("_", "")}`) : undefined;
+}
+
+/** What Python's `uuid.UUID(s)` accepts ({@link pythonUuidValue}). */
+export function isPythonUuid(text: string): boolean {
+  return pythonUuidValue(text) !== undefined;
 }
 
 /** The platform's `utils.is_valid_uuid`: canonical lowercase hyphenated form only (`utils.py:768-780`). */
@@ -83,8 +94,11 @@ export function checkFields(
   return errors;
 }
 
+/** marshmallow's `Field.deserialize` on `None` with `allow_none=False` (the default, also for nested item fields). */
+const NULL_MESSAGE = "Field may not be null.";
+
 function checkValue(value: unknown, rule: FieldRule): unknown {
-  if (value === null) return rule.nullable ? undefined : ["Field may not be null."];
+  if (value === null) return rule.nullable ? undefined : [NULL_MESSAGE];
   switch (rule.type) {
     case "string":
       if (typeof value !== "string") return ["Not a valid string."];
@@ -95,7 +109,7 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
         return [`Longer than maximum length ${rule.maxLength}.`];
       }
       if (rule.oneOf && !rule.oneOf.includes(value)) return [`Must be one of: ${rule.oneOf.join(", ")}.`];
-      if (rule.pattern && !rule.pattern.test(value)) {
+      if (rule.pattern && !pyMatch(rule.pattern, value)) {
         return [rule.lambda ? "Invalid value." : "String does not match expected pattern."];
       }
       return undefined;
@@ -114,7 +128,8 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
       if (rule.items === "string") {
         const bad: Record<string, string[]> = {};
         value.forEach((item, i) => {
-          if (typeof item !== "string") bad[i] = ["Not a valid string."];
+          // `List(String())`: each item is a field of its own, null refused first (allow_none false).
+          if (typeof item !== "string") bad[i] = [item === null ? NULL_MESSAGE : "Not a valid string."];
         });
         return Object.keys(bad).length > 0 ? bad : undefined;
       }
@@ -123,8 +138,10 @@ function checkValue(value: unknown, rule: FieldRule): unknown {
       if (!isObject(value)) return ["Not a valid mapping type."];
       if (rule.values === "string") {
         const bad: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value))
-          if (typeof v !== "string") bad[k] = { value: ["Not a valid string."] };
+        for (const [k, v] of Object.entries(value)) {
+          // `Dict(values=String())`: the value field refuses null before its type (allow_none false).
+          if (typeof v !== "string") bad[k] = { value: [v === null ? NULL_MESSAGE : "Not a valid string."] };
+        }
         return Object.keys(bad).length > 0 ? bad : undefined;
       }
       return undefined;

@@ -10,14 +10,21 @@ import { type Catalog, DEFAULT_ORGANIZATION, type StoredEntity } from "./catalog
 import { imagesOf } from "./catalog/views.js";
 import { checkOutputRows, checkTagRows } from "./db-constraints.js";
 import { ApiError, pyMessage } from "./envelope.js";
+import { PY_SPACE, pyMatch } from "./py-regex.js";
 import { isCanonicalUuid } from "./schema.js";
+import { parameterRowsOf, secretRowsOf } from "./task-parameters.js";
 import type { OutputSpecBody, ParsedSpec } from "./task-spec.js";
 import { EXTERNAL_JOB, type StoredDataset, type StoredOutput, type StoredTask } from "./tasks.js";
 import { isoNow } from "./timestamps.js";
 import { expandWildcard, isWildcard, type ObjectLister } from "./wildcards.js";
 
 /** The platform's `utils.is_valid_url` (`utils.py:757-765`): what a plain input path must look like. */
-export const VALID_URL = /^(s3|https|http|tcp|smb|ftp):\/\/[a-zA-Z0-9.-]+(?:\/[^\s]*)?$/;
+export const VALID_URL = new RegExp(`^(s3|https|http|tcp|smb|ftp)://[a-zA-Z0-9.-]+(?:/[^${PY_SPACE}]*)?$`, "u");
+
+/** `is_valid_url` as Python runs it ({@link pyMatch}: a trailing "\n" passes, and the path keeps it). */
+export function isValidUrl(text: string): boolean {
+  return pyMatch(VALID_URL, text) !== null;
+}
 
 /**
  * Builds a new task (state `created`) from a spec that passed `TaskSchema`; throws the platform's
@@ -60,8 +67,8 @@ export function newTask(
     inputs,
     input_urls: urls,
     outputs,
-    parameters: spec.parameters && Object.keys(spec.parameters).length > 0 ? spec.parameters : null,
-    secrets: secretsOf(spec.secrets),
+    parameter_rows: parameterRowsOf(spec.parameters),
+    secrets: secretRowsOf(spec.secrets),
     message: null,
     metrics: null,
     output: {},
@@ -149,7 +156,7 @@ function resolveItem(
     return e?.kind === "resource" ? [key] : [];
   }
   // A wildcard path becomes the objects it matches (none: dropped), or stays when it could not be listed.
-  if (VALID_URL.test(item)) return expansions.get(item) ?? [item];
+  if (isValidUrl(item)) return expansions.get(item) ?? [item];
   const alias = datasets[key];
   if (!alias || !("package_uuid" in alias)) return [];
   const pkg = key === "ctx" ? catalog.get("process", alias.package_uuid) : asDataset(catalog.find(alias.package_uuid));
@@ -246,27 +253,6 @@ function jobOf(
 }
 
 /**
- * Secrets live in a text column on the platform: a scalar comes back as a string; a dict or a
- * list cannot be stored there and fails the creation with a 500 (`klms-platform-api.md` §4.3).
- */
-function secretsOf(secrets: Record<string, unknown> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(secrets ?? {})) {
-    if (typeof v === "object" && v !== null) {
-      const type = Array.isArray(v) ? "list" : "dict";
-      throw new ApiError(
-        500,
-        `ProgrammingError: can't adapt type '${type}' (secret '${k}': the platform stores secrets as text; send a string)`,
-        {},
-        "InternalException",
-      );
-    }
-    out[k] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return out;
-}
-
-/**
  * The wildcard `s3://` input paths of a spec, expanded with `list` (`parse_inputs`,
  * `tasks.py:606-620`): item → matching paths. A path whose listing fails is left out of the map
  * (the task keeps it as written). No lister (no object store): nothing is expanded.
@@ -279,7 +265,7 @@ export async function wildcardExpansions(
   if (!list) return out;
   for (const items of Object.values(inputs)) {
     for (const item of items) {
-      if (typeof item !== "string" || !VALID_URL.test(item) || !isWildcard(item) || out.has(item)) continue;
+      if (typeof item !== "string" || !isValidUrl(item) || !isWildcard(item) || out.has(item)) continue;
       try {
         out.set(item, await expandWildcard(item, list));
       } catch {
@@ -309,7 +295,7 @@ export async function inputUrlsOf(
         const resource = catalog.find(row);
         const url = resource ? String(resource.url ?? "") : (task.input_urls[row] ?? "");
         if (url) urls.push(...(await expandResourceUrl(url, list)));
-      } else if (VALID_URL.test(row)) urls.push(row);
+      } else if (isValidUrl(row)) urls.push(row);
     }
     out[group] = urls;
   }

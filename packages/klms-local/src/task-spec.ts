@@ -7,12 +7,14 @@
  */
 import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
+import { PY_SPACE, pyMatch } from "./py-regex.js";
 import { pyStr } from "./python-repr.js";
 import {
   checkFields,
   type FieldErrors,
   isCanonicalUuid,
   isPythonUuid,
+  pythonUuidValue,
   type Schema,
   validationError,
 } from "./schema.js";
@@ -90,12 +92,9 @@ export function parseTaskSpec(body: unknown): ParsedSpec {
   return { ...(spec as unknown as TaskSpec), process_id: canonicalUuid(spec.process_id as string) };
 }
 
-/** Python's `str(uuid.UUID(s))`: lowercase, hyphenated. */
+/** Python's `str(uuid.UUID(s))`: lowercase, hyphenated (`text` passed {@link isPythonUuid}). */
 export function canonicalUuid(text: string): string {
-  const hex = text
-    .replace(/^urn:uuid:/i, "")
-    .replace(/[{}-]/g, "")
-    .toLowerCase();
+  const hex = (pythonUuidValue(text) ?? 0n).toString(16).padStart(32, "0");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -132,11 +131,11 @@ function checkDatasets(datasets: Record<string, unknown>): string | FieldErrors 
   return undefined;
 }
 
-/** The patterns of `validate_inputs` (`tasks.py:179-184`). */
+/** The patterns of `validate_inputs` (`tasks.py:179-184`), to be tested with {@link pyMatch} as Python's `re.match`. */
 export const INPUT_PATTERNS = {
   uuid: /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})(::[a-zA-Z0-9_-]+)?$/,
   ctx: /^(ctx)(::[a-zA-Z0-9_-]+)?$/,
-  s3: /^s3:\/\/[^\s]+$/,
+  s3: new RegExp(`^s3://[^${PY_SPACE}]+$`, "u"),
   datasetRef: /^([a-zA-Z0-9_-]+)(::[a-zA-Z0-9_-]+)?$/,
 };
 
@@ -149,8 +148,9 @@ function checkInputs(inputs: Record<string, unknown>, datasets: Record<string, u
       if (typeof item !== "string") {
         return { [at]: `Item '${pyStr(item, { parent: items, key: index })}' must be a string.` };
       }
-      if (INPUT_PATTERNS.uuid.test(item) || INPUT_PATTERNS.ctx.test(item) || INPUT_PATTERNS.s3.test(item)) continue;
-      const ref = INPUT_PATTERNS.datasetRef.exec(item);
+      const { uuid, ctx, s3, datasetRef } = INPUT_PATTERNS;
+      if (pyMatch(uuid, item) || pyMatch(ctx, item) || pyMatch(s3, item)) continue;
+      const ref = pyMatch(datasetRef, item);
       if (ref) {
         if (!((ref[1] as string) in datasets)) {
           return { [at]: `Invalid dataset reference '${ref[1]}' not found in datasets.` };

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { type OutcomeState, outcomeOf, type TaskOutput } from "klms-tool/contract";
 import { checkTagRows } from "./db-constraints.js";
 import { ApiError } from "./envelope.js";
-import { evalParameters } from "./literal-eval.js";
 import { RecordDir } from "./records.js";
 import { isCanonicalUuid } from "./schema.js";
+import { metricRowsOf, parameterRowsOf, parametersFromRows } from "./task-parameters.js";
 import { isoNow } from "./timestamps.js";
 
 /** The four states of a task execution on the platform. */
@@ -49,11 +49,19 @@ export interface StoredTask {
   /** Each input resource's URL at creation (used when the resource is gone). */
   input_urls: Record<string, string>;
   outputs: Record<string, StoredOutput>;
-  parameters: Record<string, unknown> | null;
-  secrets: Record<string, string>;
+  /**
+   * The parameter rows as the platform stores them: name → the JSON text its `jsonb` column
+   * holds (`task-parameters.ts`); `null` when there are none. Files of earlier versions held the
+   * values themselves under `parameters`; they are converted when loaded.
+   */
+  parameter_rows: Record<string, string> | null;
+  /** The secret rows as the platform's text column holds them (`null` stays `null`). */
+  secrets: Record<string, string | null>;
   /** The posted `message` (the `log` tag), once one was posted. */
   message: string | null;
   metrics: Record<string, unknown> | null;
+  /** The metrics as the platform's `jsonb` rows hold them (`task-parameters.ts`); absent in files of earlier versions. */
+  metric_rows?: Record<string, string> | null;
   /** The last posted output map (name → path), as the tool reported it. */
   output: Record<string, string>;
   /** Outputs registered in the catalog: name → resource id. */
@@ -146,7 +154,15 @@ function checkStoredTask(value: unknown): string | undefined {
   if (typeof task.process_id !== "string" || typeof task.registered !== "object") {
     return "not a task record of this klms-local version (no process_id or registered outputs)";
   }
+  upgradeParameters(task as StoredTask & { parameters?: Record<string, unknown> | null });
   return undefined;
+}
+
+/** A task file of an earlier version kept the parameter values under `parameters`: made rows, as the platform would have stored them. */
+function upgradeParameters(task: StoredTask & { parameters?: Record<string, unknown> | null }): void {
+  if (task.parameter_rows !== undefined) return;
+  task.parameter_rows = parameterRowsOf(task.parameters);
+  delete task.parameters;
 }
 
 /** The platform moves a `created` task to `running` when its input is first read. */
@@ -163,7 +179,10 @@ export function markInputRead(task: StoredTask): boolean {
  */
 export function applyOutput(task: StoredTask, body: TaskOutput & { outputs?: Record<string, string> }): void {
   task.output = body.output ?? body.outputs ?? {};
-  if (body.metrics && Object.keys(body.metrics).length > 0) task.metrics = { ...task.metrics, ...body.metrics };
+  if (body.metrics && Object.keys(body.metrics).length > 0) {
+    task.metric_rows = { ...task.metric_rows, ...metricRowsOf(body.metrics) };
+    task.metrics = { ...task.metrics, ...body.metrics };
+  }
   // `save_output` then inserts the message as the tag "log" (`tasks.py:1442`): a user tag of that
   // name breaks the primary key, and the task never takes an output (outputs and metrics stay).
   checkTagRows(task.tags, ["log"]);
@@ -210,10 +229,13 @@ function finish(task: StoredTask, state: "succeeded" | "failed"): void {
   task.end_date = isoNow();
 }
 
-/** The parameters as the platform reads them back: literal-evaluated, `null` when there are none. */
+/**
+ * The parameters as the platform reads them back: literal-evaluated, `null` when there are none.
+ * Floats are `PyFloat`s, big ints `PyInt`s and what JSON cannot carry `PyOpaque`s: write them
+ * with `dumpsJson` (the replies do), or convert with `toJsValue`.
+ */
 export function parametersOf(task: StoredTask): Record<string, unknown> | null {
-  if (!task.parameters || Object.keys(task.parameters).length === 0) return null;
-  return evalParameters(task.parameters);
+  return parametersFromRows(task.parameter_rows);
 }
 
 /**
@@ -238,7 +260,12 @@ export function taskRecordOf(task: StoredTask, currentUrl: (resourceId: string) 
   if (task.tool !== undefined) record.tool = task.tool;
   if (isTerminal(task.exec_state)) {
     record.messages = task.message;
-    record.metrics = task.metrics && Object.keys(task.metrics).length > 0 ? task.metrics : null;
+    // Read back as the platform reads its metric rows (literal_eval on strings, Python floats).
+    record.metrics = task.metric_rows
+      ? parametersFromRows(task.metric_rows)
+      : task.metrics && Object.keys(task.metrics).length > 0
+        ? task.metrics
+        : null;
     record.outputs = {};
     for (const [name, resourceId] of Object.entries(task.registered)) {
       record.outputs[name] = { resource_id: resourceId, url: currentUrl(resourceId) ?? "" };

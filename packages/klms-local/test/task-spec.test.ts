@@ -410,8 +410,8 @@ const VARIANTS: Array<[string, Spec, number, string, string, Record<string, unkn
     { ...VSR_README, secrets: { k: { a: 1 } } },
     500,
     "InternalException",
-    "ProgrammingError: can't adapt type 'dict' (secret 'k': the platform stores secrets as text; send a string)",
-    {},
+    "ValueError('Internal Error: bad backend', 'Error in executing SQL command')",
+    { format_exc: "", hint: 'secret "k" is a dict: the platform stores secrets as text; send a string' },
   ],
 ];
 

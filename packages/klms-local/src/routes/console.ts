@@ -8,10 +8,12 @@
  * no signature; logs are masked as the API serves them). The platform's own console
  * (`/console/v1`) needs a Keycloak login; this one is a local stand-in, not a copy of it.
  */
+
 import type { Readable } from "node:stream";
 import type { Hono } from "hono";
 import { createStorage, minioSettings } from "klms-tool";
 import type { Env } from "../http.js";
+import { dumpsJson, NotJsonSerializable } from "../python-json.js";
 import type { ServerContext } from "../server.js";
 import { type StoredTask, type TaskRecord, taskRecordOf } from "../tasks.js";
 
@@ -63,6 +65,16 @@ function taskTable(tasks: TaskRecord[]): string {
   return `<table><thead><tr><th>task</th><th>state</th><th>tool</th><th>started</th><th>run time</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** The platform's JSON of a value; what it cannot write (a complex parameter) is said instead of failing the page. */
+function consoleJson(value: unknown): string {
+  try {
+    return dumpsJson(value);
+  } catch (e) {
+    if (e instanceof NotJsonSerializable) return `(the platform cannot write this as JSON: ${e.message})`;
+    throw e;
+  }
+}
+
 function facts(t: TaskRecord): string {
   const rows: Array<[string, string]> = [
     ["id", t.id],
@@ -73,10 +85,10 @@ function facts(t: TaskRecord): string {
     ["ended", t.end_date ?? "—"],
     ["run time", runtime(t)],
     ["message", t.messages ?? "—"],
-    ["parameters", JSON.stringify(t.parameters)],
+    ["parameters", consoleJson(t.parameters)],
     ["inputs", JSON.stringify(t.inputs)],
   ];
-  for (const [k, v] of Object.entries(t.metrics ?? {})) rows.push([`metric ${k}`, JSON.stringify(v)]);
+  for (const [k, v] of Object.entries(t.metrics ?? {})) rows.push([`metric ${k}`, consoleJson(v)]);
   return `<table class="facts">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`;
 }
 

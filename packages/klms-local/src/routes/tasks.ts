@@ -54,6 +54,12 @@ export interface TasksContext {
    * task's creator, whose token the Job carries.
    */
   minio(username: string): MinioInput | Promise<MinioInput>;
+  /**
+   * Called with the MinIO credentials (`id`, `key`, `skey`) a task input hands out: its pods may
+   * print them, and their logs must not show them (the cluster's logs hold them in plain; ours
+   * are served without a token, so they are masked).
+   */
+  handedOut(task: StoredTask, credentials: Record<string, string>): void;
   /** The runs of the task's Job; [] for an external task or one with no run yet. */
   podsOf(task: StoredTask): PodView[];
   /** Called after a task is created (starts its Job when it has one). */
@@ -235,9 +241,12 @@ async function taskInputOf(
 ): Promise<Record<string, unknown>> {
   const output: Record<string, string> = {};
   for (const [name, spec] of Object.entries(task.outputs)) output[name] = spec.url;
+  const minio = await ctx.minio(caller);
+  const { id, key, skey } = minio;
+  ctx.handedOut(task, { ...(id ? { id } : {}), ...(key ? { key } : {}), ...(skey ? { skey } : {}) });
   const result: Record<string, unknown> = {
     input: await inputUrlsOf(task, ctx.catalog, ctx.listObjects),
-    minio: await ctx.minio(caller),
+    minio,
     output,
     parameters: parametersOf(task) ?? {},
   };
