@@ -5,14 +5,17 @@
  * Expected values are the platform's, computed with Python 3.11 as noted per table.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type LocalKlms, startLocalKlms } from "../src/index.js";
 import { pyMatch } from "../src/py-regex.js";
+import { dumpsJson } from "../src/python-json.js";
 import { isPythonUuid } from "../src/schema.js";
 import { canonicalUuid, INPUT_PATTERNS } from "../src/task-spec.js";
+import { parametersOf, TaskStore } from "../src/tasks.js";
 import { assertError, assertSuccess, call, type Reply } from "./helpers.js";
 
 let klms: LocalKlms;
@@ -283,5 +286,28 @@ describe("UUIDs as Python's uuid.UUID reads them (marshmallow's fields.UUID)", (
       assert.equal(isPythonUuid(text), expected !== null);
       if (expected !== null) assert.equal(canonicalUuid(text), expected);
     });
+  }
+});
+
+test("a task file of an earlier version (parameter values under `parameters`) is read as rows", () => {
+  const dir = mkdtempSync(join(tmpdir(), "klms-pv-"));
+  try {
+    const id = "0a1b2c3d-0000-4000-8000-000000000001";
+    mkdirSync(join(dir, "tasks"), { recursive: true });
+    const old = {
+      id,
+      process_id: "6c48d6af-0584-58b0-b36e-7836b357af9d",
+      exec_state: "created",
+      inputs: {},
+      outputs: {},
+      registered: {},
+      parameters: { n: "5", x: 0.5, s: "text" },
+    };
+    writeFileSync(join(dir, "tasks", `${id}.json`), JSON.stringify(old));
+    const task = new TaskStore(dir, () => undefined).get(id);
+    assert.deepEqual(task.parameter_rows, { n: '"5"', s: '"text"', x: "0.5" });
+    assert.equal(dumpsJson(parametersOf(task)), '{"n":5,"s":"text","x":0.5}');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
