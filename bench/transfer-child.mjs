@@ -1,12 +1,14 @@
 // One transfer through the kit's storage helpers, in its own process so that its peak RSS is its
 // own: node transfer-child.mjs <up|down> <s3 path> <local file> <endpoint> <access key> <secret>
-// Prints one JSON line: {"seconds", "bytes", "maxRssBytes"}.
+// Prints one JSON line: {"seconds", "bytes", "maxRssBytes"}. BENCH_STORAGE_OPTIONS: JSON of
+// StorageOptions (e.g. {"concurrency":1} for one stream).
 import { stat } from "node:fs/promises";
 import { createStorage, minioSettings } from "../packages/klms-tool/dist/index.js";
 
 const [direction, path, file, endpoint, accessKeyId, secretAccessKey] = process.argv.slice(2);
 const storage = createStorage(
   minioSettings({ endpoint_url: endpoint, id: accessKeyId, key: secretAccessKey }, { env: {} }),
+  JSON.parse(process.env.BENCH_STORAGE_OPTIONS || "{}"),
 );
 // Load the SDK first: the figure is the transfer's, not the import's (the cold start is measured apart).
 await storage.client();

@@ -7,7 +7,13 @@ import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
 import { writeDevState } from "./dev-state.js";
-import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
+import {
+  DEFAULT_BUCKET,
+  type LocalKlms,
+  type LocalKlmsOptions,
+  MINIO_DURATION_SECONDS,
+  startLocalKlms,
+} from "./local-klms.js";
 
 /** The help text of `klms-tool dev`. */
 export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls | --tls-api]
@@ -18,6 +24,7 @@ accounts, a catalog of organizations, datasets, resources, processes and tools, 
 127.0.0.1, also under /stelar like the public deployment, with an embedded S3 object store
 (bucket "${DEFAULT_BUCKET}"). Prints the API URL, the dev user and password, a bearer token,
 the object-store credentials and an example request, then runs until Ctrl-C (SIGINT) or SIGTERM.
+In a tool project it leaves .klms/dev.json while it runs, so that \`klms-tool try\` there uses it.
 
 Options:
   -p, --port N          API port (default: a free port)
@@ -62,115 +69,138 @@ export interface DevIo {
 export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(text));
   const err = io.err ?? ((text: string) => process.stderr.write(text));
-  let values: {
-    port?: string;
-    "data-dir"?: string;
-    seed?: string;
-    user?: string[];
-    run?: string;
-    "run-tool"?: string[];
-    tls?: boolean;
-    "tls-api"?: boolean;
-    quiet?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: "string", short: "p" },
-        "data-dir": { type: "string", short: "d" },
-        seed: { type: "string", short: "s" },
-        user: { type: "string", short: "u", multiple: true },
-        run: { type: "string" },
-        "run-tool": { type: "string", multiple: true },
-        tls: { type: "boolean" },
-        "tls-api": { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    err(`klms-tool dev: ${(e as Error).message}\n\n${DEV_HELP}`);
-    return 2;
-  }
-  if (values.help) {
+  const request = devRequest(argv, io.cwd ?? process.cwd());
+  if ("help" in request) {
     out(DEV_HELP);
     return 0;
   }
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    err(`klms-tool dev: --port must be a port number (0-65535), got ${JSON.stringify(values.port)}\n`);
+  if ("usage" in request) {
+    err(request.usage);
     return 2;
   }
-
-  const users: UserSpec[] = [];
-  for (const given of values.user ?? []) {
-    const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
-    if (!match) {
-      err(`klms-tool dev: --user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}\n`);
-      return 2;
-    }
-    users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
-  }
-
-  let runners: DevRunners;
-  try {
-    runners = devRunners(values.run, values["run-tool"] ?? [], io.cwd ?? process.cwd());
-  } catch (e) {
-    err(`klms-tool dev: ${(e as Error).message}\n`);
-    return 2;
-  }
-
   let klms: LocalKlms;
   try {
-    klms = await startLocalKlms({
-      port,
-      dataDir: values["data-dir"],
-      quiet: values.quiet ?? false,
-      runner: runners.runner,
-      toolRunners: runners.toolRunners,
-      users,
-      ...(values.seed !== undefined ? { seed: values.seed } : {}),
-      tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
-    });
+    klms = await startLocalKlms(request.options);
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, values["data-dir"] !== undefined, runners.describe));
+  out(banner(klms, request.options.dataDir !== undefined, request.runs));
   // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
   const removeState = writeDevState(io.cwd ?? process.cwd(), {
     apiUrl: klms.apiUrl,
     ...(klms.caFile ? { caFile: klms.caFile } : {}),
   });
   io.onReady?.(klms);
-
-  let exitCode = 0;
-  await new Promise<void>((resolve) => {
-    // A dead store leaves half a server: stop everything, say why, and exit non-zero.
-    void klms.storeFailed?.then((error) => {
-      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
-      exitCode = 1;
-      stop();
-    });
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      io.signal?.removeEventListener("abort", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    if (io.signal?.aborted) stop();
-    else io.signal?.addEventListener("abort", stop);
-  });
+  const exitCode = await untilStopped(klms, io, err);
   out("Stopping the local KLMS…\n");
   removeState?.();
   await klms.stop();
   return exitCode;
+}
+
+/** What the command line asks for: the help, a usage error (its message), or the options to start with. */
+type DevRequest = { help: true } | { usage: string } | { options: LocalKlmsOptions; runs: string[] };
+
+/** The command line read and checked, in this order: the flags, --help, --port, --user, --run(-tool). */
+function devRequest(argv: string[], cwd: string): DevRequest {
+  let values: DevFlags;
+  try {
+    values = parseDevFlags(argv);
+  } catch (e) {
+    return { usage: `klms-tool dev: ${(e as Error).message}\n\n${DEV_HELP}` };
+  }
+  if (values.help) return { help: true };
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return { usage: `klms-tool dev: --port must be a port number (0-65535), got ${JSON.stringify(values.port)}\n` };
+  }
+  const users: UserSpec[] = [];
+  for (const given of values.user ?? []) {
+    const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
+    if (!match) {
+      return {
+        usage: `klms-tool dev: --user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}\n`,
+      };
+    }
+    users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
+  }
+  let runners: DevRunners;
+  try {
+    runners = devRunners(values.run, values["run-tool"] ?? [], cwd);
+  } catch (e) {
+    return { usage: `klms-tool dev: ${(e as Error).message}\n` };
+  }
+  const options: LocalKlmsOptions = {
+    port,
+    dataDir: values["data-dir"],
+    quiet: values.quiet ?? false,
+    runner: runners.runner,
+    toolRunners: runners.toolRunners,
+    users,
+    ...(values.seed !== undefined ? { seed: values.seed } : {}),
+    tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
+  };
+  return { options, runs: runners.describe };
+}
+
+/** The flags of `klms-tool dev`, as parseArgs reads them. */
+interface DevFlags {
+  port?: string;
+  "data-dir"?: string;
+  seed?: string;
+  user?: string[];
+  run?: string;
+  "run-tool"?: string[];
+  tls?: boolean;
+  "tls-api"?: boolean;
+  quiet?: boolean;
+  help?: boolean;
+}
+
+/** The flags; throws parseArgs' error for an unknown flag, a missing value or a positional. */
+function parseDevFlags(argv: string[]): DevFlags {
+  return parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string", short: "p" },
+      "data-dir": { type: "string", short: "d" },
+      seed: { type: "string", short: "s" },
+      user: { type: "string", short: "u", multiple: true },
+      run: { type: "string" },
+      "run-tool": { type: "string", multiple: true },
+      tls: { type: "boolean" },
+      "tls-api": { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+
+/**
+ * Waits for SIGINT, SIGTERM, `io.signal`, or the object store dying on its own; resolves to the
+ * exit code (1 when the store died: a dead store leaves half a server).
+ */
+function untilStopped(klms: LocalKlms, io: DevIo, err: (text: string) => void): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const stop = (exitCode: number) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      io.signal?.removeEventListener("abort", onSignal);
+      resolve(exitCode);
+    };
+    const onSignal = () => stop(0);
+    void klms.storeFailed?.then((error) => {
+      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
+      stop(1);
+    });
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    if (io.signal?.aborted) onSignal();
+    else io.signal?.addEventListener("abort", onSignal);
+  });
 }
 
 function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {

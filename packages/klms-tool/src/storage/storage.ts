@@ -6,15 +6,17 @@ import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
-import { type ClientOptions, createS3Client, loadSdk, type Sdk } from "./client.js";
+import { createS3Client, loadSdk, type S3ClientOptions, type Sdk } from "./client.js";
 import type { Operation } from "./errors.js";
 import { explain, explainLocal, StorageError } from "./errors.js";
+import { uploadFileInParts } from "./parallel-upload.js";
 import { formatPath, type ObjectPath, type PathLike, safeBaseName, safeRelativePath, toObjectPath } from "./paths.js";
 import type { ProgressListener } from "./progress.js";
+import { type RangeAnswer, rangedDownload } from "./ranged-download.js";
 import { byteCounter, failOrRelease, linkedAbort, releaseWithOuter } from "./streams.js";
 
 /** Options of {@link createStorage}. */
-export interface StorageOptions extends ClientOptions {
+export interface StorageOptions extends S3ClientOptions {
   /**
    * Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize.
    * For `task.storage`: `KLMS_S3_PART_SIZE` (all defaults: the README's configuration table).
@@ -22,16 +24,25 @@ export interface StorageOptions extends ClientOptions {
   partSize?: number;
   /** Parts uploaded at once (default 4; `KLMS_S3_QUEUE_SIZE` for `task.storage`). */
   queueSize?: number;
-  /** Files up to this size (bytes) go up in one streamed PUT, larger ones in parts (default 256 MiB; `KLMS_S3_SINGLE_PUT_MAX`). */
+  /** Files smaller than this (bytes) go up in one streamed PUT, others in parts sent concurrently (default 256 MiB; `KLMS_S3_SINGLE_PUT_MAX`). */
   singlePutMaxBytes?: number;
   /** Receives progress events of every transfer (see `progressReporter`). */
   onProgress?: ProgressListener;
+  /**
+   * Ranges of a download, or parts of a file's multipart upload, in flight at once (default 4;
+   * 1 = one stream, as before). Memory per transfer stays about flat: ranges and parts are
+   * streamed, with at most 1 MiB buffered each.
+   */
+  concurrency?: number;
+  /** Objects of at least this size are downloaded as parallel ranges of `partSize` bytes (default 64 MiB). */
+  rangedGetMinBytes?: number;
 }
 
 /** Per-call options of a transfer. */
 export interface TransferOptions {
   /** Cancels the transfer; an upload is aborted on the server, a partial download removed. */
   signal?: AbortSignal;
+  /** Receives this transfer's progress (besides the storage's own `onProgress`). */
   onProgress?: ProgressListener;
 }
 
@@ -39,9 +50,13 @@ export interface TransferOptions {
 export interface ObjectInfo {
   /** `s3://bucket/key` */
   path: string;
+  /** The object's key in its bucket. */
   key: string;
+  /** Its size in bytes. */
   size: number;
+  /** When it was last written, as the store says. */
   lastModified?: Date;
+  /** The store's entity tag (quoted, as S3 sends it). */
   etag?: string;
 }
 
@@ -207,13 +222,21 @@ export class Storage {
     };
     try {
       await mkdir(dirname(target), { recursive: true }).catch(onLocal);
-      const source = await this.open(p, options);
-      const sink = createWriteStream(partial, { highWaterMark: FILE_BUFFER });
-      sink.once("error", (error) => {
-        // The pipeline also destroys the file with the source's (already explained) error.
-        if (!(error instanceof StorageError)) local ??= error;
-      });
-      await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
+      // The strategy: parallel ranges (ranged-download.ts), or one stream when concurrency is 1.
+      if (this.#concurrency() > 1) {
+        await this.#rangedDownload(p, partial, options, (error) => {
+          local ??= error;
+          return error;
+        });
+      } else {
+        const source = await this.open(p, options);
+        const sink = createWriteStream(partial, { highWaterMark: FILE_BUFFER });
+        sink.once("error", (error) => {
+          // The pipeline also destroys the file with the source's (already explained) error.
+          if (!(error instanceof StorageError)) local ??= error;
+        });
+        await pipeline(source, sink, options.signal ? { signal: options.signal } : {});
+      }
       await rename(partial, target).catch(onLocal);
       return target;
     } catch (error) {
@@ -325,8 +348,10 @@ export class Storage {
           throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
         },
       );
-      if (total <= (this.#options.singlePutMaxBytes ?? OPTIONS.singlePutMaxBytes.default))
+      if (total < (this.#options.singlePutMaxBytes ?? OPTIONS.singlePutMaxBytes.default))
         return this.#putFile(p, source, total, options);
+      // The strategy for a larger file: its parts read from the file and sent concurrently (parallel-upload.ts).
+      if (this.#concurrency() > 1) return this.#uploadParts(p, source, total, options);
       body = createReadStream(source, { highWaterMark: FILE_BUFFER });
     } else {
       body = source;
@@ -428,6 +453,97 @@ export class Storage {
       throw feed.fail(error);
     }
     feed.dispose();
+    return formatPath(p);
+  }
+
+  #concurrency(): number {
+    return Math.max(1, Math.floor(this.#options.concurrency ?? OPTIONS.concurrency.default));
+  }
+
+  /** Downloads an object into `file` as parallel ranges (see ranged-download.ts). */
+  async #rangedDownload(p: ObjectPath, file: string, options: TransferOptions, local: (error: unknown) => unknown) {
+    let report: ((done: number) => void) | undefined;
+    let done = 0;
+    await rangedDownload({
+      get: (range, etag, signal) =>
+        this.#send<RangeAnswer>(
+          (sdk) => new sdk.GetObjectCommand({ Bucket: p.bucket, Key: p.key, Range: range, IfMatch: etag }),
+          { abortSignal: signal },
+        ),
+      file,
+      partSize: Math.max(MiB, this.#options.partSize ?? 8 * MiB),
+      concurrency: this.#concurrency(),
+      minBytes: this.#options.rangedGetMinBytes ?? OPTIONS.rangedGetMinBytes.default,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onTotal: (total) => {
+        report = this.#progress(options, "download", formatPath(p), total);
+      },
+      onBytes: (bytes) => {
+        done += bytes;
+        this.bytesIn += bytes;
+        report?.(done);
+      },
+      incomplete: (got, expected) =>
+        new StorageError(
+          "IncompleteBody",
+          `download ${formatPath(p)} at ${this.endpoint} failed: a range of the object store's answer ${got > expected ? "went on past" : `ended after ${got} of`} the ${expected} bytes it announced; run the task again`,
+        ),
+      local,
+    });
+  }
+
+  /** Uploads a file in parts sent concurrently (see parallel-upload.ts); the store's errors explained. */
+  async #uploadParts(
+    p: ObjectPath,
+    file: string,
+    size: number,
+    options: TransferOptions & { contentType?: string },
+  ): Promise<string> {
+    const [sdk, client] = await Promise.all([loadSdk(), this.client()]);
+    const report = this.#progress(options, "upload", formatPath(p), size);
+    const Bucket = p.bucket;
+    const Key = p.key;
+    let sent = 0;
+    let local: unknown;
+    try {
+      await uploadFileInParts({
+        calls: {
+          create: (abortSignal) =>
+            client.send(new sdk.CreateMultipartUploadCommand({ Bucket, Key, ContentType: options.contentType }), {
+              abortSignal,
+            }),
+          part: (UploadId, PartNumber, Body, ContentLength, abortSignal) =>
+            client.send(new sdk.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength }), {
+              abortSignal,
+            }),
+          complete: (UploadId, Parts, abortSignal) =>
+            client.send(new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }), {
+              abortSignal,
+            }),
+          abort: (UploadId) => client.send(new sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId })),
+        },
+        file,
+        size,
+        partSize: this.#options.partSize ?? 8 * MiB,
+        concurrency: this.#concurrency(),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onBytes: (bytes) => {
+          sent += bytes;
+          this.bytesOut += bytes;
+          report(sent);
+        },
+        changed: (done, expected) => sourceChanged(this.#op("upload", p), file, done, expected),
+        local: (error) => {
+          local ??= error;
+          return error;
+        },
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw this.#explain(cancelled(), "upload", p);
+      if (error instanceof StorageError) throw error;
+      if (local !== undefined) throw explainLocal(local, { ...this.#op("upload", p), file, source: true });
+      throw this.#explain(error, "upload", p);
+    }
     return formatPath(p);
   }
 

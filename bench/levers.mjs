@@ -1,0 +1,51 @@
+// Start-up levers, each measured alone: what one Node start costs, what the entrypoint's bundle
+// adds before its first request (`--help` loads the same modules and returns), with and without
+// Node's compile cache, and what a worker thread's start adds.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { bundled, log, ms, node24, RUNS, root, row, stats, timed, WARMUP } from "./lib.mjs";
+
+const THREAD = `const { Worker } = require("node:worker_threads"); new Worker("0", { eval: true });`;
+
+export async function levers({ work }) {
+  log("levers: Node start, the entrypoint's load, compile cache, worker thread");
+  const dir = join(work, "levers");
+  mkdirSync(join(dir, "cache"), { recursive: true });
+  const entry = bundled(join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js"), dir);
+  const dist = join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js");
+  const variants = [];
+  for (const [label, bin] of [...(node24 ? [["Node 24", node24]] : []), ["Node 20", process.execPath]]) {
+    variants.push(
+      { name: `\`node -e 0\` (${label})`, command: bin, args: ["-e", "0"] },
+      { name: `\`node -e 0\` + one worker thread started and ended (${label})`, command: bin, args: ["-e", THREAD] },
+      { name: `entrypoint --help, unbundled dist/ (${label})`, command: bin, args: [dist, "--help"] },
+      { name: `entrypoint --help, esbuild bundle (${label})`, command: bin, args: [entry, "--help"] },
+    );
+    if (label === "Node 24")
+      variants.push({
+        name: "entrypoint --help, bundle + compile cache (Node 24)",
+        command: bin,
+        args: [entry, "--help"],
+        env: { NODE_COMPILE_CACHE: join(dir, "cache") },
+      });
+  }
+  const times = new Map(variants.map((v) => [v.name, []]));
+  for (let i = 0; i < WARMUP + RUNS * 2; i++)
+    for (const v of variants) {
+      const t = timed(v.command, v.args, { env: { ...process.env, ...(v.env ?? {}) } });
+      if (i >= WARMUP) times.get(v.name).push(t);
+    }
+  const rows = variants.map((v) => {
+    const s = stats(times.get(v.name));
+    return row([v.name, ms(s.median), ms(s.min), ms(s.p90)]);
+  });
+  return `### Start-up levers, each alone
+
+${RUNS * 2} runs each, interleaved. \`--help\` loads every module the entrypoint loads before its first
+request, then prints and exits: its time minus \`node -e 0\` is what the entrypoint's code costs to load.
+
+| what | median | min | p90 |
+|---|---|---|---|
+${rows.join("\n")}
+`;
+}
