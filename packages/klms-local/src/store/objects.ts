@@ -161,6 +161,9 @@ function rangeOf(header: string, size: number): { start: number; end: number } |
 export async function deleteObject(call: S3Call): Promise<void> {
   const { disk, bucket, key, res, query } = call;
   const uploadId = query.get("uploadId");
+  // S3's conditional DeleteObject (If-Match, x-amz-if-match-*) is not implemented: refused, never an unconditional delete.
+  const conditional = Object.keys(call.req.headers).find((h) => h === "if-match" || h.startsWith("x-amz-if-match-"));
+  if (conditional !== undefined) throw s3Errors.notImplementedHere(`A conditional delete (${conditional})`);
   if (uploadId !== undefined) await disk.abortUpload(await disk.upload(bucket, key, uploadId));
   else await disk.delete(bucket, key);
   send(res, 204);

@@ -537,6 +537,7 @@ test("requests the store does not implement answer 501 (SSE-C over http: 400) an
     ["GET ?partNumber", "GET", { partNumber: "1" }, {}, 501, "NotImplemented"],
     ["GET ?versionId", "GET", { versionId: "abc" }, {}, 501, "NotImplemented"],
     ["DELETE ?versionId", "DELETE", { versionId: "abc" }, {}, 501, "NotImplemented"],
+    ["DELETE If-Match", "DELETE", {}, { "if-match": '"0123"' }, 501, "NotImplemented"],
     [
       "CopyObject of a version",
       "PUT",
