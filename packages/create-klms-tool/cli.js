@@ -26,6 +26,9 @@ options:
   --no-install           only write the files (no npm install, no npm test)
   --klms-tool <spec>     the klms-tool dependency (default: ^<this kit's version>)
   --klms-local <spec>    the klms-local dev dependency (default: ^<this kit's version>)
+  --kit <dir>            a folder of the kit's packed tarballs (klms-tool-<v>.tgz,
+                         klms-local-<v>.tgz): copied into vendor/ and depended on as
+                         file:vendor/…, so that the image build sees them
   -h, --help             this help
 
 With npm create, options go after "--": npm create klms-tool my-tool -- --template csv`;
@@ -38,6 +41,7 @@ const OPTIONS = {
   "no-install": { type: "boolean" },
   "klms-tool": { type: "string" },
   "klms-local": { type: "string" },
+  kit: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -100,6 +104,7 @@ async function create(choices, values, streams, say, complain) {
       template: choices.template,
       klmsTool: values["klms-tool"],
       klmsLocal: values["klms-local"],
+      ...(values.kit === undefined ? {} : { kit: resolve(streams.cwd, values.kit) }),
     });
     say(`Created ${files.length} files in ${shown} (template: ${choices.template}).`);
   } catch (error) {

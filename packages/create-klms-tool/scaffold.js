@@ -1,6 +1,6 @@
 // Writes a new KLMS tool project from the kit's template and one of its variants.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { cp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -49,7 +49,9 @@ export function nameProblem(name) {
  * Creates the project in `dir` (which must not exist or be empty); returns the files written,
  * relative to `dir`. Options: `name` (default: from the folder's name), `description`,
  * `template` (a key of TEMPLATES, default "minimal"), `klmsTool` and `klmsLocal` (the dependency
- * specs, default `^<this kit's version>`; `file:<tarball>` works, for tests and offline use).
+ * specs, default `^<this kit's version>`; `file:<tarball>` works, for tests and offline use), `kit`
+ * (a folder holding the kit's packed tarballs, klms-tool-<v>.tgz and klms-local-<v>.tgz: they are
+ * copied into the project's vendor/ folder and the dependencies point there, see vendorKit).
  */
 export async function scaffold(dir, options = {}) {
   const name = options.name ?? toolNameFrom(dir);
@@ -63,6 +65,7 @@ export async function scaffold(dir, options = {}) {
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new Error(`${dir} is not empty: choose a new folder`);
   }
+  const kit = options.kit === undefined ? undefined : kitTarballs(options.kit, options);
   const source = templateDir();
   await cp(source, target, {
     recursive: true,
@@ -74,15 +77,57 @@ export async function scaffold(dir, options = {}) {
   if (existsSync(join(target, "gitignore"))) await rename(join(target, "gitignore"), join(target, ".gitignore"));
 
   const version = kitVersion();
+  const specs = kit ? await vendorKit(target, kit) : { klmsTool: options.klmsTool, klmsLocal: options.klmsLocal };
   const files = await walk(target);
   await fillPlaceholders(files, {
     name,
     description: options.description || DEFAULT_DESCRIPTION,
-    toolSpec: options.klmsTool ?? `^${version}`,
-    localSpec: options.klmsLocal ?? `^${version}`,
+    toolSpec: specs.klmsTool ?? `^${version}`,
+    localSpec: specs.klmsLocal ?? `^${version}`,
   });
-  await finishPackageJson(target, variant, options.klmsTool);
+  await finishPackageJson(target, variant, specs.klmsTool);
   return files.map((f) => relative(target, f)).sort();
+}
+
+/**
+ * The kit's tarballs in `dir` (as `npm pack -w packages/klms-tool -w packages/klms-local` writes
+ * them): { klmsTool, klmsLocal } file paths. Throws naming what is missing or ambiguous.
+ */
+function kitTarballs(dir, options) {
+  if (options.klmsTool || options.klmsLocal) throw new Error("give --kit or --klms-tool/--klms-local, not both");
+  if (!existsSync(dir)) throw new Error(`--kit ${dir} does not exist: give the folder holding the packed tarballs`);
+  const found = {};
+  for (const [key, name] of [
+    ["klmsTool", "klms-tool"],
+    ["klmsLocal", "klms-local"],
+  ]) {
+    const matches = readdirSync(dir).filter((f) => new RegExp(`^${name}-\\d+\\.\\d+\\.\\d+.*\\.tgz$`).test(f));
+    if (matches.length !== 1) {
+      const why = matches.length === 0 ? "none" : `${matches.length}: ${matches.join(", ")}`;
+      throw new Error(
+        `--kit ${dir} must hold one ${name}-<version>.tgz (found ${why}): npm pack -w packages/${name} --pack-destination ${dir}`,
+      );
+    }
+    found[key] = join(resolve(dir), matches[0]);
+  }
+  return found;
+}
+
+/**
+ * Copies the kit's tarballs into `<target>/vendor/` and returns the dependency specs that point
+ * there (`file:vendor/klms-tool-0.1.0.tgz`). Relative paths inside the project, because the image
+ * build sees only the project's folder (its build context): a `file:../x.tgz` would make `npm ci`
+ * in the Dockerfile fail.
+ */
+async function vendorKit(target, kit) {
+  const vendor = join(target, "vendor");
+  await mkdir(vendor, { recursive: true });
+  const specs = {};
+  for (const [key, path] of Object.entries(kit)) {
+    await copyFile(path, join(vendor, basename(path)));
+    specs[key] = `file:vendor/${basename(path)}`;
+  }
+  return specs;
 }
 
 /** Lays variants/<template>/ over the base; returns its variant.json (or {}). */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -90,6 +90,37 @@ describe("create-klms-tool, in-process", () => {
     assert.equal(existsSync(join(dir, "fixtures", "data.txt")), false, "the csv variant removes the base's sample");
     // Next steps without an install: install, test, start.
     assert.match(r.stdout, /Next:\n {2}cd asked-tool\n {2}npm install\n {2}npm test .*\n {2}npm start /);
+  });
+
+  test("--kit vendors the kit's tarballs into the project, inside the image's build context", async () => {
+    const kit = join(work, "kit");
+    await mkdir(kit);
+    await writeFile(join(kit, "klms-tool-0.1.0.tgz"), "tool tarball bytes");
+    await writeFile(join(kit, "klms-local-0.1.0.tgz"), "local tarball bytes");
+    await writeFile(join(kit, "create-klms-tool-0.1.0.tgz"), "not vendored");
+    const r = await create(["kit-tool", "--yes", "--no-install", "--kit", "kit"]);
+    assert.equal(r.code, 0, r.stderr);
+    const dir = join(work, "kit-tool");
+    assert.deepEqual((await readdir(join(dir, "vendor"))).sort(), ["klms-local-0.1.0.tgz", "klms-tool-0.1.0.tgz"]);
+    assert.equal(await readFile(join(dir, "vendor", "klms-tool-0.1.0.tgz"), "utf8"), "tool tarball bytes");
+    const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+    assert.equal(pkg.dependencies["klms-tool"], "file:vendor/klms-tool-0.1.0.tgz");
+    assert.equal(pkg.devDependencies["klms-local"], "file:vendor/klms-local-0.1.0.tgz");
+    assert.deepEqual(pkg.overrides, { "klms-tool": "file:vendor/klms-tool-0.1.0.tgz" });
+    // Nothing in .dockerignore keeps vendor/ out of the build context.
+    assert.doesNotMatch(await readFile(join(dir, ".dockerignore"), "utf8"), /vendor/);
+
+    await writeFile(join(kit, "klms-local-0.2.0.tgz"), "a second version");
+    const two = await create(["kit-two", "--yes", "--no-install", "--kit", "kit"]);
+    assert.equal(two.code, 1);
+    assert.match(
+      two.stderr,
+      /--kit .*kit must hold one klms-local-<version>\.tgz \(found 2: klms-local-0\.1\.0\.tgz, klms-local-0\.2\.0\.tgz\): npm pack -w packages\/klms-local --pack-destination/,
+    );
+    const both = await create(["kit-both", "--yes", "--no-install", "--kit", "kit", "--klms-tool", "^0.1.0"]);
+    assert.match(both.stderr, /give --kit or --klms-tool\/--klms-local, not both/);
+    const missing = await create(["kit-none", "--yes", "--no-install", "--kit", "no-such-dir"]);
+    assert.match(missing.stderr, /--kit .*no-such-dir does not exist: give the folder holding the packed tarballs/);
   });
 
   test("input that ends before the answers is a usage error, not a hang", async () => {

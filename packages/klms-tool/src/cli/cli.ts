@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ExitCode } from "../exit-codes.js";
+import { imageCommand } from "../image/command.js";
 import { clusterCommands } from "./cluster.js";
 import { type CliIO, type Command, commandIO, line } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   manifestCommand,
   tryCommand,
   jobCommand,
+  imageCommand,
   ...clusterCommands,
 ];
 
