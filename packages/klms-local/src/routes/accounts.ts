@@ -16,6 +16,8 @@ export interface AccountsContext {
   secret: string;
   /** The object store's URL as clients reach it (`/help`'s `s3_api`), if there is one. */
   s3Url?: string;
+  /** The image registry's URL (`/help`'s `image_registry`, a local addition), if there is one. */
+  registryUrl?: string | undefined;
 }
 
 /** Registers the account routes and `/help` on `app`; `authed` runs the token check. */
@@ -81,6 +83,9 @@ export function accountRoutes(app: Hono<Env>, ctx: AccountsContext, authed: Retu
       message: "Data API for managing resources in STELAR Knowledge Lake Management System.",
     };
     if (ctx.s3Url) result.s3_api = ctx.s3Url;
+    // Not on the platform, whose registry is `img.<klms_dns_domain>` (REGISTRY_SUBDOMAIN,
+    // data_api.py:910): a local registry has no such name, so /help tells `klms-tool publish` where it is.
+    if (ctx.registryUrl) result.image_registry = ctx.registryUrl;
     // `help` is Flask's `request.base_url`: the URL without its query.
     return reply(c, 200, { help: `${root}help`, result, success: true });
   });
