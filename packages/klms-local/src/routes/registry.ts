@@ -6,8 +6,8 @@
  * - `POST /api/v2/registry/credentials` `{title}`: the new token, `uuid` renamed `id`, with `token_code`;
  * - `DELETE /api/v2/registry/credentials/<id>`: `{id}`;
  * - `GET /api/v2/tool/<id>/manifests`: `{<tag>: <manifest digest>}`.
- * A token's `token_code` is the password of the registry's one account (the login user is Quay's
- * `$app`): a local htpasswd registry cannot learn new passwords while it runs. Without a registry
+ * A token's `token_code` is the password of the registry's one account: Quay's tokens all log in
+ * as the user `$app`, and an htpasswd file holds one password per user. Without a registry
  * the routes fail as the platform does when Quay cannot be reached, with a hint.
  */
 import type { Hono } from "hono";
