@@ -70,6 +70,9 @@ options:
   --verbose             the builder's own output on stderr even when it is not a terminal
 
 Progress goes to stderr: the steps, and the builder's output on a terminal.
+Then run it: klms-tool task run <tool name> --input <group>=<file> --follow (see its --help).
+Locally: scripts/registry.sh start --auth, then klms-tool dev --run podman --registry
+http://127.0.0.1:5000 --registry-auth .klms/registry/auth, and klms-tool login to it.
 exit codes: 0 published (or the dry run printed); 1 the build, push or KLMS refused (the message
 says why); 2 usage (not logged in, not built, no registry known).`;
 
