@@ -7,7 +7,13 @@ import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
-import { DEFAULT_BUCKET, type LocalKlms, MINIO_DURATION_SECONDS, startLocalKlms } from "./local-klms.js";
+import {
+  DEFAULT_BUCKET,
+  type LocalKlms,
+  type LocalKlmsOptions,
+  MINIO_DURATION_SECONDS,
+  startLocalKlms,
+} from "./local-klms.js";
 import type { RegistryOptions } from "./registry/oci.js";
 
 /** The help text of `klms-tool dev`. */
@@ -66,106 +72,123 @@ export interface DevIo {
   cwd?: string;
 }
 
+/** A wrong argument of `klms-tool dev`: its message, and whether the help follows it. */
+class DevUsageError extends Error {
+  constructor(
+    message: string,
+    readonly withHelp = false,
+  ) {
+    super(message);
+  }
+}
+
+/** What `klms-tool dev`'s arguments ask for. */
+interface DevSettings {
+  options: LocalKlmsOptions;
+  /** True when the data dir was given (kept on exit). */
+  kept: boolean;
+  runs: string[];
+  registry: RegistryOptions | undefined;
+}
+
 /** Runs `klms-tool dev` with its arguments (without the command name); resolves to the exit code. */
 export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(text));
   const err = io.err ?? ((text: string) => process.stderr.write(text));
-  let values: {
-    port?: string;
-    "data-dir"?: string;
-    seed?: string;
-    user?: string[];
-    run?: string;
-    "run-tool"?: string[];
-    registry?: string;
-    "registry-auth"?: string;
-    tls?: boolean;
-    "tls-api"?: boolean;
-    quiet?: boolean;
-    help?: boolean;
-  };
+  let settings: DevSettings | "help";
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: "string", short: "p" },
-        "data-dir": { type: "string", short: "d" },
-        seed: { type: "string", short: "s" },
-        user: { type: "string", short: "u", multiple: true },
-        run: { type: "string" },
-        "run-tool": { type: "string", multiple: true },
-        registry: { type: "string" },
-        "registry-auth": { type: "string" },
-        tls: { type: "boolean" },
-        "tls-api": { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    settings = devSettings(argv, io.cwd ?? process.cwd());
   } catch (e) {
-    err(`klms-tool dev: ${(e as Error).message}\n\n${DEV_HELP}`);
+    if (!(e instanceof DevUsageError)) throw e;
+    err(`klms-tool dev: ${e.message}\n${e.withHelp ? `\n${DEV_HELP}` : ""}`);
     return 2;
   }
-  if (values.help) {
+  if (settings === "help") {
     out(DEV_HELP);
     return 0;
   }
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    err(`klms-tool dev: --port must be a port number (0-65535), got ${JSON.stringify(values.port)}\n`);
-    return 2;
-  }
-
-  const users: UserSpec[] = [];
-  for (const given of values.user ?? []) {
-    const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
-    if (!match) {
-      err(`klms-tool dev: --user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}\n`);
-      return 2;
-    }
-    users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
-  }
-
-  let runners: DevRunners;
-  try {
-    runners = devRunners(values.run, values["run-tool"] ?? [], io.cwd ?? process.cwd());
-  } catch (e) {
-    err(`klms-tool dev: ${(e as Error).message}\n`);
-    return 2;
-  }
-
-  let registry: RegistryOptions | undefined;
-  try {
-    registry = registryOption(values.registry, values["registry-auth"]);
-  } catch (e) {
-    err(`klms-tool dev: ${(e as Error).message}\n`);
-    return 2;
-  }
-
   let klms: LocalKlms;
   try {
-    klms = await startLocalKlms({
-      ...(registry ? { registry } : {}),
-      port,
-      dataDir: values["data-dir"],
-      quiet: values.quiet ?? false,
-      runner: runners.runner,
-      toolRunners: runners.toolRunners,
-      users,
-      ...(values.seed !== undefined ? { seed: values.seed } : {}),
-      tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
-    });
+    klms = await startLocalKlms(settings.options);
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, values["data-dir"] !== undefined, runners.describe, registry));
+  out(banner(klms, settings.kept, settings.runs, settings.registry));
   io.onReady?.(klms);
+  const exitCode = await untilStopped(klms, io, err);
+  out("Stopping the local KLMS…\n");
+  await klms.stop();
+  return exitCode;
+}
 
-  let exitCode = 0;
-  await new Promise<void>((resolve) => {
+/** Reads the arguments; throws a {@link DevUsageError} naming what is wrong. */
+function devSettings(argv: string[], cwd: string): DevSettings | "help" {
+  let values: ReturnType<typeof readArgs>;
+  try {
+    values = readArgs(argv);
+  } catch (e) {
+    throw new DevUsageError((e as Error).message, true);
+  }
+  if (values.help) return "help";
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new DevUsageError(`--port must be a port number (0-65535), got ${JSON.stringify(values.port)}`);
+  const users: UserSpec[] = [];
+  for (const given of values.user ?? []) {
+    const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
+    if (!match)
+      throw new DevUsageError(`--user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}`);
+    users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
+  }
+  let runners: DevRunners;
+  let registry: RegistryOptions | undefined;
+  try {
+    runners = devRunners(values.run, values["run-tool"] ?? [], cwd);
+    registry = registryOption(values.registry, values["registry-auth"]);
+  } catch (e) {
+    throw new DevUsageError((e as Error).message);
+  }
+  const options: LocalKlmsOptions = {
+    ...(registry ? { registry } : {}),
+    port,
+    dataDir: values["data-dir"],
+    quiet: values.quiet ?? false,
+    runner: runners.runner,
+    toolRunners: runners.toolRunners,
+    users,
+    ...(values.seed !== undefined ? { seed: values.seed } : {}),
+    tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
+  };
+  return { options, kept: values["data-dir"] !== undefined, runs: runners.describe, registry };
+}
+
+function readArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string", short: "p" },
+      "data-dir": { type: "string", short: "d" },
+      seed: { type: "string", short: "s" },
+      user: { type: "string", short: "u", multiple: true },
+      run: { type: "string" },
+      "run-tool": { type: "string", multiple: true },
+      registry: { type: "string" },
+      "registry-auth": { type: "string" },
+      tls: { type: "boolean" },
+      "tls-api": { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+
+/** Resolves on SIGINT, SIGTERM or `io.signal` (0), or when the embedded store dies (1, said on `err`). */
+function untilStopped(klms: LocalKlms, io: DevIo, err: (text: string) => void): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let exitCode = 0;
     // A dead store leaves half a server: stop everything, say why, and exit non-zero.
     void klms.storeFailed?.then((error) => {
       err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
@@ -176,16 +199,13 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       io.signal?.removeEventListener("abort", stop);
-      resolve();
+      resolve(exitCode);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
     if (io.signal?.aborted) stop();
     else io.signal?.addEventListener("abort", stop);
   });
-  out("Stopping the local KLMS…\n");
-  await klms.stop();
-  return exitCode;
 }
 
 /**
