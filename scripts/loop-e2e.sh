@@ -101,6 +101,19 @@ const r = JSON.parse(require("fs").readFileSync("out/report", "utf8"));
 if (r.sum !== 3 || r.lines !== 3) { console.error(r); process.exit(1); }' || fail "the output's content: $(cat out/report)"
 step "task $id ran the image by name (podman, runc), --follow showed its log, its output says sum 3, 3 lines"
 
+# A prebuilt image published again under a new tag: pushed first, then the entry's profile patched.
+buildah tag "$IMAGE" "${IMAGE%:*}:0.1.1"
+npx klms-tool publish --image "${IMAGE%:*}:0.1.1" --json 2>/dev/null >"$WORK/republish.json"
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const ok = r.action === "update" && r.image.built === false && r.image.pushed === true &&
+  JSON.stringify(r.changes) === JSON.stringify({ profiles: { default: { image: "0.1.1" } } });
+if (!ok) { console.error(JSON.stringify(r)); process.exit(1); }' "$WORK/republish.json" || fail "publish --image"
+tags="$(curl -sf -u "$(cat "$KLMS_REGISTRY_DIR/auth")" "$REGISTRY_URL/v2/stelar/loop-tool/tags/list")"
+[ "$tags" = '{"name":"stelar/loop-tool","tags":["0.1.0","0.1.1"]}' ] || fail "after --image the registry holds $tags"
+buildah rmi "${IMAGE%:*}:0.1.1" >/dev/null
+step "publish --image pushed a prebuilt 0.1.1 and patched the default profile"
+
 # The console's page of the task, in headless Chromium (--no-sandbox: CI runs as root).
 PROFILE="$(mktemp -d)"
 flags=(--headless --no-sandbox --disable-gpu "--user-data-dir=$PROFILE" --window-size=1200,1400)
