@@ -67,15 +67,18 @@ node -e 'const m = JSON.parse(process.argv[1]); if (m.name !== "e2e-tool" || !m.
 [ "$title" = "e2e-tool" ] || { echo "image-e2e: org.opencontainers.image.title is '$title'" >&2; exit 1; }
 step "image built with make (labels: title $title, the tool manifest): $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
 
-# Pushed with klms-tool's image module, removed, pulled back with podman.
+# Pushed with the Makefile, then with klms-tool's image module (the registry's digest checked),
+# removed, pulled back with podman.
 KLMS_REGISTRY_DIR="$WORK/registry" "$ROOT/scripts/registry.sh" start
+(cd "$E2E/tool" && make push DOCKER=buildah IMGTAG="$IMAGE" TLS_VERIFY=false >"$E2E/push.log" 2>&1) ||
+  { tail -30 "$E2E/push.log" >&2; exit 1; }
 pushed="$(cd "$E2E/tool" && node "$KLMS_TOOL" image push "$IMAGE" --builder buildah --tls-verify false --quiet --json)"
 digest="$(node -p 'JSON.parse(process.argv[1]).digest' "$pushed")"
 [ "$(curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://${IMAGE%%/*}/v2/klms-e2e/tool/manifests/1" | tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}')" = "$digest" ] ||
   { echo "image-e2e: the registry does not hold $IMAGE at $digest" >&2; exit 1; }
 buildah rmi "$IMAGE" >/dev/null
 "${PODMAN[@]}" pull --quiet --tls-verify=false "$IMAGE" >/dev/null
-step "pushed with klms-tool image push ($digest) and pulled back"
+step "pushed with make push and klms-tool image push ($digest), pulled back"
 
 user="$(podman image inspect --format '{{.Config.User}}' "$IMAGE")"
 [ "$user" = "1000:1000" ] || { echo "image-e2e: the image runs as '$user', not 1000:1000" >&2; exit 1; }

@@ -43,6 +43,18 @@ const COVERED: [RegExp, string, RegExp][] = [
   [/^cd my-tool$/, "packages/create-klms-tool/test/scaffold.test.ts", /cd asked-tool/],
   [/^make (build )?IMGTAG=/, "scripts/image-e2e.sh", /make build DOCKER=buildah IMGTAG=/],
   [/^make run IMGTAG=/, "packages/create-klms-tool/test/packed.test.ts", /"run",\s*"DOCKER=true"/],
+  [/^scripts\/image-base\.sh$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/image-base\.sh"$/m],
+  [/^scripts\/registry\.sh start$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/registry\.sh" start$/m],
+  [
+    /^make build DOCKER=buildah IMGTAG=\S+ BASE_IMAGE=localhost\/klms\/node:24-slim$/,
+    "scripts/image-e2e.sh",
+    /make build DOCKER=buildah IMGTAG="\$IMAGE" BASE_IMAGE=localhost\/klms\/node:24-slim/,
+  ],
+  [
+    /^make push DOCKER=buildah IMGTAG=\S+ TLS_VERIFY=false$/,
+    "scripts/image-e2e.sh",
+    /make push DOCKER=buildah IMGTAG="\$IMAGE" TLS_VERIFY=false/,
+  ],
   // The KLMS commands need a running KLMS and a login: cluster.test.ts runs them against one.
   [
     /^printf dev \| npx klms-tool login \S+ --username dev --password-stdin$/,

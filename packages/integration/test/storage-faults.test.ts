@@ -410,37 +410,7 @@ describe("storage against misbehaving servers (real HTTP servers on 127.0.0.1)",
     }
   });
 
-  test(
-    "KLMS_S3_IDLE_TIMEOUT_MS sets the idle timeout where no option can be passed; a bad value is refused",
-    HANG_GUARD,
-    async () => {
-      const server = await serve(() => {});
-      try {
-        for (const [value, code, message] of [
-          ["300", "TimeoutError", /did not answer in time/],
-          [
-            "soon",
-            "BadOption",
-            /KLMS_S3_IDLE_TIMEOUT_MS must be a positive number of milliseconds, like 120000; got "soon"/,
-          ],
-        ] as const) {
-          process.env.KLMS_S3_IDLE_TIMEOUT_MS = value;
-          const storage = createStorage(endpointSettings(server.url), { maxAttempts: 1 });
-          try {
-            await assert.rejects(
-              storage.stat(`s3://${BUCKET}/x.csv`),
-              (e: unknown) => e instanceof StorageError && e.code === code && message.test(e.message),
-            );
-          } finally {
-            storage.close();
-          }
-        }
-      } finally {
-        delete process.env.KLMS_S3_IDLE_TIMEOUT_MS;
-        await server.close();
-      }
-    },
-  );
+  // KLMS_S3_IDLE_TIMEOUT (and the deprecated KLMS_S3_IDLE_TIMEOUT_MS) for task.storage: test/config.test.ts.
 
   test("a server that never answers: cancellation ends the wait at once", HANG_GUARD, async () => {
     const server = await serve(() => {});

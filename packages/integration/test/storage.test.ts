@@ -6,13 +6,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-store.ts";
-import {
-  createStorage,
-  parsePath,
-  type Storage,
-  StorageError,
-  type TransferProgress,
-} from "../../klms-tool/src/index.ts";
+import { createStorage, type Storage, StorageError, type TransferProgress } from "../../klms-tool/src/index.ts";
+import { parsePath } from "../../klms-tool/src/internal.ts";
 import { createLogger } from "../../klms-tool/src/log/logger.ts";
 import { Masker } from "../../klms-tool/src/log/mask.ts";
 import { explain } from "../../klms-tool/src/storage/errors.ts";

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
 import { type DevRunners, devRunners } from "./dev-runners.js";
+import { writeDevState } from "./dev-state.js";
 import {
   DEFAULT_BUCKET,
   type LocalKlms,
@@ -115,9 +116,15 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     return 1;
   }
   out(banner(klms, settings.kept, settings.runs, settings.registry));
+  // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
+  const removeState = writeDevState(io.cwd ?? process.cwd(), {
+    apiUrl: klms.apiUrl,
+    ...(klms.caFile ? { caFile: klms.caFile } : {}),
+  });
   io.onReady?.(klms);
   const exitCode = await untilStopped(klms, io, err);
   out("Stopping the local KLMS…\n");
+  removeState?.();
   await klms.stop();
   return exitCode;
 }

@@ -3,7 +3,7 @@
  * platform's error envelope), wait first, or lose their connection without a reply. Lets the
  * tests of a tool's entrypoint reproduce a flaky cluster on demand.
  */
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
 
 /**

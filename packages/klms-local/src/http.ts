@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import { type TokenClaims, verifyAuthorization } from "./auth.js";
 import { HIDDEN_HELP, successBody } from "./envelope.js";
 import { parseJsonBody } from "./output-body.js";

@@ -4,7 +4,8 @@
  * parsed value must pass `schema.Task_Output` (here: `checkTaskOutput` from the kit's contract,
  * whose "error" violations are the platform's rejections) or the reply is a 422.
  */
-import { checkTaskOutput, isObject, type TaskOutput } from "klms-tool/contract";
+import { checkTaskOutput, type TaskOutput } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
 import { parseJsonText } from "./python-repr.js";
 import { validationError } from "./schema.js";

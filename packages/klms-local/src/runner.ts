@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
-import { Masker } from "klms-tool";
+import { Masker } from "klms-tool/internal";
 
 /** How a run ended, with what it printed. `logs` is stdout and stderr interleaved line by line as they came. */
 export interface RunResult {

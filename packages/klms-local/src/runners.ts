@@ -10,7 +10,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { splitCommand } from "klms-tool";
+import { globalArgs, runArgs } from "klms-tool/image";
+import { splitCommand } from "klms-tool/internal";
 import { type StartedRun, startRun } from "./runner.js";
 
 /** Runs a command with the Job's arguments appended (e.g. `["python3", "-u", "run.py"]`). */
@@ -73,11 +74,11 @@ export interface LaunchedTask {
   image?: string;
 }
 
-/** The default podman command: runc, as crun fails on hosts with hybrid cgroups (local-infra.md). */
-export const PODMAN_COMMAND = ["podman", "--runtime", "runc"];
-
-/** The limits podman cannot raise on such hosts (scripts/image-e2e.sh's containers.conf). */
-const PODMAN_ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"];
+/**
+ * The default podman command: with runc, as crun fails on hosts with hybrid cgroups. The settings
+ * are klms-tool's image module's (the one place they live; the template's Makefile says the same).
+ */
+export const PODMAN_COMMAND = ["podman", ...globalArgs("podman", true)];
 
 /** How `runner` starts the pods of `task`. */
 export function launcherFor(runner: Runner, task: LaunchedTask): PodLauncher {
@@ -114,7 +115,8 @@ function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
     start(pod) {
       // The container gets no environment (the Job sets none; a TLS store's CA is not mounted
       // here, unlike scripts/image-e2e.*); podman itself gets the caller's.
-      const args = ["run", "--rm", "--name", pod.name, "--network=host", ...PODMAN_ULIMITS, image];
+      // The host's network and the limits podman cannot raise on such hosts: the image module's run settings.
+      const args = ["run", "--rm", "--name", pod.name, ...runArgs("podman"), image];
       const run = startRun([...podman, ...args], pod.jobArgs, { ...runOptions(pod), fullEnv: true });
       // Signals to the podman client do not reach a detached container: stop it by name.
       const control = (...words: string[]) => {

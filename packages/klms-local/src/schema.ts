@@ -4,7 +4,7 @@
  * unknown and dump-only keys refused with "Unknown field.", and the whole thing answered as a
  * 422 `{"json": {...}}` (`klms-platform-api.md` §1.4).
  */
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
 
 /** One field of a schema. */

@@ -5,7 +5,7 @@
  * each stopping at its own first error, their errors merged. The 422 detail is the platform's,
  * key for key (`klms-platform-api.md` §4.2).
  */
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import { ApiError } from "./envelope.js";
 import { pyStr } from "./python-repr.js";
 import {

@@ -1,5 +1,6 @@
 /**
- * klms-tool: build STELAR KLMS tools in TypeScript.
+ * klms-tool: build STELAR KLMS tools in TypeScript. This is the tool author's surface: define a
+ * tool, run it, the task and its files, the object store, the errors and the exit codes.
  *
  * ```ts
  * import { defineTool, main, z } from "klms-tool";
@@ -7,26 +8,30 @@
  * export default tool;
  * main(import.meta, tool);
  * ```
+ *
+ * The other tiers: `klms-tool/contract` (the platform's input and output rules, for programs
+ * that check task files), `klms-tool/client` (the Data API client), `klms-tool/cli` (the CLI as
+ * a function) and `klms-tool/internal` (for the kit's own packages only; no stability promise).
  */
 export { z } from "zod";
-export * from "./contract/index.js";
-/** Splits a command line like a POSIX shell splits words (the `--worker` rule); the local KLMS reads its runners with it. */
-export { splitCommand } from "./entrypoint/args.js";
+export { TaskInputError } from "./contract/errors.js";
+export type { MinioBlock, TaskInput } from "./contract/input.js";
+export { MetricsError } from "./contract/metrics.js";
+export { type EndpointChoice, type MinioSettings, minioSettings } from "./contract/minio.js";
+export type { TaskOutput } from "./contract/output.js";
+export { KlmsError, type KlmsErrorCode, type PlatformErrorCode } from "./errors.js";
 export { ExitCode } from "./exit-codes.js";
-export { createLogger, type Logger, type LogLevel } from "./log/logger.js";
-export { MASK, Masker } from "./log/mask.js";
+export type { Logger, LogLevel } from "./log/logger.js";
 export {
   createStorage,
-  formatBytes,
   type InputFile,
   type ObjectInfo,
   type OutputTarget,
   type PathLike,
   type ProgressListener,
-  parsePath,
-  progressReporter,
   Storage,
   StorageError,
+  type StorageErrorCode,
   type StorageOptions,
   type TransferOptions,
   type TransferProgress,
@@ -34,7 +39,6 @@ export {
 export {
   defineTool,
   type InputGroupSpec,
-  isToolDefinition,
   type OutputSpec,
   type PlainRun,
   type ToolDefinition,
@@ -48,4 +52,4 @@ export {
   TaskValidationError,
 } from "./tool/task.js";
 export { main } from "./worker/main.js";
-export { type RunnableTool, runWorker, type WorkerOptions, type WorkerResult } from "./worker/worker.js";
+export type { RunnableTool } from "./worker/worker.js";

@@ -18,7 +18,7 @@
  * ```
  */
 import { readFileSync } from "node:fs";
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import type { UserSpec } from "../accounts.js";
 import { DEV_USERNAME, nameUuid } from "../auth.js";
 import { ApiError } from "../envelope.js";

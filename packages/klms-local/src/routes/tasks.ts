@@ -4,7 +4,7 @@
  * (from the Job's pods, {@link PodView}), plus the seed template's v1 input/output pair.
  */
 import type { Context, Hono } from "hono";
-import { isObject } from "klms-tool/contract";
+import { isObject } from "klms-tool/internal";
 import type { Accounts } from "../accounts.js";
 import { signatureOf, verifySignature } from "../auth.js";
 import type { Catalog } from "../catalog/catalog.js";

@@ -54,7 +54,12 @@ export const devCommand = delegated(
   async () => {
     const { devMain } = await import(modules.local);
     return (argv, io) =>
-      devMain(argv, { out: (t: string) => io.stdout.write(t), err: (t: string) => io.stderr.write(t) });
+      devMain(argv, {
+        out: (t: string) => io.stdout.write(t),
+        err: (t: string) => io.stderr.write(t),
+        cwd: io.cwd,
+        signal: io.signal,
+      });
   },
   "klms-tool dev needs the klms-local package: npm install --save-dev klms-local",
 );

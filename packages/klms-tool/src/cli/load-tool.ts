@@ -5,17 +5,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { KlmsError } from "../errors.js";
 import { isToolDefinition, type ToolDefinition } from "../tool/define.js";
 
 /** A module that could not give a tool; `message` says why and what to do. */
-export class ToolLoadError extends Error {
+export class ToolLoadError extends KlmsError<"ToolLoad"> {
   override name = "ToolLoadError";
-  /** True when the module loaded but exports no defineTool(...) tool (exit 1, not a usage error). */
   constructor(
     message: string,
+    /** True when the module loaded but exports no defineTool(...) tool (exit 1, not a usage error). */
     readonly loadedWithoutTool = false,
   ) {
-    super(message);
+    super("ToolLoad", message);
   }
 }
 

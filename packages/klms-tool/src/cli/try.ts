@@ -1,24 +1,33 @@
 /**
  * `klms-tool try`: runs the project's tool on local files as a real KLMS task, in one command.
- * It starts the local KLMS (klms-local, embedded object store), uploads the files, creates the
+ * It uses the local KLMS that `klms-tool dev` runs for the project (or the one `--url` names),
+ * else starts an embedded one (klms-local, embedded object store); uploads the files, creates the
  * task, runs it through the real entrypoint with the cluster's four arguments, prints the state,
  * metrics, logs and a preview of each output, and downloads the outputs into a folder. With
- * `--watch` it rebuilds and runs again when the sources change; every run is a new task.
+ * `--watch` it rebuilds and runs again when the sources change; every run is a new task, listed
+ * by `--list`.
  */
 import { existsSync, watch } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, type CommandIO, line, parse } from "./command.js";
+import { connectRunningKlms, type RunningKlms, runningDevServer } from "./try-remote.js";
 import { printTryResult, type ToolTaskResultLike } from "./try-report.js";
 import { buildTryRequest, type TryOptions, type TryRequest, TryUsageError } from "./try-request.js";
+import { formatRuns, readRuns, recordRun } from "./try-runs.js";
 
 const help = `usage: klms-tool try [options]
 
-Runs this project's tool on local files as a KLMS task: starts a local KLMS (task API and
-object store on 127.0.0.1), uploads the files, creates the task, runs it through the real
-entrypoint as the cluster's Job does, prints the state, metrics, logs and a preview of each
-output, and downloads the outputs into --out-dir. Every run is a new task. Needs klms-local
-(a dev dependency of every scaffolded tool).
+Runs this project's tool on local files as a KLMS task: uploads the files, creates the task,
+runs it through the real entrypoint as the cluster's Job does, prints the state, metrics, logs
+and a preview of each output, and downloads the outputs into --out-dir. Every run is a new task,
+recorded in .klms/try-runs.jsonl (--list shows them).
+
+The KLMS: the one \`klms-tool dev\` runs in this project (it leaves .klms/dev.json while it
+runs; its console then shows the task), or the one --url names, else a local KLMS started for
+the run (task API and object store on 127.0.0.1; needs klms-local, a dev dependency of every
+scaffolded tool). A running one is used as the user KLMS_TOKEN, else KLMS_USERNAME and
+KLMS_PASSWORD, else dev/dev (the dev server's default user).
 
 options:
   --from <input.json>       a task input in the platform's shape (e.g. fixtures/input.json):
@@ -36,6 +45,11 @@ options:
   --out-dir <dir>           where the outputs are downloaded (default try-output)
   --watch                   rebuild (npm run build) and run again when src/ changes
   --watch-dir <dir>         the folder --watch follows (default src)
+  --url <api url>           use the local KLMS running there (e.g. http://127.0.0.1:8080)
+  --fresh                   start a local KLMS for the run even when klms-tool dev runs
+  --list                    list this project's runs (task, state, start, seconds, output
+                            folder, KLMS) and exit; with --json as JSON lines' array
+  --json                    with --list: print the runs as JSON
   -h, --help                this help
 
 exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).
@@ -52,6 +66,10 @@ const OPTIONS = {
   "out-dir": { type: "string" },
   watch: { type: "boolean" },
   "watch-dir": { type: "string" },
+  url: { type: "string" },
+  fresh: { type: "boolean" },
+  list: { type: "boolean" },
+  json: { type: "boolean" },
 } as const;
 
 /** What `try` needs from klms-local (typed here: klms-local depends on this package, not back). */
@@ -69,6 +87,7 @@ export const tryCommand: Command = {
     const args = parse(argv, OPTIONS, help, { min: 0, max: 0 }, io);
     if ("exit" in args) return args.exit;
     const v = args.values as Record<string, unknown>;
+    if (v.list) return listRuns(io, Boolean(v.json));
     const options: TryOptions = {
       inputs: (v.input as string[] | undefined) ?? [],
       params: (v.param as string[] | undefined) ?? [],
@@ -84,14 +103,22 @@ export const tryCommand: Command = {
       line(io.stderr, "klms-tool try needs the klms-local package: npm install --save-dev klms-local");
       return ExitCode.Usage;
     }
-    const session = {
+    let running: RunningKlms | undefined;
+    try {
+      running = await runningKlms(v, io);
+    } catch (error) {
+      line(io.stderr, `klms-tool try: ${(error as Error).message}`);
+      return ExitCode.Failure;
+    }
+    const session: Session = {
       io,
       local,
       options,
       worker: (v.worker as string | undefined) ?? "node dist/main.js",
       outDir: resolve(io.cwd, (v["out-dir"] as string | undefined) ?? "try-output"),
+      ...(running ? { running } : {}),
     };
-    if (!v.watch) return runOnce(session, undefined);
+    if (!v.watch) return runOnce(session, running);
     const dir = resolve(io.cwd, (v["watch-dir"] as string | undefined) ?? "src");
     if (!existsSync(dir)) {
       line(io.stderr, `klms-tool try: --watch follows ${dir}, which does not exist (--watch-dir sets it)`);
@@ -110,9 +137,50 @@ interface Session {
   options: TryOptions;
   worker: string;
   outDir: string;
+  /** A KLMS that was running before `try` (klms-tool dev, --url): used, never stopped. */
+  running?: RunningKlms;
 }
 
-/** One task: request, run, report. Starts (and stops) its own local KLMS unless given one. */
+/**
+ * The running KLMS to use: --url's, else the dev server of .klms/dev.json (unless --fresh);
+ * undefined to start one. Throws when --url's does not answer or refuses the user.
+ */
+async function runningKlms(v: Record<string, unknown>, io: CommandIO): Promise<RunningKlms | undefined> {
+  if (typeof v.url === "string") {
+    const klms = await connectRunningKlms(v.url, io.env).catch((error: Error) => {
+      throw new Error(
+        `the KLMS at --url ${v.url} cannot be used (${error.message}): start it (klms-tool dev) or fix the URL`,
+      );
+    });
+    line(io.stdout, `Using the local KLMS at ${klms.apiUrl}`);
+    return klms;
+  }
+  const dev = v.fresh ? undefined : runningDevServer(io.cwd);
+  if (!dev) return undefined;
+  try {
+    const klms = await connectRunningKlms(dev.apiUrl, io.env, dev.caFile);
+    line(
+      io.stdout,
+      `Using the local KLMS of klms-tool dev at ${klms.apiUrl} (pid ${dev.pid}; --fresh starts a new one)`,
+    );
+    return klms;
+  } catch (error) {
+    line(
+      io.stderr,
+      `klms-tool try: klms-tool dev at ${dev.apiUrl} cannot be used (${(error as Error).message}); starting a local KLMS for this run`,
+    );
+    return undefined;
+  }
+}
+
+/** `--list`: the project's runs, as a table or JSON. */
+async function listRuns(io: CommandIO, json: boolean): Promise<number> {
+  const runs = await readRuns(io.cwd);
+  line(io.stdout, json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
+  return ExitCode.Success;
+}
+
+/** One task: request, run, report, recorded in the runs list. Starts (and stops) its own local KLMS unless given one. */
 async function runOnce(session: Session, klms: { stop(): Promise<void> } | undefined): Promise<number> {
   const { io } = session;
   let request: TryRequest;
@@ -123,6 +191,7 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     line(io.stderr, `klms-tool try: ${error.message}`);
     return ExitCode.Usage;
   }
+  const started = new Date();
   const result = await session.local.runToolTask({
     ...request,
     cwd: io.cwd,
@@ -133,6 +202,14 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     await printTryResult(result, session.outDir, io);
   } finally {
     await result.stop();
+    await recordRun(io.cwd, {
+      task: result.task.id,
+      state: result.state,
+      started: started.toISOString(),
+      seconds: (Date.now() - started.getTime()) / 1000,
+      outDir: session.outDir,
+      klms: session.running?.apiUrl ?? "embedded",
+    });
   }
   return result.state === "succeeded" ? ExitCode.Success : ExitCode.Failure;
 }
@@ -140,7 +217,7 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
 /** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM or `io.signal`. */
 async function watchAndRun(session: Session, dir: string): Promise<number> {
   const { io } = session;
-  const klms = await session.local.startLocalKlms({ quiet: true });
+  const klms = session.running ?? (await session.local.startLocalKlms({ quiet: true }));
   let timer: NodeJS.Timeout | undefined;
   const watching = () => line(io.stdout, `\nWatching ${dir} (Ctrl-C to stop)`);
   const report = (error: unknown) => line(io.stderr, `klms-tool try: ${(error as Error).message ?? error}`);

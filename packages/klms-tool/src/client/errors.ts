@@ -4,6 +4,7 @@
  * `{"success": false, "help": <url>, "error": {"__type", "message", "status_code", "detail"}}`;
  * a {@link KlmsApiError} carries its parts, typed.
  */
+import { KlmsError } from "../errors.js";
 
 /**
  * What failed: the platform's `__type` (e.g. `NotFoundError`, `_ValidationError`,
@@ -11,7 +12,7 @@
  * `NetworkError` (no reply), `BadReply` (a reply that is not the platform's envelope),
  * `SessionExpired` (no token and no way to get one).
  */
-export type KlmsErrorCode =
+export type KlmsApiErrorCode =
   | "AuthenticationError"
   | "AuthorizationError"
   | "APIException"
@@ -29,11 +30,10 @@ export type KlmsErrorCode =
   | (string & {});
 
 /** A failed Data API call: the HTTP status (0 without a reply), the platform's error type, message and detail. */
-export class KlmsApiError extends Error {
+export class KlmsApiError extends KlmsError<KlmsApiErrorCode> {
   override name = "KlmsApiError";
   /** The HTTP status; 0 when no reply came. */
   readonly status: number;
-  readonly code: KlmsErrorCode;
   /** The platform's `error.detail` (e.g. `{"json": {"name": ["Missing data for required field."]}}` for a 422). */
   readonly detail: unknown;
   /** The method and path called (no query: a query may carry a signature). */
@@ -41,17 +41,16 @@ export class KlmsApiError extends Error {
 
   constructor(init: {
     status: number;
-    code: KlmsErrorCode;
+    code: KlmsApiErrorCode;
     message: string;
     detail?: unknown;
     request: string;
     cause?: unknown;
   }) {
-    super(`${init.request}: ${init.status ? `${init.status} ` : ""}${init.code}: ${init.message}`, {
+    super(init.code, `${init.request}: ${init.status ? `${init.status} ` : ""}${init.code}: ${init.message}`, {
       cause: init.cause,
     });
     this.status = init.status;
-    this.code = init.code;
     this.detail = init.detail ?? {};
     this.request = init.request;
   }

@@ -28,7 +28,7 @@ export {
   type ToolRecord,
   Tools,
 } from "./entities.js";
-export { KlmsApiError, type KlmsErrorCode } from "./errors.js";
+export { KlmsApiError, type KlmsApiErrorCode } from "./errors.js";
 export { RegistryCredentials, type RegistryToken } from "./registry.js";
 export { type S3Credentials, s3Credentials } from "./s3.js";
 export {

@@ -6,22 +6,20 @@
  * {@link ReadLimitError} instead of a crash (`ERR_STRING_TOO_LONG`) or a gigabyte of memory. Text
  * is decoded strictly: invalid UTF-8 is an error, never silently repaired with U+FFFD.
  */
+
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { KlmsError } from "../errors.js";
 
 /** Why a read was refused. */
 export type ReadLimitCode = "too-large" | "not-a-file" | "not-utf8" | "unreadable" | "missing";
 
 /** A read the kit refused, or could not make; the message names the thing, the limit and the fix. */
-export class ReadLimitError extends Error {
+export class ReadLimitError extends KlmsError<ReadLimitCode> {
   override name = "ReadLimitError";
-  constructor(
-    message: string,
-    /** What went wrong, for callers that decide on it. */
-    readonly code: ReadLimitCode,
-  ) {
-    super(message);
+  constructor(message: string, code: ReadLimitCode, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

@@ -2,8 +2,13 @@
  * Errors raised while reading what the platform sent. They carry a message meant for a tool
  * author: what is wrong, where, and what was found instead.
  */
-export class TaskInputError extends Error {
+import { KlmsError } from "../errors.js";
+
+export class TaskInputError extends KlmsError<"BadTaskInput"> {
   override name = "TaskInputError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BadTaskInput", message, options);
+  }
 }
 
 /** Describes a JSON value in an error message without printing it (it may hold a secret). */

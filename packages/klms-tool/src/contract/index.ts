@@ -3,7 +3,7 @@
  * output it posts back. Shared by the runtime, the CLI and the local KLMS, so that all three
  * apply the same rules.
  */
-export { describeType, isObject, TaskInputError } from "./errors.js";
+export { TaskInputError } from "./errors.js";
 export { type MinioBlock, type ReadResult, readTaskInput, type TaskInput } from "./input.js";
 export { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "./metrics.js";
 export { type EndpointChoice, type MinioSettings, minioSettings, parseEndpoint } from "./minio.js";

@@ -1,8 +1,12 @@
+import { KlmsError } from "../errors.js";
 import { MAX_JSON_DEPTH } from "./limits.js";
 
 /** Raised when metrics cannot be made JSON-safe; the message names the metric path. */
-export class MetricsError extends Error {
+export class MetricsError extends KlmsError<"BadMetrics"> {
   override name = "MetricsError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BadMetrics", message, options);
+  }
 }
 
 /** The default bound on the serialised size of all metrics (the platform stores each as jsonb). */

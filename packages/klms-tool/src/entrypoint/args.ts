@@ -5,6 +5,9 @@
  * it in its Dockerfile without touching run.sh.
  */
 import { parseArgs } from "node:util";
+import { entrypointOptionsHelp } from "../config/docs.js";
+import { OPTIONS, type OptionName } from "../config/options.js";
+import { type Env, readOptions } from "../config/read.js";
 
 /** Everything the entrypoint needs to run one task. */
 export interface EntrypointOptions {
@@ -17,11 +20,15 @@ export interface EntrypointOptions {
   worker: string[];
   /** The tool module to run in a worker thread of the entrypoint instead of a process (`--worker-thread`). */
   workerThread?: string;
+  /** `--grace-period` in milliseconds (the table's `gracePeriod`, default 10 s). */
   gracePeriodMs: number;
-  /** Overall limit for the task; undefined for none. */
+  /** `--timeout` in milliseconds: overall limit for the task; undefined for none. */
   timeoutMs?: number;
+  /** `--request-timeout` in milliseconds (default 30 s). */
   requestTimeoutMs: number;
+  /** `--retries` (default 5). */
   retries: number;
+  /** `--retry-delay` in milliseconds (default 1 s). */
   retryDelayMs: number;
 }
 
@@ -31,16 +38,22 @@ export type ParsedArgs =
   | { kind: "help" }
   | { kind: "usage"; error: string };
 
-/** Defaults, chosen for a Kubernetes pod (30 s between SIGTERM and SIGKILL). */
+/** Defaults, chosen for a Kubernetes pod (30 s between SIGTERM and SIGKILL): read from the one table. */
 export const ENTRYPOINT_DEFAULTS = {
-  worker: "node dist/main.js",
-  gracePeriodSeconds: 10,
-  requestTimeoutSeconds: 30,
-  retries: 5,
-  retryDelaySeconds: 1,
+  worker: OPTIONS.worker.default,
+  gracePeriodSeconds: OPTIONS.gracePeriod.default,
+  requestTimeoutSeconds: OPTIONS.requestTimeout.default,
+  retries: OPTIONS.retries.default,
+  retryDelaySeconds: OPTIONS.retryDelay.default,
 } as const;
 
-/** The usage text of `klms-tool exec`. */
+/** The options that have a `klms-tool exec` flag. */
+type FlaggedName = { [K in OptionName]: (typeof OPTIONS)[K] extends { flag: string } ? K : never }[OptionName];
+
+/** The options of `klms-tool exec` that have a flag, in the table's order. */
+const FLAGGED = (Object.keys(OPTIONS) as OptionName[]).filter((name) => "flag" in OPTIONS[name]) as FlaggedName[];
+
+/** The usage text of `klms-tool exec`; its options section is made from the table (src/config/options.ts). */
 export const ENTRYPOINT_HELP = `Usage: klms-tool exec [options] <token> <api_url> <task_id> <signature>
        klms-tool exec [options] <token> <api_url> <task_id>           (seed form: v1 routes)
 
@@ -53,37 +66,8 @@ Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh)
 With three arguments the seed's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
 POST <api_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}, both with the token.
 
-Options (each also read from the environment variable shown; the option wins):
-  --worker <command>        The worker command, split like a shell would (quotes allowed, no
-                            expansion), run in the current directory. "node" means this Node.
-                            [KLMS_WORKER] default: "${ENTRYPOINT_DEFAULTS.worker}"
-                            e.g. --worker "python3 -u main.py"
-  --worker-thread <module>  Run the tool module (which ends with main(import.meta, tool)) in a
-                            worker thread of this process instead of a second Node: it loads
-                            while the input is fetched, and saves a Node start (60 to 90 ms,
-                            a sixth of a no-op task). A crash in native code then ends the
-                            entrypoint too, so the platform learns nothing; keep the default
-                            child process for tools with native addons.
-                            [KLMS_WORKER_THREAD] e.g. --worker-thread bundle/tool/main.mjs
-  --grace-period <seconds>  After SIGTERM/SIGINT or the timeout, how long the worker may take to
-                            stop. The worker gets it too (KLMS_GRACE_PERIOD): a Node tool is
-                            reported cancelled by its runtime when it ends; 1 s later whatever
-                            still runs of the worker's process group is killed (SIGKILL). Keep
-                            it well under the pod's terminationGracePeriodSeconds (30 s).
-                            [KLMS_GRACE_PERIOD] default: ${ENTRYPOINT_DEFAULTS.gracePeriodSeconds}
-  --timeout <seconds>       Overall time limit of the task, counted from the start; when it is
-                            reached the worker is stopped and the task reported failed.
-                            [KLMS_TIMEOUT] default: none
-  --request-timeout <seconds>
-                            Time limit of each request to the Data API.
-                            [KLMS_REQUEST_TIMEOUT] default: ${ENTRYPOINT_DEFAULTS.requestTimeoutSeconds}
-  --retries <n>             Retries of a request after a network error, a timeout, 408, 429 or
-                            5xx (exponential backoff with full jitter; Retry-After respected).
-                            [KLMS_RETRIES] default: ${ENTRYPOINT_DEFAULTS.retries}
-  --retry-delay <seconds>   First backoff ceiling; it doubles on each retry, up to 30 s.
-                            [KLMS_RETRY_DELAY] default: ${ENTRYPOINT_DEFAULTS.retryDelaySeconds}
-  -h, --help                Print this help.
-
+Options (each also read from the environment variable shown; the option wins; durations in seconds):
+${entrypointOptionsHelp()}
 Exit codes:
   0  the platform recorded the task's outcome (succeeded or failed), or already had one (409)
   2  wrong arguments
@@ -92,7 +76,7 @@ Exit codes:
 `;
 
 /** Parses the arguments after `exec`; `env` supplies the options' defaults. */
-export function parseEntrypointArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+export function parseEntrypointArgs(argv: string[], env: Env = process.env): ParsedArgs {
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions(argv);
@@ -116,83 +100,54 @@ export function parseEntrypointArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   ] as const) {
     if (value !== undefined && value.trim() === "") return { kind: "usage", error: `the ${name} argument is empty` };
   }
-
   try {
-    if (values.worker !== undefined && values["worker-thread"] !== undefined) {
-      throw new Error("--worker and --worker-thread exclude each other: run the tool as a process or in a thread");
-    }
-    const workerThread =
-      values["worker-thread"] ?? (values.worker === undefined ? env.KLMS_WORKER_THREAD || undefined : undefined);
-    if (workerThread !== undefined && workerThread.trim() === "")
-      throw new Error("--worker-thread: the module is empty");
-    const workerText = values.worker ?? env.KLMS_WORKER ?? ENTRYPOINT_DEFAULTS.worker;
-    const worker = workerThread !== undefined ? [workerThread] : splitCommand(workerText);
-    if (worker.length === 0) throw new Error("--worker: the command is empty");
-    const gracePeriod = seconds(
-      "--grace-period",
-      values["grace-period"] ?? env.KLMS_GRACE_PERIOD,
-      ENTRYPOINT_DEFAULTS.gracePeriodSeconds,
-      0,
-    );
-    const timeout = seconds("--timeout", values.timeout ?? env.KLMS_TIMEOUT, 0, 0);
-    const requestTimeout = seconds(
-      "--request-timeout",
-      values["request-timeout"] ?? env.KLMS_REQUEST_TIMEOUT,
-      ENTRYPOINT_DEFAULTS.requestTimeoutSeconds,
-      0.001,
-    );
-    const retries = seconds("--retries", values.retries ?? env.KLMS_RETRIES, ENTRYPOINT_DEFAULTS.retries, 0);
-    if (!Number.isInteger(retries)) throw new Error("--retries must be a whole number");
-    const retryDelay = seconds(
-      "--retry-delay",
-      values["retry-delay"] ?? env.KLMS_RETRY_DELAY,
-      ENTRYPOINT_DEFAULTS.retryDelaySeconds,
-      0,
-    );
-    const options: EntrypointOptions = {
-      token,
-      endpoint,
-      taskId,
-      worker,
-      gracePeriodMs: Math.round(gracePeriod * 1000),
-      requestTimeoutMs: Math.round(requestTimeout * 1000),
-      retries,
-      retryDelayMs: Math.round(retryDelay * 1000),
-    };
+    const options: EntrypointOptions = { token, endpoint, taskId, ...readFlagged(values, env) };
     if (signature !== undefined) options.signature = signature;
-    if (workerThread !== undefined) options.workerThread = workerThread;
-    if (timeout > 0) options.timeoutMs = Math.round(timeout * 1000);
     return { kind: "run", options };
   } catch (err) {
     return { kind: "usage", error: err instanceof Error ? err.message : String(err) };
   }
 }
 
-function parseOptions(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      worker: { type: "string" },
-      "worker-thread": { type: "string" },
-      "grace-period": { type: "string" },
-      timeout: { type: "string" },
-      "request-timeout": { type: "string" },
-      retries: { type: "string" },
-      "retry-delay": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+/** The worker and the durations, from the flags, else the environment, else the table's defaults. */
+function readFlagged(
+  values: Record<string, string | boolean | undefined>,
+  env: Env,
+): Omit<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> {
+  const flags: Partial<Record<FlaggedName, string>> = {};
+  for (const name of FLAGGED) {
+    const value = values[OPTIONS[name].flag.slice(2)];
+    if (typeof value === "string") flags[name] = value;
+  }
+  if (flags.worker !== undefined && flags.workerThread !== undefined) {
+    throw new Error("--worker and --worker-thread exclude each other: run the tool as a process or in a thread");
+  }
+  // --worker on the command line beats a thread asked for by the environment.
+  const threadEnv = flags.worker === undefined ? env : { ...env, [OPTIONS.workerThread.env]: undefined };
+  const { values: o } = readOptions(FLAGGED, threadEnv, flags);
+  if (o.workerThread !== undefined && o.workerThread.trim() === "") {
+    throw new Error("--worker-thread: the module is empty");
+  }
+  const worker = o.workerThread !== undefined ? [o.workerThread] : splitCommand(o.worker);
+  if (worker.length === 0) throw new Error("--worker: the command is empty");
+  const options: Omit<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> = {
+    worker,
+    gracePeriodMs: Math.round(o.gracePeriod * 1000),
+    requestTimeoutMs: Math.round(o.requestTimeout * 1000),
+    retries: o.retries,
+    retryDelayMs: Math.round(o.retryDelay * 1000),
+  };
+  if (o.workerThread !== undefined) options.workerThread = o.workerThread;
+  if (o.timeout !== undefined) options.timeoutMs = Math.round(o.timeout * 1000);
+  return options;
 }
 
-function seconds(name: string, raw: string | undefined, fallback: number, min: number): number {
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`${name} must be a number${min > 0 ? " above 0" : " ≥ 0"}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+function parseOptions(argv: string[]) {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const name of FLAGGED) options[OPTIONS[name].flag.slice(2)] = { type: "string" };
+  return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
 }
 
 /**

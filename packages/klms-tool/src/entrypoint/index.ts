@@ -9,10 +9,11 @@ import type { Writable } from "node:stream";
 import { isObject } from "../contract/errors.js";
 import { readTaskInput, type TaskOutput } from "../contract/index.js";
 import { ExitCode } from "../exit-codes.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
 import { type ClientOptions, fetchTaskInput, PlatformError, postTaskOutput } from "../platform/client.js";
 import type { FetchLike } from "../platform/http.js";
+import { DEFAULT_RETRY_POLICY } from "../platform/retry.js";
 import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
 import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
 import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
@@ -65,8 +66,6 @@ export interface EntrypointIO {
 
 /** How long a post may take once the task was cancelled: the pod is SIGKILLed 30 s after SIGTERM. */
 const CANCELLED_POST_BUDGET_MS = 15_000;
-/** The longest single wait between retries. */
-const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
  * Runs one task, as the platform's Job starts it: `argv` are the arguments after `klms-tool exec`.
@@ -111,7 +110,9 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   const masker = new Masker();
   masker.add(options.token);
   if (options.signature !== undefined) masker.add(options.signature);
-  const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line) });
+  const { warnings, ...logging } = logSettings(env);
+  const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
+  for (const warning of warnings) log.warn(warning);
   const cancellation = watchCancellation({ emitter: io.signals, timeoutMs: options.timeoutMs });
   const task = new TaskRun(options, routes, masker, log, cancellation, io, stdout, stderr, env);
   try {
@@ -142,7 +143,11 @@ class TaskRun {
   client(signal?: AbortSignal): ClientOptions {
     const client: ClientOptions = {
       requestTimeoutMs: this.options.requestTimeoutMs,
-      retry: { retries: this.options.retries, baseDelayMs: this.options.retryDelayMs, maxDelayMs: MAX_RETRY_DELAY_MS },
+      retry: {
+        retries: this.options.retries,
+        baseDelayMs: this.options.retryDelayMs,
+        maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
+      },
       onRetry: (n) =>
         this.log.warn(`request failed (${n.reason}); retrying in ${(n.delayMs / 1000).toFixed(2)} s`, {
           attempt: n.attempt,
@@ -279,12 +284,12 @@ class TaskRun {
 
   async inputFailed(err: unknown): Promise<ExitCode> {
     const { log, routes } = this;
-    if (err instanceof PlatformError && err.kind === "aborted") return this.cancelledEarly();
+    if (err instanceof PlatformError && err.code === "aborted") return this.cancelledEarly();
     const message = err instanceof Error ? err.message : String(err);
     const status = err instanceof PlatformError ? err.status : undefined;
     const hint = status === 401 ? " (the token was refused: it may have expired; tokens live 3 h)" : "";
     log.error(`the task input could not be fetched: ${message}${hint}`);
-    const definitive = !(err instanceof PlatformError) || ["auth", "rejected", "invalid-reply"].includes(err.kind);
+    const definitive = !(err instanceof PlatformError) || ["auth", "rejected", "invalid-reply"].includes(err.code);
     if (definitive && routes.version === "v2") {
       const report = failureReport(
         `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
@@ -332,7 +337,7 @@ class TaskRun {
       }
       return ExitCode.Success;
     } catch (err) {
-      const abandoned = err instanceof PlatformError && err.kind === "aborted";
+      const abandoned = err instanceof PlatformError && err.code === "aborted";
       const why = abandoned
         ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
         : (err as Error).message;

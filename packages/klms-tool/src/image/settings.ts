@@ -1,7 +1,7 @@
 /**
  * The builders' command lines and the runtime settings they need, in one place. The template's
  * Makefile (packages/create-klms-tool/template/Makefile) repeats these flags for `make build` and
- * `make run`; test/image.test.ts checks that it says the same.
+ * `make run`; test/image/image.test.ts checks that it says the same.
  *
  * Why each setting (measured on a Debian 12 host with hybrid cgroups, see docs of local infra):
  * - podman `--runtime runc` (when runc is installed): crun fails on hybrid cgroup v1/v2 hosts

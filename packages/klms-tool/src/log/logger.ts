@@ -1,3 +1,4 @@
+import { type Env, readOptionsLeniently } from "../config/read.js";
 import type { Masker } from "./mask.js";
 
 /** Log levels, in order. */
@@ -21,9 +22,12 @@ export interface LoggerOptions {
   source: string;
   /** Required, so that no logger of the kit can skip masking (`new Masker()` when nothing is secret yet). */
   masker: Masker;
-  /** Minimum level written; `KLMS_LOG_LEVEL` sets it too. Default `info`. */
+  /**
+   * Minimum level written. Default `info`. The logger reads no environment: the entrypoint and
+   * the worker pass `KLMS_LOG_LEVEL` from the one configuration table (see {@link logSettings}).
+   */
   level?: LogLevel;
-  /** `text` (default) or `json` lines; `KLMS_LOG_FORMAT` sets it too. */
+  /** `text` (default) or `json` lines; `KLMS_LOG_FORMAT` through {@link logSettings}. */
   format?: "text" | "json";
   /** Where lines go. Default: standard error, so that standard output stays the tool's. */
   write?: (line: string) => void;
@@ -35,9 +39,8 @@ export interface LoggerOptions {
  * easy to grep in `kubectl logs`; JSON lines carry the same fields.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const envLevel = process.env.KLMS_LOG_LEVEL as LogLevel | undefined;
-  const level = options.level ?? (envLevel && envLevel in ORDER ? envLevel : "info");
-  const format = options.format ?? (process.env.KLMS_LOG_FORMAT === "json" ? "json" : "text");
+  const level = options.level ?? "info";
+  const format = options.format ?? "text";
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const mask = (s: string) => options.masker.mask(s);
 
@@ -66,4 +69,13 @@ export function createLogger(options: LoggerOptions): Logger {
     child: (s) => make(s),
   });
   return make(options.source);
+}
+
+/**
+ * The logger's settings from an environment (`KLMS_LOG_LEVEL`, `KLMS_LOG_FORMAT`): a bad value
+ * falls back to the default with a warning to log, since a log setting must not stop a task.
+ */
+export function logSettings(env?: Env): { level: LogLevel; format: "text" | "json"; warnings: string[] } {
+  const { values, warnings } = readOptionsLeniently(["logLevel", "logFormat"], env);
+  return { level: values.logLevel, format: values.logFormat, warnings };
 }

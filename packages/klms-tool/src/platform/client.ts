@@ -5,9 +5,12 @@
  * answered. Reply bodies are never echoed whole: an error reply's `help` field is the request URL,
  * which holds the signature.
  */
+
+import { OPTIONS } from "../config/options.js";
 import { ReadLimitError } from "../contract/bounded-read.js";
 import { isObject } from "../contract/errors.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH, MAX_POST_REPLY_BYTES } from "../contract/limits.js";
+import { KlmsError, type PlatformErrorCode } from "../errors.js";
 import { type FetchInit, type FetchLike, httpFetch } from "./http.js";
 import {
   backoffDelay,
@@ -19,34 +22,22 @@ import {
 } from "./retry.js";
 import { authorizationHeader, type TaskRoutes } from "./routes.js";
 
-/** Why a call to the Data API failed. */
-export type PlatformErrorKind =
-  /** 401/403: the token (input) or the signature (output) was refused. */
-  | "auth"
-  /** 404: no such task, or no such route on this server. */
-  | "not-found"
-  /** Another 4xx (400, 422, …): the server refused the request itself; retrying cannot help. */
-  | "rejected"
-  /** Network errors, timeouts, 429 or 5xx, still failing after every retry. */
-  | "unavailable"
-  /** A 2xx reply that is not the `{success: true, result}` envelope. */
-  | "invalid-reply"
-  /** The caller gave up (cancellation); the outcome of a request in flight is unknown. */
-  | "aborted";
+/** Why a call to the Data API failed (the old name of {@link PlatformErrorCode}). */
+export type PlatformErrorKind = PlatformErrorCode;
 
-/** A failed call to the Data API. */
-export class PlatformError extends Error {
+/** A failed call to the Data API; `code` decides what the entrypoint does next, `cause` is the socket's error. */
+export class PlatformError extends KlmsError<PlatformErrorCode> {
   override name = "PlatformError";
   constructor(
     message: string,
-    /** The class of failure, which decides what the entrypoint does next. */
-    readonly kind: PlatformErrorKind,
+    code: PlatformErrorCode,
     /** The last HTTP status received, if any. */
     readonly status: number | undefined,
     /** How many requests were made. */
     readonly attempts: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
@@ -89,7 +80,8 @@ export interface PostResult {
   detail?: string;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** `--request-timeout`'s default, from the one table. */
+const DEFAULT_REQUEST_TIMEOUT_MS = OPTIONS.requestTimeout.default * 1000;
 
 /**
  * GETs the task input and returns the envelope's `result`. Sends `Authorization: Bearer <jwt>`
@@ -202,7 +194,7 @@ export async function postTaskOutput(
 
 type Reply =
   | { kind: "response"; status: number; json: unknown; retryAfterMs: number | undefined }
-  | { kind: "network"; reason: string };
+  | { kind: "network"; reason: string; cause: unknown };
 
 /** One request with its own timeout. Network failures are returned, not thrown; only an abort by the caller throws. */
 async function exchange(url: string, init: FetchInit, options: ClientOptions, attempt: number): Promise<Reply> {
@@ -232,9 +224,9 @@ async function exchange(url: string, init: FetchInit, options: ClientOptions, at
     if (options.signal?.aborted) throw abortedError(attempt);
     // Too large, or not UTF-8: another attempt would get the same reply.
     if (err instanceof ReadLimitError && err.code !== "unreadable") {
-      throw new PlatformError(err.message, "invalid-reply", undefined, attempt);
+      throw new PlatformError(err.message, "invalid-reply", undefined, attempt, { cause: err });
     }
-    return { kind: "network", reason: describeNetworkError(err, timeoutMs) };
+    return { kind: "network", reason: describeNetworkError(err, timeoutMs), cause: err };
   }
 }
 
@@ -261,7 +253,14 @@ async function retryOrThrow(
   }
   if (attempts > policy.retries) {
     const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
-    throw new PlatformError(`the ${what} request failed after ${tries}: ${reason}`, "unavailable", status, attempts);
+    const cause = reply.kind === "network" ? { cause: reply.cause } : undefined;
+    throw new PlatformError(
+      `the ${what} request failed after ${tries}: ${reason}`,
+      "unavailable",
+      status,
+      attempts,
+      cause,
+    );
   }
   const delayMs = backoffDelay(
     attempts - 1,

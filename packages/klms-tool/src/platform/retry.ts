@@ -3,6 +3,7 @@
  * can cure are retried: network errors, timeouts, 408, 429 and 5xx. A 4xx answer is the server's
  * considered verdict and is returned at once.
  */
+import { MAX_RETRY_DELAY_SECONDS, OPTIONS } from "../config/options.js";
 
 /** How many times to retry, and how the delay between attempts grows. */
 export interface RetryPolicy {
@@ -14,8 +15,15 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/** Six attempts over about half a minute at worst: long enough for an API pod to restart. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 5, baseDelayMs: 1000, maxDelayMs: 30_000 };
+/**
+ * Six attempts over about half a minute at worst: long enough for an API pod to restart. The
+ * values are the entrypoint's defaults (`--retries`, `--retry-delay`) from the one table.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  retries: OPTIONS.retries.default,
+  baseDelayMs: OPTIONS.retryDelay.default * 1000,
+  maxDelayMs: MAX_RETRY_DELAY_SECONDS * 1000,
+};
 
 /** True for the HTTP statuses another attempt may cure. */
 export function isRetryableStatus(status: number): boolean {

@@ -1,10 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
-import { StorageError } from "./errors.js";
 
 /** Options of the S3 client. */
 export interface ClientOptions {
-  /** Attempts per request, with the SDK's backoff on throttling, 5xx and network errors (default 5). */
+  /** Attempts per request, with the SDK's backoff on throttling, 5xx and network errors (default 5, `KLMS_S3_MAX_ATTEMPTS` for `task.storage`). */
   maxAttempts?: number;
   /** S3 region; MinIO and radosgw accept any, the SDK needs one (default us-east-1). */
   region?: string;
@@ -18,8 +18,8 @@ export interface ClientOptions {
    * this long, either way, fails with `TimeoutError` (then retried as the SDK retries). It covers
    * a server that never answers, a request body that stalls, and an opened object stream left
    * unread that long (its connection is then released). Not a limit on a whole transfer. The
-   * `KLMS_S3_IDLE_TIMEOUT_MS` environment variable sets it where no option can be passed (the
-   * task's own `task.storage`).
+   * `KLMS_S3_IDLE_TIMEOUT` environment variable (seconds) sets it for the task's own `task.storage`,
+   * where no option can be passed.
    */
   idleTimeoutMs?: number;
   /**
@@ -73,7 +73,7 @@ const SDK_LOGGER = {
  */
 export async function createS3Client(settings: MinioSettings, options: ClientOptions = {}): Promise<S3Client> {
   const { S3Client } = await loadSdk();
-  const idle = options.idleTimeoutMs ?? idleTimeoutFromEnv() ?? 60_000;
+  const idle = options.idleTimeoutMs ?? OPTIONS.idleTimeout.default * 1000;
   return new S3Client({
     endpoint: settings.endpoint,
     region: options.region ?? "us-east-1",
@@ -83,7 +83,7 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
       secretAccessKey: settings.secretAccessKey,
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
     },
-    maxAttempts: options.maxAttempts ?? 5,
+    maxAttempts: options.maxAttempts ?? OPTIONS.maxAttempts.default,
     // Without the timeouts the SDK waits forever: for an answer, for a stalled body, for a free socket.
     requestHandler: {
       socketTimeout: idle,
@@ -94,18 +94,4 @@ export async function createS3Client(settings: MinioSettings, options: ClientOpt
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-}
-
-/** `KLMS_S3_IDLE_TIMEOUT_MS`, when set: a positive number of milliseconds, or a clear error. */
-function idleTimeoutFromEnv(): number | undefined {
-  const raw = process.env.KLMS_S3_IDLE_TIMEOUT_MS;
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new StorageError(
-      "BadOption",
-      `KLMS_S3_IDLE_TIMEOUT_MS must be a positive number of milliseconds, like 120000; got ${JSON.stringify(raw)}`,
-    );
-  }
-  return ms;
 }

@@ -2,15 +2,30 @@
  * Storage errors in words a tool author understands: what failed, on which object, and what to
  * check. They never include a credential.
  */
-export class StorageError extends Error {
+import { KlmsError } from "../errors.js";
+
+export class StorageError extends KlmsError<StorageErrorCode> {
   override name = "StorageError";
-  /** A short machine-readable reason: `NoSuchKey`, `AccessDenied`, `ExpiredToken`, `BadPath`, … */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
+
+/**
+ * A {@link StorageError}'s short machine-readable reason: an S3 code (`NoSuchKey`, `AccessDenied`,
+ * `ExpiredToken`, …), a network code (`ECONNREFUSED`, `TimeoutError`, …) or the kit's own.
+ */
+export type StorageErrorCode =
+  | "NoSuchKey"
+  | "NoSuchBucket"
+  | "AccessDenied"
+  | "ExpiredToken"
+  | "BadPath"
+  | "BadOption"
+  | "NoTarget"
+  | "SourceError"
+  | "SourceChanged"
+  | "IncompleteBody"
+  | "BadListing"
+  | "TimeoutError"
+  | (string & {});
 
 /** What was being done when an error happened, for the message. */
 export interface Operation {

@@ -3,7 +3,7 @@
  * S3-compatible stores, with paths as `s3://bucket/key` or `bucket/key`.
  */
 export { type ClientOptions, createS3Client } from "./client.js";
-export { explain, StorageError } from "./errors.js";
+export { explain, StorageError, type StorageErrorCode } from "./errors.js";
 export {
   formatPath,
   type ObjectPath,

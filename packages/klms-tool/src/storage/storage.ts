@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline as pipelineCallback, type Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
+import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
 import { type ClientOptions, createS3Client, loadSdk, type Sdk } from "./client.js";
 import type { Operation } from "./errors.js";
@@ -14,11 +15,14 @@ import { byteCounter, failOrRelease, linkedAbort, releaseWithOuter } from "./str
 
 /** Options of {@link createStorage}. */
 export interface StorageOptions extends ClientOptions {
-  /** Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize. */
+  /**
+   * Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize.
+   * For `task.storage`: `KLMS_S3_PART_SIZE` (all defaults: the README's configuration table).
+   */
   partSize?: number;
-  /** Parts uploaded at once (default 4). */
+  /** Parts uploaded at once (default 4; `KLMS_S3_QUEUE_SIZE` for `task.storage`). */
   queueSize?: number;
-  /** Files up to this size go up in one streamed PUT, larger ones in parts (default 256 MiB). */
+  /** Files up to this size (bytes) go up in one streamed PUT, larger ones in parts (default 256 MiB; `KLMS_S3_SINGLE_PUT_MAX`). */
   singlePutMaxBytes?: number;
   /** Receives progress events of every transfer (see `progressReporter`). */
   onProgress?: ProgressListener;
@@ -321,7 +325,8 @@ export class Storage {
           throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
         },
       );
-      if (total <= (this.#options.singlePutMaxBytes ?? 256 * MiB)) return this.#putFile(p, source, total, options);
+      if (total <= (this.#options.singlePutMaxBytes ?? OPTIONS.singlePutMaxBytes.default))
+        return this.#putFile(p, source, total, options);
       body = createReadStream(source, { highWaterMark: FILE_BUFFER });
     } else {
       body = source;
@@ -337,8 +342,8 @@ export class Storage {
     const upload = new Upload({
       client,
       params: { Bucket: p.bucket, Key: p.key, Body: feed.data, ContentType: options.contentType },
-      partSize: Math.max(5 * MiB, this.#options.partSize ?? 8 * MiB),
-      queueSize: this.#options.queueSize ?? 4,
+      partSize: Math.max(OPTIONS.partSize.min.value, this.#options.partSize ?? OPTIONS.partSize.default),
+      queueSize: this.#options.queueSize ?? OPTIONS.queueSize.default,
       leavePartsOnError: false,
       abortController: feed.controller,
     });

@@ -1,8 +1,12 @@
 import { z } from "zod";
+import { KlmsError } from "../errors.js";
 
 /** Raised when the task's parameters do not match the tool's schema; lists every problem. */
-export class ParameterError extends Error {
+export class ParameterError extends KlmsError<"BadParameters"> {
   override name = "ParameterError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BadParameters", message, options);
+  }
 }
 
 /** The validated parameters and what was tolerated on the way. */

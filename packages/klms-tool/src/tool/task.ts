@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { TaskInput } from "../contract/input.js";
+import { KlmsError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Storage } from "../storage/storage.js";
 import type { InputFile, OutputTarget } from "../storage/task-files.js";
@@ -7,13 +8,19 @@ import type { InputGroupSpec, OutputSpec, ToolDefinition } from "./define.js";
 import { parseParameters } from "./parameters.js";
 
 /** Raised when the task does not fit the tool's declaration (input counts, output targets, secrets). */
-export class TaskValidationError extends Error {
+export class TaskValidationError extends KlmsError<"BadTask"> {
   override name = "TaskValidationError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BadTask", message, options);
+  }
 }
 
 /** Raised when a tool reads `task.secrets` but the platform did not send them. */
-export class SecretsUnavailableError extends Error {
+export class SecretsUnavailableError extends KlmsError<"SecretsUnavailable"> {
   override name = "SecretsUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("SecretsUnavailable", message, options);
+  }
 }
 
 /** What the runtime needs to build a task besides the input: logger, signal, storage glue. */

@@ -1,8 +1,11 @@
+import { OptionError } from "../config/options.js";
+import { type Env, readOptions } from "../config/read.js";
 import type { TaskInput } from "../contract/input.js";
 import { minioSettings } from "../contract/minio.js";
 import type { Logger } from "../log/logger.js";
+import { StorageError } from "../storage/errors.js";
 import { progressReporter } from "../storage/progress.js";
-import { createStorage, type Storage } from "../storage/storage.js";
+import { createStorage, type Storage, type StorageOptions } from "../storage/storage.js";
 import { createInputFile, createOutputTarget, type InputFile, type OutputTarget } from "../storage/task-files.js";
 
 /** What the task's files need from the worker. */
@@ -12,6 +15,27 @@ export interface FilesContext {
   log: Logger;
   /** Filled with output name → path for every output the tool uploads. */
   produced: Record<string, string>;
+  /** Where `task.storage`'s tuning is read (`KLMS_S3_*`, see {@link taskStorageOptions}); default the process's. */
+  env?: Env;
+}
+
+/**
+ * `task.storage`'s tuning from the environment (the one table's storage rows: part size, queue
+ * size, single-PUT limit, idle timeout, attempts), with the warnings to log (a deprecated
+ * variable). A bad value throws a {@link StorageError} `BadOption` naming the variable.
+ */
+export function taskStorageOptions(env?: Env): { options: StorageOptions; warnings: string[] } {
+  try {
+    const { values, warnings } = readOptions(
+      ["partSize", "queueSize", "singlePutMaxBytes", "idleTimeout", "maxAttempts"],
+      env,
+    );
+    const { idleTimeout, ...rest } = values;
+    return { options: { ...rest, idleTimeoutMs: Math.round(idleTimeout * 1000) }, warnings };
+  } catch (error) {
+    if (error instanceof OptionError) throw new StorageError("BadOption", error.message);
+    throw error;
+  }
 }
 
 /** The storage glue of one task: input files, output targets and the store, created lazily. */
@@ -31,7 +55,14 @@ export interface TaskFiles {
 export function taskFiles(input: TaskInput, ctx: FilesContext): TaskFiles {
   let storage: Storage | undefined;
   const get = () => {
-    storage ??= createStorage(minioSettings(input.minio), { onProgress: progressReporter({ log: ctx.log }) });
+    if (!storage) {
+      const { options, warnings } = taskStorageOptions(ctx.env);
+      for (const warning of warnings) ctx.log.warn(warning);
+      storage = createStorage(minioSettings(input.minio), {
+        ...options,
+        onProgress: progressReporter({ log: ctx.log }),
+      });
+    }
     return storage;
   };
   const filesCtx = {

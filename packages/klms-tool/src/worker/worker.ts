@@ -3,15 +3,15 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type Env, readOptionsLeniently } from "../config/read.js";
 import { decodeUtf8, ReadLimitError, readFileBounded } from "../contract/bounded-read.js";
 import { TaskInputError } from "../contract/errors.js";
 import { readTaskInput, type TaskInput } from "../contract/input.js";
 import { jsonDepth, MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "../contract/limits.js";
 import { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "../contract/metrics.js";
 import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract/output.js";
-import { ENTRYPOINT_DEFAULTS } from "../entrypoint/args.js";
 import { ExitCode } from "../exit-codes.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
 import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
 import { ParameterError } from "../tool/parameters.js";
@@ -41,10 +41,15 @@ export interface WorkerOptions {
   ownProcess?: boolean;
   /**
    * After SIGTERM, how long the tool may take to stop before the worker reports it cancelled (ms).
-   * Default: `KLMS_GRACE_PERIOD` (seconds, which `klms-tool exec` sets to its --grace-period),
-   * else 10 s, the entrypoint's default.
+   * Default: `KLMS_GRACE_PERIOD` of `env` (seconds, which `klms-tool exec` sets to its
+   * --grace-period), else 10 s, the entrypoint's default (the one table's `gracePeriod`).
    */
   graceMs?: number;
+  /**
+   * Where the worker's settings come from (`KLMS_GRACE_PERIOD`, `KLMS_LOG_*`, `KLMS_S3_*`: see
+   * the README's configuration table). Default: the process's environment.
+   */
+  env?: Env;
   /**
    * Where SIGTERM/SIGINT are heard when `ownProcess` is set; `process` by default. A worker thread
    * hears no signals: the entrypoint sends them as messages, re-emitted here.
@@ -60,14 +65,11 @@ export interface WorkerResult {
   output: TaskOutput;
 }
 
-/** The entrypoint's default grace period, for a worker run on its own: one value, not two. */
-const DEFAULT_GRACE_MS = ENTRYPOINT_DEFAULTS.gracePeriodSeconds * 1000;
-
-/** `KLMS_GRACE_PERIOD`, in seconds like everywhere a person types a duration; undefined when unset or not a number ≥ 0. */
-function graceFromEnv(): number | undefined {
-  const raw = process.env.KLMS_GRACE_PERIOD;
-  const seconds = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+/** The worker's own settings: the grace period and the log's, read leniently (a bad value is logged, not fatal). */
+function workerSettings(env: Env | undefined) {
+  const grace = readOptionsLeniently(["gracePeriod"], env);
+  const { warnings, ...logging } = logSettings(env);
+  return { graceMs: Math.round(grace.values.gracePeriod * 1000), logging, warnings: [...grace.warnings, ...warnings] };
 }
 
 /**
@@ -78,7 +80,10 @@ function graceFromEnv(): number | undefined {
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const masker = new Masker();
-  const log = createLogger({ source: "tool", masker, ...(options.write ? { write: options.write } : {}) });
+  const settings = workerSettings(options.env);
+  const write = options.write ? { write: options.write } : {};
+  const log = createLogger({ source: "tool", masker, ...settings.logging, ...write });
+  for (const warning of settings.warnings) log.warn(warning);
   const auto = new AutoMetrics();
   const controller = new AbortController();
   const workdir = mkdtempSync(join(tmpdir(), "klms-task-"));
@@ -101,7 +106,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         masker,
         log,
         controller,
-        graceMs: options.graceMs ?? graceFromEnv() ?? DEFAULT_GRACE_MS,
+        graceMs: options.graceMs ?? settings.graceMs,
         signals: options.signals ?? process,
         fail,
         done: () => result !== undefined,
@@ -118,7 +123,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
       return fail(`could not load the tool: ${message}`, details);
     }
     const output = isToolDefinition(tool)
-      ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto })
+      ? await runDefined(tool, input.task, { log, signal: controller.signal, workdir, masker, auto, env: options.env })
       : await runPlain(tool, input.json, input.task, { log, signal: controller.signal, auto, masker });
     if (output.status === Status.Succeeded) log.info(output.message ?? "succeeded");
     else log.error(output.message ?? "failed");
@@ -143,10 +148,10 @@ interface RunContext {
 async function runDefined(
   tool: ToolDefinition,
   input: TaskInput,
-  ctx: RunContext & { workdir: string },
+  ctx: RunContext & { workdir: string; env: Env | undefined },
 ): Promise<TaskOutput> {
   const produced: Record<string, string> = {};
-  const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced });
+  const files = taskFiles(input, { workdir: ctx.workdir, signal: ctx.signal, log: ctx.log, produced, env: ctx.env });
   try {
     return await runBuilt(tool, input, ctx, files, produced);
   } finally {

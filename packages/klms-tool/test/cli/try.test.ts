@@ -3,12 +3,14 @@
  * entrypoint and a fixture tool; `--watch` stopped through io.signal.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { cli } from "../../src/cli/cli.ts";
+import { KlmsClient } from "../../src/client/index.ts";
 import { fixture } from "../support.ts";
 
 const TOOL = fixture("try-tool.mjs");
@@ -128,5 +130,85 @@ describe("klms-tool try", () => {
     const tasks = [...stdout.text.matchAll(/▸ Logs of task ([0-9a-f-]+)/g)].map((m) => m[1]);
     assert.equal(tasks.length, 2);
     assert.notEqual(tasks[0], tasks[1], "every run is a new task");
+  });
+});
+
+describe("klms-tool try with a running local KLMS, and the list of runs", () => {
+  test("klms-tool dev in the project is reused (its task visible there); --fresh starts one; --list shows each run", async () => {
+    const project = join(dir, "with-dev");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "with-dev", version: "0.1.0" }));
+    await writeFile(join(project, "a.txt"), "from dev\n");
+    const devOut = new Watched();
+    const stop = new AbortController();
+    const dev = cli(["dev", "--quiet"], { stdout: devOut, stderr: new Watched(), cwd: project, signal: stop.signal });
+    try {
+      await devOut.until((t) => t.includes("Local KLMS running"));
+      const apiUrl = /API URL +(\S+)/.exec(devOut.text)?.[1] as string;
+      const state = JSON.parse(await readFile(join(project, ".klms", "dev.json"), "utf8"));
+      assert.deepEqual(state, { apiUrl, pid: process.pid });
+
+      const stdout = new Watched();
+      const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=2"], { stdout, cwd: project });
+      assert.equal(code, 0, stdout.text);
+      assert.match(
+        stdout.text,
+        new RegExp(`^Using the local KLMS of klms-tool dev at ${apiUrl} \\(pid ${process.pid};`),
+      );
+      assert.equal(await readFile(join(project, "try-output", "echo"), "utf8"), "hello 2: from dev\n");
+      const id = /▸ Logs of task ([0-9a-f-]+)/.exec(stdout.text)?.[1] as string;
+      // The dev server has the task: its API answers for it, succeeded.
+      const client = await KlmsClient.login(apiUrl, "dev", "dev");
+      assert.equal((await client.tasks.get(id)).exec_state, "succeeded");
+
+      const fresh = new Watched();
+      assert.equal(await cli([...base, "--param", "n=3", "--fresh"], { stdout: fresh, cwd: project }), 0, fresh.text);
+      assert.doesNotMatch(fresh.text, /Using the local KLMS/);
+
+      const listed = new Watched();
+      assert.equal(await cli(["try", "--list", "--json"], { stdout: listed, cwd: project }), 0);
+      const runs = JSON.parse(listed.text);
+      assert.equal(runs.length, 2);
+      assert.deepEqual(
+        runs.map((r: Record<string, unknown>) => [r.state, r.outDir, r.klms]),
+        [
+          ["succeeded", "try-output", apiUrl],
+          ["succeeded", "try-output", "embedded"],
+        ],
+      );
+      assert.equal(runs[0].task, id);
+      assert.ok(
+        runs.every((r: { started: string; seconds: number }) => !Number.isNaN(Date.parse(r.started)) && r.seconds > 0),
+      );
+      const table = new Watched();
+      await cli(["try", "--list"], { stdout: table, cwd: project });
+      assert.match(table.text, /^TASK +STATE +STARTED +SECONDS +OUTPUTS +KLMS\n/);
+      assert.match(
+        table.text,
+        new RegExp(`${id}  succeeded  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ +\\d+\\.\\d +try-output +${apiUrl}`),
+      );
+    } finally {
+      stop.abort();
+      assert.equal(await dev, 0);
+    }
+    assert.equal(existsSync(join(project, ".klms", "dev.json")), false, "the state file goes with the server");
+  });
+
+  test("--url naming no KLMS fails and says so; --list without runs says how to make one", async () => {
+    const stderr = new Watched();
+    const code = await cli([...base, "--param", "n=1", "--url", "http://127.0.0.1:9"], {
+      stdout: new Watched(),
+      stderr,
+      cwd: dir,
+    });
+    assert.equal(code, 1);
+    assert.match(
+      stderr.text,
+      /klms-tool try: the KLMS at --url http:\/\/127\.0\.0\.1:9 cannot be used \(.+\): start it \(klms-tool dev\) or fix the URL/,
+    );
+    const empty = await mkdtemp(join(dir, "empty-"));
+    const listed = new Watched();
+    assert.equal(await cli(["try", "--list"], { stdout: listed, cwd: empty }), 0);
+    assert.equal(listed.text, "No runs yet: klms-tool try runs the tool and lists each run here.\n");
   });
 });

@@ -151,7 +151,7 @@ describe("httpFetch", () => {
     const routes = taskRoutes(`${main.url}/redirect/307/`, "task-1", "sig");
     await assert.rejects(
       fetchTaskInput(routes, "t", { retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } }),
-      (err: unknown) => err instanceof PlatformError && err.kind === "not-found" && err.status === 404,
+      (err: unknown) => err instanceof PlatformError && err.code === "not-found" && err.status === 404,
     );
     const gone = await listen(() => {});
     await close(gone.server);
@@ -160,7 +160,7 @@ describe("httpFetch", () => {
         retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
       }),
       (err: unknown) =>
-        err instanceof PlatformError && err.kind === "unavailable" && /network error ECONNREFUSED/.test(err.message),
+        err instanceof PlatformError && err.code === "unavailable" && /network error ECONNREFUSED/.test(err.message),
     );
   });
 });

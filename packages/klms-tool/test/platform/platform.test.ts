@@ -164,7 +164,7 @@ describe("fetchTaskInput", () => {
     const { fetchFn, requests } = scripted([apiError(401, "Token is invalid or expired")]);
     const err = await fetchTaskInput(routes, "t", { ...fast, fetch: fetchFn }).catch((e: unknown) => e);
     assert.ok(err instanceof PlatformError);
-    assert.equal(err.kind, "auth");
+    assert.equal(err.code, "auth");
     assert.equal(err.status, 401);
     assert.equal(requests.length, 1);
     assert.match(err.message, /HTTP 401: X: Token is invalid or expired/);
@@ -180,7 +180,7 @@ describe("fetchTaskInput", () => {
       const { fetchFn } = scripted([apiError(status, "no")]);
       const err = await fetchTaskInput(routes, "t", { ...fast, fetch: fetchFn }).catch((e: unknown) => e);
       assert.ok(err instanceof PlatformError);
-      assert.equal(err.kind, kind, String(status));
+      assert.equal(err.code, kind, String(status));
     }
   });
 
@@ -188,7 +188,7 @@ describe("fetchTaskInput", () => {
     const { fetchFn, requests } = scripted(Array.from({ length: 4 }, () => apiError(500, "down")));
     const err = await fetchTaskInput(routes, "t", { ...fast, fetch: fetchFn }).catch((e: unknown) => e);
     assert.ok(err instanceof PlatformError);
-    assert.equal(err.kind, "unavailable");
+    assert.equal(err.code, "unavailable");
     assert.equal(requests.length, 4);
     assert.match(err.message, /after 4 attempts: HTTP 500/);
   });
@@ -203,7 +203,7 @@ describe("fetchTaskInput", () => {
       const { fetchFn } = scripted([step]);
       const err = await fetchTaskInput(routes, "t", { ...fast, fetch: fetchFn }).catch((e: unknown) => e);
       assert.ok(err instanceof PlatformError);
-      assert.equal(err.kind, "invalid-reply");
+      assert.equal(err.code, "invalid-reply");
     }
   });
 
@@ -222,7 +222,7 @@ describe("fetchTaskInput", () => {
     controller.abort();
     const err = await pending.catch((e: unknown) => e);
     assert.ok(err instanceof PlatformError);
-    assert.equal(err.kind, "aborted");
+    assert.equal(err.code, "aborted");
   });
 });
 
@@ -272,7 +272,7 @@ describe("postTaskOutput", () => {
       const { fetchFn, requests } = scripted([apiError(status, "no")]);
       const err = await postTaskOutput(routes, "t", output, { ...fast, fetch: fetchFn }).catch((e: unknown) => e);
       assert.ok(err instanceof PlatformError);
-      assert.equal(err.kind, kind);
+      assert.equal(err.code, kind);
       assert.equal(requests.length, 1);
     }
   });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { truncate, writeFile } from "node:fs/promises";
 import { describe, test } from "node:test";
-import { checkTaskOutput, defineTool, type PlainRun, type RunnableTool, runWorker, z } from "../../src/index.ts";
+import { checkTaskOutput } from "../../src/contract/index.ts";
+import { defineTool, type PlainRun, type RunnableTool, z } from "../../src/index.ts";
+import { runWorker } from "../../src/internal.ts";
 import { CLI, findSecrets, fixture, runProcess, taskInput, workspace } from "../support.ts";
 
 /** Runs a tool in-process on an input and returns the written output (checked against the platform's rules). */

@@ -1,7 +1,7 @@
 /**
  * The image module against the real builders: detection over real PATHs, build-context checks,
  * real FROM-scratch builds with buildah and podman in a private storage, and real logins and
- * pushes to a docker-registry with htpasswd on a free port (test/image-registry.ts). Docker is
+ * pushes to a docker-registry with htpasswd on a free port (test/image/registry.ts). Docker is
  * covered by detection only: no Docker daemon runs on the test hosts.
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { cli } from "../src/cli/cli.ts";
+import { cli } from "../../src/cli/cli.ts";
 import {
   buildArgs,
   buildImage,
@@ -25,9 +25,9 @@ import {
   registryOf,
   requireBuilder,
   runArgs,
-} from "../src/image/index.ts";
-import { Collect } from "./cli-io.ts";
-import { startTestRegistry, type TestRegistry } from "./image-registry.ts";
+} from "../../src/image/index.ts";
+import { Collect } from "../cli-io.ts";
+import { startTestRegistry, type TestRegistry } from "./registry.ts";
 
 let scratch: string;
 before(async () => {
@@ -94,7 +94,7 @@ describe("settings", () => {
 
   test("the template's Makefile passes the same builder settings as the module", () => {
     const makefile = readFileSync(
-      fileURLToPath(new URL("../../create-klms-tool/template/Makefile", import.meta.url)),
+      fileURLToPath(new URL("../../../create-klms-tool/template/Makefile", import.meta.url)),
       "utf8",
     );
     for (const args of [buildArgs("podman"), buildArgs("buildah"), runArgs("podman"), runArgs("docker")])
@@ -308,7 +308,7 @@ describe("klms-tool image: usage, and the project's build options", () => {
   test("projectBuild: TOOL_NAME, TOOL_VERSION, BASE_IMAGE and the manifest label from the built module", async () => {
     const dir = await mkdtemp(join(scratch, "proj-"));
     await writeFile(join(dir, "package.json"), JSON.stringify({ name: "try-tool", version: "1.2.3" }));
-    const main = fileURLToPath(new URL("./fixtures/tools/try-tool.mjs", import.meta.url));
+    const main = fileURLToPath(new URL("../fixtures/tools/try-tool.mjs", import.meta.url));
     const got = await projectBuild(dir, { baseImage: "localhost/klms/node:24-slim", main });
     assert.deepEqual(got.buildArgs, {
       BASE_IMAGE: "localhost/klms/node:24-slim",

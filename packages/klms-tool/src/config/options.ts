@@ -1,0 +1,217 @@
+/**
+ * The one table of the kit's settings: for each option of the entrypoint, the worker, the logger
+ * and the task's object storage, its flag, its environment variable, its unit, its default and
+ * its words. The entrypoint's parser and help text (src/entrypoint/args.ts), the worker, the
+ * logger, `task.storage` and the README's configuration table are all made from it, so an option
+ * is added here once (see CONTRIBUTING.md, "add an entrypoint option").
+ *
+ * Units: a person types every duration in seconds and every size in bytes (a plain integer, or
+ * with a KiB/MiB/GiB suffix); the code converts to milliseconds where Node wants them.
+ */
+
+import { KlmsError } from "../errors.js";
+
+/** The parts of the kit an option reaches. */
+export type OptionPart = "entrypoint" | "worker" | "logger" | "storage";
+
+/** How an option's text is read. */
+export type OptionUnit = "seconds" | "bytes" | "count" | "command" | "module" | "choice";
+
+/** One row of the table. */
+export interface OptionSpec {
+  /** Who reads the value; the README's table groups by the first. */
+  parts: readonly OptionPart[];
+  /** The `klms-tool exec` flag, when the entrypoint takes it on its command line. */
+  flag?: string;
+  /** The environment variable (the flag wins over it). */
+  env: string;
+  unit: OptionUnit;
+  /** The value when neither the flag nor the variable is set; undefined: none. */
+  default: string | number | undefined;
+  /** The smallest accepted number; `exclusive` refuses the bound itself. */
+  min?: { value: number; exclusive?: boolean };
+  /** The accepted words of a `choice`. */
+  choices?: readonly string[];
+  /** Read only when this older variable is set and the option's own is not (with a warning). */
+  deprecated?: { env: string; unit: "milliseconds" };
+  /** What it does: one or more sentences, shown in `--help` and in the README. */
+  doc: string;
+}
+
+const MiB = 1024 * 1024;
+
+/** Every option of the kit. Keys are the options' names in code. */
+export const OPTIONS = {
+  worker: {
+    parts: ["entrypoint"],
+    flag: "--worker",
+    env: "KLMS_WORKER",
+    unit: "command",
+    default: "node dist/main.js",
+    doc:
+      'The worker command, split like a shell would (quotes allowed, no expansion), run in the current directory. "node" means this Node. ' +
+      'e.g. --worker "python3 -u main.py"',
+  },
+  workerThread: {
+    parts: ["entrypoint"],
+    flag: "--worker-thread",
+    env: "KLMS_WORKER_THREAD",
+    unit: "module",
+    default: undefined,
+    doc:
+      "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
+      "it loads while the input is fetched, and saves a Node start (60 to 90 ms, a sixth of a no-op task). A crash in native code " +
+      "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
+      "e.g. --worker-thread bundle/tool/main.mjs",
+  },
+  gracePeriod: {
+    parts: ["entrypoint", "worker"],
+    flag: "--grace-period",
+    env: "KLMS_GRACE_PERIOD",
+    unit: "seconds",
+    default: 10,
+    min: { value: 0 },
+    doc:
+      "After SIGTERM/SIGINT or the timeout, how long the worker may take to stop. The worker gets it too (KLMS_GRACE_PERIOD): " +
+      "a Node tool is reported cancelled by its runtime when it ends; 1 s later whatever still runs of the worker's process " +
+      "group is killed (SIGKILL). Keep it well under the pod's terminationGracePeriodSeconds (30 s).",
+  },
+  timeout: {
+    parts: ["entrypoint"],
+    flag: "--timeout",
+    env: "KLMS_TIMEOUT",
+    unit: "seconds",
+    default: undefined,
+    min: { value: 0 },
+    doc:
+      "Overall time limit of the task, counted from the start; when it is reached the worker is stopped and the task reported " +
+      "failed. 0: none.",
+  },
+  requestTimeout: {
+    parts: ["entrypoint"],
+    flag: "--request-timeout",
+    env: "KLMS_REQUEST_TIMEOUT",
+    unit: "seconds",
+    default: 30,
+    min: { value: 0, exclusive: true },
+    doc: "Time limit of each request to the Data API.",
+  },
+  retries: {
+    parts: ["entrypoint"],
+    flag: "--retries",
+    env: "KLMS_RETRIES",
+    unit: "count",
+    default: 5,
+    min: { value: 0 },
+    doc:
+      "Retries of a request after a network error, a timeout, 408, 429 or 5xx (exponential backoff with full jitter; " +
+      "Retry-After respected).",
+  },
+  retryDelay: {
+    parts: ["entrypoint"],
+    flag: "--retry-delay",
+    env: "KLMS_RETRY_DELAY",
+    unit: "seconds",
+    default: 1,
+    min: { value: 0 },
+    doc: "First backoff ceiling; it doubles on each retry, up to 30 s.",
+  },
+  logLevel: {
+    parts: ["logger"],
+    env: "KLMS_LOG_LEVEL",
+    unit: "choice",
+    choices: ["debug", "info", "warn", "error"],
+    default: "info",
+    doc: "The lowest level of the lines the entrypoint and the tool's runtime write.",
+  },
+  logFormat: {
+    parts: ["logger"],
+    env: "KLMS_LOG_FORMAT",
+    unit: "choice",
+    choices: ["text", "json"],
+    default: "text",
+    doc: "`text`: one readable line per entry (`<time> INFO  [tool] message k=v`); `json`: one JSON object per line.",
+  },
+  partSize: {
+    parts: ["storage"],
+    env: "KLMS_S3_PART_SIZE",
+    unit: "bytes",
+    default: 8 * MiB,
+    min: { value: 5 * MiB },
+    doc: "Multipart part size of `task.storage`'s uploads (at least 5 MiB). Memory per upload ≈ part size × queue size.",
+  },
+  queueSize: {
+    parts: ["storage"],
+    env: "KLMS_S3_QUEUE_SIZE",
+    unit: "count",
+    default: 4,
+    min: { value: 1 },
+    doc: "Parts of one upload sent at once by `task.storage`.",
+  },
+  singlePutMaxBytes: {
+    parts: ["storage"],
+    env: "KLMS_S3_SINGLE_PUT_MAX",
+    unit: "bytes",
+    default: 256 * MiB,
+    min: { value: 0 },
+    doc: "Files up to this size go up in one streamed PUT, larger ones in parts.",
+  },
+  idleTimeout: {
+    parts: ["storage"],
+    env: "KLMS_S3_IDLE_TIMEOUT",
+    unit: "seconds",
+    default: 60,
+    min: { value: 0, exclusive: true },
+    deprecated: { env: "KLMS_S3_IDLE_TIMEOUT_MS", unit: "milliseconds" },
+    doc:
+      "A request to the object store whose connection moves no byte for this long, either way, fails with TimeoutError " +
+      "(then retried). Not a limit on a whole transfer. Getting a connection may take twice as long.",
+  },
+  maxAttempts: {
+    parts: ["storage"],
+    env: "KLMS_S3_MAX_ATTEMPTS",
+    unit: "count",
+    default: 5,
+    min: { value: 1 },
+    doc: "Attempts per request to the object store, with the AWS SDK's backoff on throttling, 5xx and network errors.",
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The name of an option in code. */
+export type OptionName = keyof typeof OPTIONS;
+
+/** The value type of each unit once read. */
+type ValueOf<U extends OptionUnit> = U extends "seconds" | "bytes" | "count" ? number : string;
+
+/** An option's value once read: a number for seconds, bytes and counts, else text. */
+export type OptionValue<K extends OptionName> = ValueOf<(typeof OPTIONS)[K]["unit"]>;
+
+/** A bad value, naming the flag or variable it came from and what it should look like. */
+export class OptionError extends KlmsError<"BadOption"> {
+  override name = "OptionError";
+  constructor(message: string) {
+    super("BadOption", message);
+  }
+}
+
+/** The longest single wait between retries of a Data API request (the `retryDelay` doc's "up to 30 s"). */
+export const MAX_RETRY_DELAY_SECONDS = 30;
+
+/** Shows an option's default the way a person would type it (`8 MiB`, `10`, `none`). */
+export function formatDefault(spec: OptionSpec): string {
+  const value = spec.default;
+  if (value === undefined) return "none";
+  if (spec.unit === "bytes" && typeof value === "number") return formatByteCount(value);
+  return String(value);
+}
+
+function formatByteCount(n: number): string {
+  for (const [suffix, size] of [
+    ["GiB", 1024 * MiB],
+    ["MiB", MiB],
+    ["KiB", 1024],
+  ] as const) {
+    if (n >= size && n % size === 0) return `${n / size} ${suffix}`;
+  }
+  return String(n);
+}

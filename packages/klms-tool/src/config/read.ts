@@ -1,0 +1,158 @@
+/**
+ * Reads options of the table (options.ts) from a command line's flags and an environment. This is
+ * the one module of the kit that reads `process.env` for a setting, and only as a default: every
+ * caller can inject its own environment (tests, the entrypoint's `io.env`).
+ */
+import { OPTIONS, OptionError, type OptionName, type OptionSpec } from "./options.js";
+
+/** An environment as read: variable name → text. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every option once read, in the units the code uses: durations in seconds, sizes in bytes. */
+export interface Settings {
+  /** The worker command line, as typed (split by the entrypoint). Default `node dist/main.js`. */
+  worker: string;
+  /** The tool module to run in a worker thread; undefined: a process. */
+  workerThread: string | undefined;
+  /** Seconds the worker may take to stop after a cancellation. Default 10. */
+  gracePeriod: number;
+  /** Seconds the whole task may take; undefined: no limit (0 is read as none). */
+  timeout: number | undefined;
+  /** Seconds each Data API request may take. Default 30. */
+  requestTimeout: number;
+  /** Retries of a Data API request. Default 5. */
+  retries: number;
+  /** Seconds of the first backoff ceiling. Default 1. */
+  retryDelay: number;
+  /** The lowest level logged: debug, info (default), warn, error. */
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** `text` (default) or `json` log lines. */
+  logFormat: "text" | "json";
+  /** Bytes per multipart part of `task.storage`. Default 8 MiB. */
+  partSize: number;
+  /** Parts of one upload sent at once. Default 4. */
+  queueSize: number;
+  /** Bytes up to which a file goes up in one PUT. Default 256 MiB. */
+  singlePutMaxBytes: number;
+  /** Seconds a storage connection may stay silent. Default 60. */
+  idleTimeout: number;
+  /** Attempts per storage request. Default 5. */
+  maxAttempts: number;
+}
+
+// Checked: Settings has exactly the table's options.
+type _SameKeys = [keyof Settings] extends [OptionName] ? ([OptionName] extends [keyof Settings] ? true : never) : never;
+const _sameKeys: _SameKeys = true;
+void _sameKeys;
+
+/** What {@link readOptions} found: the values and the warnings to log (deprecated variables). */
+export interface ReadOptions<K extends OptionName> {
+  values: Pick<Settings, K>;
+  warnings: string[];
+}
+
+/**
+ * Reads the options `names`: the flag's text (from `flags`) wins over the environment variable,
+ * which wins over the default. A blank variable counts as unset. Throws an {@link OptionError}
+ * naming the flag or variable, the unit and the text given, for the first bad value.
+ */
+export function readOptions<K extends OptionName>(
+  names: readonly K[],
+  env: Env = process.env,
+  flags: Partial<Record<OptionName, string>> = {},
+): ReadOptions<K> {
+  const values: Partial<Record<OptionName, unknown>> = {};
+  const warnings: string[] = [];
+  for (const name of names) {
+    const spec: OptionSpec = OPTIONS[name];
+    const flag = flags[name];
+    const own = env[spec.env];
+    let value: unknown;
+    if (flag !== undefined) value = parseValue(spec, flag, spec.flag ?? spec.env);
+    else if (own !== undefined && own.trim() !== "") value = parseValue(spec, own, spec.env);
+    else if (spec.deprecated && (env[spec.deprecated.env] ?? "").trim() !== "") {
+      value = parseDeprecated(spec, env[spec.deprecated.env] as string);
+      warnings.push(
+        `${spec.deprecated.env} is deprecated: set ${spec.env} in ${spec.unit} instead (here ${String(value)})`,
+      );
+    } else value = spec.default;
+    // An option without a default reads 0 as "none" (e.g. --timeout 0).
+    if (spec.default === undefined && value === 0) value = undefined;
+    values[name] = value;
+  }
+  return { values: values as Pick<Settings, K>, warnings };
+}
+
+/**
+ * Like {@link readOptions}, for settings that must not stop a task (the log level, the worker's
+ * copy of the grace period): a bad value is replaced by its default, with a warning that names it.
+ */
+export function readOptionsLeniently<K extends OptionName>(
+  names: readonly K[],
+  env: Env = process.env,
+): ReadOptions<K> {
+  const values: Partial<Record<OptionName, unknown>> = {};
+  const warnings: string[] = [];
+  for (const name of names) {
+    try {
+      const read = readOptions([name], env);
+      values[name] = read.values[name];
+      warnings.push(...read.warnings);
+    } catch (error) {
+      values[name] = OPTIONS[name].default;
+      warnings.push(`${(error as Error).message}; using the default (${String(OPTIONS[name].default)})`);
+    }
+  }
+  return { values: values as Pick<Settings, K>, warnings };
+}
+
+/** The text `raw` of option `spec`, given as `label` (its flag or variable), in the option's unit. */
+export function parseValue(spec: OptionSpec, raw: string, label: string): number | string {
+  switch (spec.unit) {
+    case "seconds":
+      return checkMin(spec, Number(raw.trim() === "" ? Number.NaN : raw), raw, label, "a number of seconds");
+    case "count": {
+      const n = Number(raw.trim() === "" ? Number.NaN : raw);
+      if (!Number.isInteger(n)) throw new OptionError(`${label} must be a whole number, got ${JSON.stringify(raw)}`);
+      return checkMin(spec, n, raw, label, "a whole number");
+    }
+    case "bytes":
+      return checkMin(spec, parseBytes(raw), raw, label, "a size in bytes (e.g. 8388608 or 8MiB)");
+    case "choice":
+      if (!spec.choices?.includes(raw)) {
+        throw new OptionError(`${label} must be one of ${spec.choices?.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+    default:
+      return raw;
+  }
+}
+
+function parseDeprecated(spec: OptionSpec, raw: string): number {
+  const ms = Number(raw);
+  const name = spec.deprecated?.env ?? spec.env;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new OptionError(
+      `${name} must be a positive number of milliseconds, like 120000; got ${JSON.stringify(raw)} (better: ${spec.env}, in seconds)`,
+    );
+  }
+  return ms / 1000;
+}
+
+/** `8388608`, `8MiB`, `8 MiB`, `512KiB`, `1GiB`: a whole number of bytes, or NaN. */
+function parseBytes(raw: string): number {
+  const match = /^\s*(\d+)\s*(KiB|MiB|GiB)?\s*$/i.exec(raw);
+  if (!match) return Number.NaN;
+  const scale = { kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }[(match[2] ?? "").toLowerCase()] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+function checkMin(spec: OptionSpec, n: number, raw: string, label: string, what: string): number {
+  const min = spec.min;
+  const below = min && (min.exclusive ? n <= min.value : n < min.value);
+  if (!Number.isFinite(n) || below) {
+    const bound = min ? ` ${min.exclusive ? ">" : "≥"} ${min.value}` : "";
+    throw new OptionError(`${label} must be ${what}${bound}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}

@@ -1,0 +1,24 @@
+/**
+ * Rewrites the README's tables that are made from the code: the configuration table (from
+ * packages/klms-tool/src/config/options.ts) and the automatic metrics table (from
+ * packages/klms-tool/src/metrics/registry.ts). `node --import tsx scripts/readme-tables.ts`;
+ * packages/klms-tool/test/config.test.ts fails while the README differs.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { configTableMarkdown } from "../packages/klms-tool/src/config/docs.ts";
+
+const README = fileURLToPath(new URL("../README.md", import.meta.url));
+const END = "<!-- end -->";
+
+/** Replaces what follows `marker` up to the next END with `table`. */
+function replaceTable(text: string, marker: string, table: string): string {
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`README.md has no line ${JSON.stringify(marker.trim())}`);
+  const end = text.indexOf(END, at);
+  return text.slice(0, at + marker.length) + table + text.slice(end);
+}
+
+let text = readFileSync(README, "utf8");
+text = replaceTable(text, "<!-- configuration table: made by scripts/readme-tables.ts -->\n", configTableMarkdown());
+writeFileSync(README, text);
