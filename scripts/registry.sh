@@ -34,6 +34,11 @@ start)
   command -v docker-registry >/dev/null || { echo "registry.sh: apt-get install docker-registry" >&2; exit 1; }
   if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
     echo "registry.sh: already running (pid $(cat "$PIDFILE"))" >&2
+    if [ "${2:-}" = "--auth" ] && [ ! -f "$DIR/auth" ]; then
+      echo "registry.sh: it runs without a login; stop it first (registry.sh stop) to start it with --auth" >&2
+      exit 1
+    fi
+    echo "http://$ADDR"
     exit 0
   fi
   mkdir -p "$DIR/data"
