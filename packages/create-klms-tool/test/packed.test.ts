@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -31,20 +31,21 @@ const tarballs: Record<string, string> = {};
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), "klms-packed-"));
-  for (const name of ["klms-tool", "klms-local", "create-klms-tool"]) {
-    const { stdout } = await exec(npm, ["pack", "--json", "--pack-destination", work, "-w", `packages/${name}`], {
-      cwd: repo,
-      env,
-    });
-    const [info] = JSON.parse(stdout.slice(stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
-    tarballs[name] = join(work, info?.filename as string);
-    if (name === "create-klms-tool") {
-      // The template travels inside the package, the dotless gitignore included (npm drops .gitignore).
-      const paths = info?.files.map((f) => f.path) ?? [];
-      for (const path of ["template/src/main.ts", "template/gitignore", "template/Dockerfile"]) {
-        assert.ok(paths.includes(path), `${path} is packed`);
-      }
-    }
+  // One npm for the three packages: each npm start-up costs seconds on a busy machine.
+  const names = ["klms-tool", "klms-local", "create-klms-tool"];
+  const workspaces = names.flatMap((name) => ["-w", `packages/${name}`]);
+  const { stdout } = await exec(npm, ["pack", "--json", "--pack-destination", work, ...workspaces], { cwd: repo, env });
+  const packed = JSON.parse(stdout.slice(stdout.indexOf("["))) as {
+    name: string;
+    filename: string;
+    files: { path: string }[];
+  }[];
+  assert.deepEqual(packed.map((p) => p.name).sort(), [...names].sort(), "the three packages are packed");
+  for (const info of packed) tarballs[info.name] = join(work, info.filename);
+  // The template travels inside the package, the dotless gitignore included (npm drops .gitignore).
+  const paths = packed.find((p) => p.name === "create-klms-tool")?.files.map((f) => f.path) ?? [];
+  for (const path of ["template/src/main.ts", "template/gitignore", "template/Dockerfile"]) {
+    assert.ok(paths.includes(path), `${path} is packed`);
   }
 });
 after(() => rm(work, { recursive: true, force: true }));
@@ -128,34 +129,37 @@ test("from the tarballs: npx create-klms-tool, its tests, klms-tool try on a loc
 });
 
 // The other two templates, scaffolded from the same tarball; their node_modules is the csv
-// project's (the same packages but csv-parse), so that a second install is not paid for.
-for (const [template, passes, message] of [
-  ["minimal", 3, /message {3}x \+ y = 5; 3 lines read/],
-  ["python", 3, /message {3}x \+ y = 5; 0 input files/],
-] as const) {
-  test(`from the tarballs: the ${template} template passes its tests and npm start runs its fixture`, {
-    timeout: 300_000,
-  }, async () => {
-    const name = `${template}-tool`;
-    await exec(
-      npx,
-      [
-        "--yes",
-        `--package=${tarballs["create-klms-tool"]}`,
-        "create-klms-tool",
-        name,
-        "--template",
-        template,
-        "--no-install",
-      ],
-      { cwd: work, env },
-    );
-    const dir = join(work, name);
-    await symlink(join(work, "csv-stats", "node_modules"), join(dir, "node_modules"), "dir");
-    const tested = await exec(npm, ["test"], { cwd: dir, env });
-    assert.match(tested.stdout, new RegExp(`(#|ℹ) pass ${passes}[\\s\\S]*(#|ℹ) fail 0`));
-    const started = await exec(npm, ["start"], { cwd: dir, env });
-    assert.match(started.stdout, /state {5}succeeded/);
-    assert.match(started.stdout, message);
-  });
-}
+// project's (the same packages but csv-parse), so that a second install is not paid for. The two
+// run side by side (each mostly waits on its npm and tool processes), after the csv project.
+describe("the other templates, from the same tarballs", { concurrency: 2 }, () => {
+  for (const [template, passes, message] of [
+    ["minimal", 3, /message {3}x \+ y = 5; 3 lines read/],
+    ["python", 3, /message {3}x \+ y = 5; 0 input files/],
+  ] as const) {
+    test(`from the tarballs: the ${template} template passes its tests and npm start runs its fixture`, {
+      timeout: 300_000,
+    }, async () => {
+      const name = `${template}-tool`;
+      await exec(
+        npx,
+        [
+          "--yes",
+          `--package=${tarballs["create-klms-tool"]}`,
+          "create-klms-tool",
+          name,
+          "--template",
+          template,
+          "--no-install",
+        ],
+        { cwd: work, env },
+      );
+      const dir = join(work, name);
+      await symlink(join(work, "csv-stats", "node_modules"), join(dir, "node_modules"), "dir");
+      const tested = await exec(npm, ["test"], { cwd: dir, env });
+      assert.match(tested.stdout, new RegExp(`(#|ℹ) pass ${passes}[\\s\\S]*(#|ℹ) fail 0`));
+      const started = await exec(npm, ["start"], { cwd: dir, env });
+      assert.match(started.stdout, /state {5}succeeded/);
+      assert.match(started.stdout, message);
+    });
+  }
+});

@@ -127,6 +127,11 @@ describe("every command in the READMEs runs", () => {
         const argv = words(line);
         const elsewhere = COVERED.find(([pattern]) => pattern.test(line));
         if (argv[0] === "npx" && argv[1] === "klms-tool" && !elsewhere) return klmsToolLine(argv.slice(2));
+        // The same CLI started by its path (where npx's npm process must not hold the arguments).
+        if (argv[0] === "node" && argv[1] === "node_modules/klms-tool/bin/klms-tool.js" && !elsewhere) {
+          assert.ok(existsSync(join(project, argv[1])), `${argv[1]} is not in a tool project`);
+          return klmsToolLine(argv.slice(2));
+        }
         if ((argv[0] === "npx" && argv[1] === "create-klms-tool") || (argv[0] === "npm" && argv[1] === "create")) {
           return createLine(argv);
         }

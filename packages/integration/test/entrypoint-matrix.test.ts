@@ -68,6 +68,12 @@ interface Row {
   secrets?: () => Record<string, string>;
   /** Acts on the run while it goes (send a signal, terminate the task, …). */
   during?: (run: Running, klms: LocalKlms, task: Task) => Promise<void>;
+  /** Changes to the task's spec (its datasets, outputs, tags), made against the running local KLMS. */
+  spec?: (klms: LocalKlms) => Promise<Record<string, unknown>>;
+  /** Acts on the local KLMS once the task exists, before its run starts (e.g. purges a dataset it names). */
+  prepare?: (klms: LocalKlms, spec: Record<string, unknown>) => Promise<void>;
+  /** Assertions that read the local KLMS after the run (e.g. the catalog). */
+  verify?: (klms: LocalKlms, task: Task, spec: Record<string, unknown>) => Promise<void>;
   /** Further assertions on the finished run and the task's record. */
   check?: (result: RunResult, record: TaskRecord | undefined, task: Task, posted?: TaskOutcome) => void;
   expect: {
@@ -81,6 +87,18 @@ interface Row {
     /** Metrics the task must have recorded (a subset). */
     metrics?: Record<string, unknown>;
   };
+}
+
+/** One call to the local KLMS's Data API as the dev user; the reply's `result`. */
+async function api(k: LocalKlms, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const reply = await fetch(`${k.apiUrl}${path}`, {
+    method,
+    headers: { authorization: k.token, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await reply.json()) as { result?: Record<string, unknown> };
+  assert.ok(reply.ok, `${method} ${path}: HTTP ${reply.status} ${JSON.stringify(json)}`);
+  return json.result ?? {};
 }
 
 interface Running {
@@ -182,13 +200,83 @@ const rows: Row[] = [
     expect: { exit: 0, state: "failed", stderr: /HTTP 409 on the first post/ },
   },
   {
-    name: "5xx on every POST: exit 4 with the output printed as a recovery record",
+    name: "5xx on every POST: the output is not posted twice, the failure report in its place fails too: exit 4 with a recovery record",
     faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, status: 500, times: 10 }],
     expect: {
       exit: 4,
       state: "running",
       stdout: /^\{"status":"succeeded","message":"done".*\}$/m,
-      stderr: /could not be posted: .*after 4 attempts: HTTP 500/,
+      stderr:
+        /could not be posted: .*HTTP 500.*not retried[\s\S]*in place of the refused output[\s\S]*could not be posted either: .*after 4 attempts: HTTP 500/,
+    },
+  },
+  {
+    name: "503 on every POST (nothing applied): the same output is retried, then a failure report in its place",
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/output`, status: 503, times: 4 }],
+    expect: {
+      exit: 0,
+      state: "failed",
+      message:
+        /ended with status "succeeded", but the platform did not accept its output: .*after 4 attempts: HTTP 503/,
+      stdout: /^\{"status":"succeeded","message":"done".*\}$/m,
+      stderr: /failure report posted/,
+    },
+  },
+  {
+    name: "an output the catalog refuses (its dataset was purged): a failure report in its place, exit 0",
+    spec: async (k) => {
+      const dataset = await api(k, "POST", "/api/v2/dataset", {
+        name: `gone-${randomBytes(4).toString("hex")}`,
+        owner_org: "stelar-klms",
+      });
+      return {
+        datasets: { d0: dataset.id },
+        outputs: {
+          report: { url: "s3://klms-bucket/out/report.csv", dataset: "d0", resource: { name: "r", relation: "owned" } },
+        },
+      };
+    },
+    prepare: async (k, spec) => {
+      await api(k, "DELETE", `/api/v2/dataset/${(spec.datasets as { d0: string }).d0}?purge=true`);
+    },
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /did not accept its output: .*HTTP 404/,
+      stdout: /^\{"status":"succeeded","message":"done".*\}$/m,
+    },
+  },
+  {
+    name: 'a 500 after the outputs were registered (a user tag "log" breaks save_output): the outputs are registered once',
+    spec: async (k) => {
+      const dataset = await api(k, "POST", "/api/v2/dataset", {
+        name: `once-${randomBytes(4).toString("hex")}`,
+        owner_org: "stelar-klms",
+      });
+      return {
+        tags: { log: "x" },
+        datasets: { d0: dataset.id },
+        outputs: {
+          report: { url: "s3://klms-bucket/out/report.csv", dataset: "d0", resource: { name: "r", relation: "owned" } },
+        },
+      };
+    },
+    verify: async (k, _t, spec) => {
+      const dataset = await api(k, "GET", `/api/v2/dataset/${(spec.datasets as { d0: string }).d0}`);
+      const names = (dataset.resources as { name: string }[]).map((r) => r.name);
+      assert.deepEqual(names, ["r"], "one run registers its output once");
+    },
+    // The platform cannot take any output with a message for such a task: the outcome cannot land.
+    expect: { exit: 4, state: "running", stderr: /HTTP 500.*not retried/ },
+  },
+  {
+    name: "a wrong option in the image's environment: the platform is told why, exit 2",
+    env: { KLMS_TIMEOUT: "30m" },
+    expect: {
+      exit: 2,
+      state: "failed",
+      message: /could not start the task: KLMS_TIMEOUT must be a number of seconds.*"30m"\. Fix that option/,
+      stderr: /failure report posted/,
     },
   },
   {
@@ -619,6 +707,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         db_password: `pw-${randomBytes(9).toString("base64url")}`,
         ...row.secrets?.(),
       };
+      const spec = (await row.spec?.(klms)) ?? {};
       const created = await klms.createTask({
         process_id: klms.processId,
         name: "matrix",
@@ -628,9 +717,11 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         parameters: { method: "pearson", rows: 10 },
         secrets,
         ...(row.image ? { image: row.image } : {}),
+        ...spec,
       });
       const task: Task = { id: created.id, signature: created.signature, secrets };
       for (const fault of row.faults?.(task) ?? []) klms.faults.add(fault);
+      await row.prepare?.(klms, spec);
 
       const command = [
         process.execPath,
@@ -662,6 +753,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
       if (row.expect.stdout) assert.match(result.stdout, row.expect.stdout, logs);
       if (row.expect.notStderr) assert.doesNotMatch(result.stderr, row.expect.notStderr, logs);
       row.check?.(result, record, task, posted);
+      await row.verify?.(klms, task, spec);
 
       // The private folder holding the input (credentials included) is gone, however the run ended.
       const workspace = /workspace=(\S+)/.exec(result.stdout)?.[1];

@@ -410,7 +410,7 @@ describe("storage against misbehaving servers (real HTTP servers on 127.0.0.1)",
     }
   });
 
-  // KLMS_S3_IDLE_TIMEOUT (and the deprecated KLMS_S3_IDLE_TIMEOUT_MS) for task.storage: test/config.test.ts.
+  // KLMS_S3_IDLE_TIMEOUT (and the deprecated KLMS_S3_IDLE_TIMEOUT_MS) for task.storage: test/config/options.test.ts.
 
   test("a server that never answers: cancellation ends the wait at once", HANG_GUARD, async () => {
     const server = await serve(() => {});

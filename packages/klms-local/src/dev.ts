@@ -26,6 +26,7 @@ accounts, a catalog of organizations, datasets, resources, processes and tools, 
 127.0.0.1, also under /stelar like the public deployment, with an embedded S3 object store
 (bucket "${DEFAULT_BUCKET}"). Prints the API URL, the dev user and password, a bearer token,
 the object-store credentials and an example request, then runs until Ctrl-C (SIGINT) or SIGTERM.
+In a tool project it leaves .klms/dev.json while it runs, so that \`klms-tool try\` there uses it.
 
 Options:
   -p, --port N          API port (default: a free port)
@@ -54,7 +55,7 @@ Options:
                         start prints it, e.g. http://127.0.0.1:5000): tools' images are its
                         stelar/<tool> tags, GET/POST/DELETE /api/v2/registry/credentials hand
                         out its login (what klms-tool publish pushes with), and --run podman
-                        pulls <host>/stelar/<tool>:<tag> as the cluster's Job does
+                        runs <host>/stelar/<tool>:<tag> as the cluster's Job does
   --registry-auth FILE  the registry's account, one line USER:PASSWORD (scripts/registry.sh
                         start --auth writes it); default: a registry without a login
   -q, --quiet           do not log requests
@@ -73,49 +74,27 @@ export interface DevIo {
   cwd?: string;
 }
 
-/** A wrong argument of `klms-tool dev`: its message, and whether the help follows it. */
-class DevUsageError extends Error {
-  constructor(
-    message: string,
-    readonly withHelp = false,
-  ) {
-    super(message);
-  }
-}
-
-/** What `klms-tool dev`'s arguments ask for. */
-interface DevSettings {
-  options: LocalKlmsOptions;
-  /** True when the data dir was given (kept on exit). */
-  kept: boolean;
-  runs: string[];
-  registry: RegistryOptions | undefined;
-}
-
 /** Runs `klms-tool dev` with its arguments (without the command name); resolves to the exit code. */
 export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   const out = io.out ?? ((text: string) => process.stdout.write(text));
   const err = io.err ?? ((text: string) => process.stderr.write(text));
-  let settings: DevSettings | "help";
-  try {
-    settings = devSettings(argv, io.cwd ?? process.cwd());
-  } catch (e) {
-    if (!(e instanceof DevUsageError)) throw e;
-    err(`klms-tool dev: ${e.message}\n${e.withHelp ? `\n${DEV_HELP}` : ""}`);
-    return 2;
-  }
-  if (settings === "help") {
+  const request = devRequest(argv, io.cwd ?? process.cwd());
+  if ("help" in request) {
     out(DEV_HELP);
     return 0;
   }
+  if ("usage" in request) {
+    err(request.usage);
+    return 2;
+  }
   let klms: LocalKlms;
   try {
-    klms = await startLocalKlms(settings.options);
+    klms = await startLocalKlms(request.options);
   } catch (e) {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, settings.kept, settings.runs, settings.registry));
+  out(banner(klms, request.options.dataDir !== undefined, request.runs, request.options.registry));
   // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
   const removeState = writeDevState(io.cwd ?? process.cwd(), {
     apiUrl: klms.apiUrl,
@@ -129,23 +108,30 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   return exitCode;
 }
 
-/** Reads the arguments; throws a {@link DevUsageError} naming what is wrong. */
-function devSettings(argv: string[], cwd: string): DevSettings | "help" {
-  let values: ReturnType<typeof readArgs>;
+/** What the command line asks for: the help, a usage error (its message), or the options to start with. */
+type DevRequest = { help: true } | { usage: string } | { options: LocalKlmsOptions; runs: string[] };
+
+/** The command line read and checked, in this order: the flags, --help, --port, --user, --run(-tool). */
+function devRequest(argv: string[], cwd: string): DevRequest {
+  let values: DevFlags;
   try {
-    values = readArgs(argv);
+    values = parseDevFlags(argv);
   } catch (e) {
-    throw new DevUsageError((e as Error).message, true);
+    return { usage: `klms-tool dev: ${(e as Error).message}\n\n${DEV_HELP}` };
   }
-  if (values.help) return "help";
+  if (values.help) return { help: true };
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new DevUsageError(`--port must be a port number (0-65535), got ${JSON.stringify(values.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return { usage: `klms-tool dev: --port must be a port number (0-65535), got ${JSON.stringify(values.port)}\n` };
+  }
   const users: UserSpec[] = [];
   for (const given of values.user ?? []) {
     const match = /^([^:]+):(.+?)(:admin)?$/.exec(given);
-    if (!match)
-      throw new DevUsageError(`--user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}`);
+    if (!match) {
+      return {
+        usage: `klms-tool dev: --user takes NAME:PASSWORD (or NAME:PASSWORD:admin), got ${JSON.stringify(given)}\n`,
+      };
+    }
     users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
   }
   let runners: DevRunners;
@@ -154,7 +140,7 @@ function devSettings(argv: string[], cwd: string): DevSettings | "help" {
     runners = devRunners(values.run, values["run-tool"] ?? [], cwd);
     registry = registryOption(values.registry, values["registry-auth"]);
   } catch (e) {
-    throw new DevUsageError((e as Error).message);
+    return { usage: `klms-tool dev: ${(e as Error).message}\n` };
   }
   const options: LocalKlmsOptions = {
     ...(registry ? { registry } : {}),
@@ -167,10 +153,27 @@ function devSettings(argv: string[], cwd: string): DevSettings | "help" {
     ...(values.seed !== undefined ? { seed: values.seed } : {}),
     tls: values["tls-api"] ? { api: true } : (values.tls ?? false),
   };
-  return { options, kept: values["data-dir"] !== undefined, runs: runners.describe, registry };
+  return { options, runs: runners.describe };
 }
 
-function readArgs(argv: string[]) {
+/** The flags of `klms-tool dev`, as parseArgs reads them. */
+interface DevFlags {
+  port?: string;
+  "data-dir"?: string;
+  seed?: string;
+  user?: string[];
+  run?: string;
+  "run-tool"?: string[];
+  registry?: string;
+  "registry-auth"?: string;
+  tls?: boolean;
+  "tls-api"?: boolean;
+  quiet?: boolean;
+  help?: boolean;
+}
+
+/** The flags; throws parseArgs' error for an unknown flag, a missing value or a positional. */
+function parseDevFlags(argv: string[]): DevFlags {
   return parseArgs({
     args: argv,
     options: {
@@ -192,26 +195,27 @@ function readArgs(argv: string[]) {
   }).values;
 }
 
-/** Resolves on SIGINT, SIGTERM or `io.signal` (0), or when the embedded store dies (1, said on `err`). */
+/**
+ * Waits for SIGINT, SIGTERM, `io.signal`, or the object store dying on its own; resolves to the
+ * exit code (1 when the store died: a dead store leaves half a server).
+ */
 function untilStopped(klms: LocalKlms, io: DevIo, err: (text: string) => void): Promise<number> {
   return new Promise<number>((resolve) => {
-    let exitCode = 0;
-    // A dead store leaves half a server: stop everything, say why, and exit non-zero.
-    void klms.storeFailed?.then((error) => {
-      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
-      exitCode = 1;
-      stop();
-    });
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      io.signal?.removeEventListener("abort", stop);
+    const stop = (exitCode: number) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      io.signal?.removeEventListener("abort", onSignal);
       resolve(exitCode);
     };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    if (io.signal?.aborted) stop();
-    else io.signal?.addEventListener("abort", stop);
+    const onSignal = () => stop(0);
+    void klms.storeFailed?.then((error) => {
+      err(`klms-tool dev: the object store stopped (${error.message}); stopping the local KLMS.\n`);
+      stop(1);
+    });
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    if (io.signal?.aborted) onSignal();
+    else io.signal?.addEventListener("abort", onSignal);
   });
 }
 

@@ -7,6 +7,7 @@
 /** What the platform writes as `help` on the signed input and output routes, so the URL is not echoed. */
 export const HIDDEN_HELP = "Hidden for security reasons";
 
+import { KlmsError } from "klms-tool";
 import { pyStr } from "./python-repr.js";
 
 /**
@@ -18,15 +19,19 @@ export function pyMessage(...args: unknown[]): string {
   return args.map((arg) => pyStr(arg)).join(" ");
 }
 
-/** A failure the API reports in the platform's error envelope. */
-export class ApiError extends Error {
+/**
+ * A failure the API reports in the platform's error envelope. A {@link KlmsError} whose `code` is
+ * the platform's `__type` (also as `type`, the envelope's word), with `name` "ApiError".
+ */
+export class ApiError extends KlmsError<string> {
+  override name = "ApiError";
   constructor(
     readonly status: number,
     message: string,
     readonly detail: Record<string, unknown> = {},
     readonly type: string = errorTypeOf(status),
   ) {
-    super(message);
+    super(type, message);
   }
 }
 

@@ -10,8 +10,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { globalArgs, runArgs } from "klms-tool/image";
-import { splitCommand } from "klms-tool/internal";
+import { globalArgs, runArgs, splitCommand } from "klms-tool/internal";
 import { type StartedRun, startRun } from "./runner.js";
 
 /** Runs a command with the Job's arguments appended (e.g. `["python3", "-u", "run.py"]`). */

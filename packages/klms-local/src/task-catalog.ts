@@ -29,15 +29,7 @@ export function newTask(
   catalog: Catalog,
   expansions: Map<string, string[]> = new Map(),
 ): StoredTask {
-  const process = catalog.find(spec.process_id);
-  if (!process) throw new ApiError(404, "Not found", { entity: "process" });
-  if (process.kind !== "process") {
-    // `processes.py:331`: DataError("The entity is not a process", process), the id as sent.
-    throw new ApiError(400, pyMessage("The entity is not a process", spec.process_id), {}, "DataError");
-  }
-  if (process.exec_state !== "running") {
-    throw new ApiError(409, `Process '${spec.process_id}' is not running and it may not accept tasks`);
-  }
+  const process = runningProcess(spec.process_id, catalog);
   const tool = spec.tool ? catalog.get("tool", spec.tool) : undefined;
   const id = randomUUID();
   const datasets = parseDatasets(spec, catalog);
@@ -82,6 +74,20 @@ export function newTask(
     task.job_profile = job.profile;
   }
   return task;
+}
+
+/** The task's process: 404 when absent, 400 when the id is another kind of entity, 409 when not running. */
+function runningProcess(processId: string, catalog: Catalog) {
+  const process = catalog.find(processId);
+  if (!process) throw new ApiError(404, "Not found", { entity: "process" });
+  if (process.kind !== "process") {
+    // `processes.py:331`: DataError("The entity is not a process", process), the id as sent.
+    throw new ApiError(400, pyMessage("The entity is not a process", processId), {}, "DataError");
+  }
+  if (process.exec_state !== "running") {
+    throw new ApiError(409, `Process '${processId}' is not running and it may not accept tasks`);
+  }
+  return process;
 }
 
 /** `parse_datasets`: `ctx` is the process; a UUID of no package, or a bad dict, is skipped silently. */

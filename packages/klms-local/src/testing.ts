@@ -104,22 +104,8 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
   };
   try {
     const run = `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-    const inputs: Record<string, string[]> = { ...options.inputs };
-    for (const [group, files] of Object.entries(options.files ?? {})) {
-      inputs[group] ??= [];
-      for (const file of files) {
-        const path = `s3://${DEFAULT_BUCKET}/inputs/${run}/${group}/${basename(file)}`;
-        await store().upload(path, resolve(options.cwd ?? ".", file));
-        inputs[group].push(path);
-      }
-    }
-    const outputs: Record<string, OutputSpecBody> = {};
-    for (const [name, spec] of Object.entries(options.outputs ?? {})) {
-      outputs[name] = typeof spec === "string" ? { url: spec } : spec;
-    }
-    for (const name of options.outputNames ?? [])
-      outputs[name] ??= { url: `s3://${DEFAULT_BUCKET}/outputs/${run}/${name}` };
-
+    const inputs = await uploadInputs(options, run, store);
+    const outputs = outputsOf(options, run);
     const owner = await klms.createProcess({ name: run });
     const { id } = await klms.createTask({
       process_id: owner.id as string,
@@ -131,15 +117,7 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
       ...(options.secrets ? { secrets: options.secrets } : {}),
     });
     const result = await klms.runTask(id, {
-      command: [
-        process.execPath,
-        ENTRYPOINT,
-        "exec",
-        ...(options.workerThread
-          ? ["--worker-thread", options.workerThread]
-          : ["--worker", options.worker ?? "node dist/main.js"]),
-        ...(options.execArgs ?? []),
-      ],
+      command: entrypointCommand(options),
       cwd: resolve(options.cwd ?? "."),
       ...(options.env ? { env: options.env } : {}),
     });
@@ -161,4 +139,41 @@ export async function runToolTask(options: ToolTaskOptions = {}): Promise<ToolTa
     await stop();
     throw error;
   }
+}
+
+/** `options.inputs` plus each of `options.files` uploaded to `inputs/<run>/<group>/` of the bucket. */
+async function uploadInputs(
+  options: ToolTaskOptions,
+  run: string,
+  store: () => Storage,
+): Promise<Record<string, string[]>> {
+  const inputs: Record<string, string[]> = { ...options.inputs };
+  for (const [group, files] of Object.entries(options.files ?? {})) {
+    inputs[group] ??= [];
+    for (const file of files) {
+      const path = `s3://${DEFAULT_BUCKET}/inputs/${run}/${group}/${basename(file)}`;
+      await store().upload(path, resolve(options.cwd ?? ".", file));
+      inputs[group].push(path);
+    }
+  }
+  return inputs;
+}
+
+/** `options.outputs` (a bare URL becomes `{ url }`), and `outputs/<run>/<name>` for each of `options.outputNames`. */
+function outputsOf(options: ToolTaskOptions, run: string): Record<string, OutputSpecBody> {
+  const outputs: Record<string, OutputSpecBody> = {};
+  for (const [name, spec] of Object.entries(options.outputs ?? {})) {
+    outputs[name] = typeof spec === "string" ? { url: spec } : spec;
+  }
+  for (const name of options.outputNames ?? [])
+    outputs[name] ??= { url: `s3://${DEFAULT_BUCKET}/outputs/${run}/${name}` };
+  return outputs;
+}
+
+/** The real entrypoint (`klms-tool exec`) with the worker or worker thread and extra arguments. */
+function entrypointCommand(options: ToolTaskOptions): string[] {
+  const worker = options.workerThread
+    ? ["--worker-thread", options.workerThread]
+    : ["--worker", options.worker ?? "node dist/main.js"];
+  return [process.execPath, ENTRYPOINT, "exec", ...worker, ...(options.execArgs ?? [])];
 }

@@ -7,6 +7,7 @@ export { OPTIONS, OptionError, type OptionName, type OptionSpec } from "./config
 export { type Env, readOptions, type Settings } from "./config/read.js";
 export { describeType, isObject } from "./contract/errors.js";
 export { splitCommand } from "./entrypoint/args.js";
+export { type Builder, globalArgs, hasRunc, runArgs } from "./image/index.js";
 export { createLogger, type LoggerOptions } from "./log/logger.js";
 export { MASK, Masker } from "./log/mask.js";
 export { formatBytes, parsePath, progressReporter } from "./storage/index.js";

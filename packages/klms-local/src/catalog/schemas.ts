@@ -4,13 +4,14 @@
  * process (`WorkflowProcessSchema`, `processes.py:92-136`), tool (`ToolSchema`, `tools.py:46-69`),
  * resource (`ResourceSchema`, `cutils.py:352-402`).
  */
+import { CATALOG_NAME } from "klms-tool/contract";
 import type { Schema } from "../schema.js";
 
 /** The entity kinds the local catalog keeps. */
 export type Kind = "organization" | "dataset" | "process" | "tool" | "resource";
 
-/** CKAN's name rule as the API checks it (`NameID`): 2-100 of a-z, 0-9, _ and -. */
-export const NAME_ID = /^[a-z0-9_-]{2,100}$/;
+/** CKAN's name rule as the API checks it (`NameID`): 2-100 of a-z, 0-9, _ and -; written once, in klms-tool/contract. */
+export const NAME_ID = CATALOG_NAME;
 
 const PACKAGE_DUMP_ONLY: Schema = {
   id: { type: "raw", dumpOnly: true },

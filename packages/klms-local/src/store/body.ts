@@ -85,6 +85,26 @@ function declaredLength(req: IncomingMessage): number {
 }
 
 /**
+ * A chunk header at the start of `pending` (`<hex size>[;chunk-signature=<sig>]\r\n`): the size,
+ * the signature ("" when absent) and the header's length with its CRLF; undefined while the CRLF
+ * has not arrived. Throws InvalidArgument for a size that is not hex or a header over 4 KiB.
+ */
+function chunkHeader(pending: Buffer): { size: number; signature: string; length: number } | undefined {
+  const end = pending.indexOf("\r\n");
+  if (end < 0) {
+    if (pending.length > 4096)
+      throw s3Errors.invalidArgument("Malformed aws-chunked body: a chunk header is too long.");
+    return undefined;
+  }
+  const [sizeText, ...ext] = pending.subarray(0, end).toString("latin1").split(";");
+  const size = Number.parseInt(sizeText ?? "", 16);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw s3Errors.invalidArgument("Malformed aws-chunked body: bad chunk size.");
+  const signature = ext.find((e) => e.startsWith("chunk-signature="))?.slice("chunk-signature=".length) ?? "";
+  return { size, signature, length: end + 2 };
+}
+
+/**
  * Decodes an `aws-chunked` body (`<hex size>[;chunk-signature=<sig>]\r\n<bytes>\r\n` … `0…\r\n`
  * then optional trailers). Chunk signatures are checked when the payload is signed; trailers
  * (checksums) are read and ignored.
@@ -105,19 +125,11 @@ async function* decodeAwsChunked(source: AsyncIterable<Buffer>, checks: BodyChec
         break;
       }
       if (mode === "header") {
-        const end = pending.indexOf("\r\n");
-        if (end < 0) {
-          if (pending.length > 4096)
-            throw s3Errors.invalidArgument("Malformed aws-chunked body: a chunk header is too long.");
-          break;
-        }
-        const [sizeText, ...ext] = pending.subarray(0, end).toString("latin1").split(";");
-        need = Number.parseInt(sizeText ?? "", 16);
-        if (!Number.isSafeInteger(need) || need < 0)
-          throw s3Errors.invalidArgument("Malformed aws-chunked body: bad chunk size.");
-        expected = ext.find((e) => e.startsWith("chunk-signature="))?.slice("chunk-signature=".length) ?? "";
+        const header = chunkHeader(pending);
+        if (!header) break;
+        ({ size: need, signature: expected } = header);
         hash = createHash("sha256");
-        pending = pending.subarray(end + 2);
+        pending = pending.subarray(header.length);
         if (need === 0) verifyChunk(hash, expected);
         mode = need === 0 ? "done" : "data";
         continue;

@@ -2,11 +2,11 @@ import { type Command, parse } from "./command.js";
 
 const help = `usage: klms-tool run <main.js> <input.json> <output.json>
 
-Runs a tool's module on a task input file and writes the task output file: the seed's worker
+Runs a tool's module on a task input file and writes the task output file: the Python template's worker
 contract, as in \`node dist/main.js input.json output.json\`. The output file is always written,
 also when the tool throws, returns nothing or returns an output the platform would reject.
 
-The module exports a defineTool(...) tool as its default export, or the seed's plain
+The module exports a defineTool(...) tool as its default export, or the Python template's plain
 \`run(json)\` function.
 
 exit codes: 0 the tool succeeded; 1 it failed (output.json holds the failure report); 2 usage.`;

@@ -48,8 +48,8 @@ options:
   --url <api url>           use the local KLMS running there (e.g. http://127.0.0.1:8080)
   --fresh                   start a local KLMS for the run even when klms-tool dev runs
   --list                    list this project's runs (task, state, start, seconds, output
-                            folder, KLMS) and exit; with --json as JSON lines' array
-  --json                    with --list: print the runs as JSON
+                            folder, KLMS) and exit
+  --json                    with --list: the runs as a JSON array
   -h, --help                this help
 
 exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).

@@ -12,8 +12,11 @@ import { type SessionTokens, sessionOf, type TokenReply, Transport } from "./tra
 
 /** What `GET /help` says (`data_api.py:171-211`): the object store's URL (`s3_api`) and the others. */
 export interface KlmsHelp {
+  /** The object store's S3 API URL. */
   s3_api?: string;
+  /** The deployment's root URL. */
   klms_root_url?: string;
+  /** The API's greeting. */
   message?: string;
   [key: string]: unknown;
 }

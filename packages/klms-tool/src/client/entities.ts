@@ -7,7 +7,9 @@ import type { Transport } from "./transport.js";
 
 /** An entity record as the platform returns it; `id` and `name` are always there. */
 export interface EntityRecord {
+  /** The entity's UUID. */
   id: string;
+  /** Its catalog name (2-100 of a-z, 0-9, `_`, `-`). */
   name: string;
   [key: string]: unknown;
 }
@@ -47,6 +49,7 @@ export class Entities<R extends EntityRecord = EntityRecord> {
     }
   }
 
+  /** POST: a new record from `fields`; a {@link KlmsApiError} `_ValidationError` (422) names each bad field. */
   create(fields: Record<string, unknown>): Promise<R> {
     return this.transport.call("POST", `/api/v2/${this.kind}`, { body: fields });
   }
@@ -61,6 +64,7 @@ export class Entities<R extends EntityRecord = EntityRecord> {
     return this.transport.call("PATCH", `/api/v2/${this.kind}/${encodeURIComponent(id)}`, { body: fields });
   }
 
+  /** DELETE: marks the record deleted, or removes it for good with `purge` (default false). */
   async delete(id: string, options: { purge?: boolean } = {}): Promise<void> {
     await this.transport.call("DELETE", `/api/v2/${this.kind}/${encodeURIComponent(id)}`, {
       query: { purge: options.purge },
@@ -70,22 +74,34 @@ export class Entities<R extends EntityRecord = EntityRecord> {
 
 /** A tool's profile (`execution/job.py:47-110`). */
 export interface ToolProfile {
+  /** The image the profile runs. */
   image: string;
+  /** What the profile is for. */
   description?: string;
+  /** The Job's imagePullPolicy. */
   image_pull_policy?: "Always" | "IfNotPresent" | "Never";
+  /** The Job's retries, 0 to 10. */
   backoff_limit?: number;
   [key: string]: unknown;
 }
 
 /** A tool record (`tools.py:13-43`). */
 export interface ToolRecord extends EntityRecord {
+  /** The image repository's name: the tool's, set by the platform (the registry holds `stelar/<name>`). */
   repository?: string;
+  /** The tool's language, as declared. */
   programming_language?: string | null;
+  /** Its source repository's URL. */
   git_repository?: string | null;
+  /** Its input groups, as declared (`klms-tool manifest`). */
   inputs?: Record<string, unknown>;
+  /** Its outputs, as declared. */
   outputs?: Record<string, unknown>;
+  /** Its parameters, as declared (JSON Schema from `klms-tool manifest`). */
   parameters?: Record<string, unknown>;
+  /** Profile name → how to run it (`default` is used when a task names the tool). */
   profiles?: Record<string, ToolProfile>;
+  /** The images in its registry repository (set by the platform). */
   images?: Array<{ name: string; [key: string]: unknown }>;
 }
 
@@ -103,7 +119,9 @@ export class Tools extends Entities<ToolRecord> {
 
 /** A process record (`processes.py:158-192`). */
 export interface ProcessRecord extends EntityRecord {
+  /** Whether the process still runs, or how it ended. */
   exec_state: "running" | "failed" | "succeeded";
+  /** Its tasks, when the record lists them. */
   tasks?: Array<{ id: string; name: string; exec_state: string }>;
 }
 

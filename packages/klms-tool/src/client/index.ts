@@ -51,13 +51,21 @@ export {
 
 /** The Data API, by area. */
 export class KlmsClient {
+  /** The HTTP layer: base URL, session, token refresh; `call()` for a route this client lacks. */
   readonly transport: Transport;
+  /** `/api/v2/tool(s)`: the catalog's tools. */
   readonly tools: Tools;
+  /** `/api/v2/process(es)`: processes (no PUT). */
   readonly processes: Processes;
+  /** `/api/v2/dataset(s)`. */
   readonly datasets: Entities;
+  /** `/api/v2/resource(s)`. */
   readonly resources: Entities;
+  /** `/api/v2/organization(s)`. */
   readonly organizations: Entities;
+  /** `/api/v2/task(s)`: create, read, wait, logs, terminate. */
   readonly tasks: Tasks;
+  /** `/api/v2/registry/credentials`: tokens for the image registry. */
   readonly registry: RegistryCredentials;
 
   constructor(options: TransportOptions) {

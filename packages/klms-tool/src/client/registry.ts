@@ -7,9 +7,13 @@ import type { Transport } from "./transport.js";
 
 /** A registry token's metadata (dates like `Sun, 01 Jun 2025 19:45:45 -0000`). */
 export interface RegistryToken {
+  /** The title given at creation. */
   title: string;
+  /** When it was created (ISO 8601). */
   created?: string;
+  /** When it expires (ISO 8601); null: never. */
   expiration?: string | null;
+  /** When the registry last accepted it (ISO 8601); null: never used. */
   last_accessed?: string | null;
 }
 
@@ -27,10 +31,12 @@ export class RegistryCredentials {
     return this.transport.call("POST", "/api/v2/registry/credentials", { body: { title } });
   }
 
+  /** One token by id (its `token_code` only when the platform still shows it). */
   get(id: string): Promise<RegistryToken & { uuid: string; token_code?: string }> {
     return this.transport.call("GET", `/api/v2/registry/credentials/${encodeURIComponent(id)}`);
   }
 
+  /** Revokes a token. */
   async delete(id: string): Promise<void> {
     await this.transport.call("DELETE", `/api/v2/registry/credentials/${encodeURIComponent(id)}`);
   }

@@ -8,9 +8,13 @@ import { KlmsApiError } from "./errors.js";
 
 /** Credentials for the KLMS object store. */
 export interface S3Credentials {
+  /** The object store's URL (from `/help`'s `s3_api`). */
   endpoint: string;
+  /** The access key id (a secret). */
   accessKeyId: string;
+  /** The secret access key. */
   secretAccessKey: string;
+  /** The STS session token, for temporary credentials. */
   sessionToken?: string;
 }
 

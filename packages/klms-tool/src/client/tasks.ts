@@ -12,9 +12,11 @@ export type TaskState = "created" | "running" | "succeeded" | "failed";
 export interface TaskSpecBody {
   /** A running process's UUID (required). */
   process_id: string;
+  /** The task's name. */
   name: string;
   /** A tool's name or id: the task runs its default profile's image. */
   tool?: string;
+  /** An image to run instead of a tool's (e.g. `img.stelar.gr/stelar/my-tool:0.1.0`). */
   image?: string;
   /** Aliases used by inputs (`d0::owned`) and outputs: a dataset UUID, or `{name, owner_org, …}` for a new one. */
   datasets: Record<string, string | Record<string, unknown>>;
@@ -22,27 +24,45 @@ export interface TaskSpecBody {
   inputs: Record<string, string[]>;
   /** Name → `{url, dataset?, resource?}`. */
   outputs: Record<string, { url: string; dataset?: string; resource?: string | { name: string; relation: string } }>;
+  /** The tool's parameters. */
   parameters: Record<string, unknown>;
+  /** Secrets handed to the tool only with a verified signature (masked in its logs). */
   secrets?: Record<string, unknown>;
+  /** Free key → value tags. */
   tags?: Record<string, string>;
 }
 
 /** `GET /api/v2/task/<id>` (`tasks.py:421-470`); `messages`, `metrics`, `outputs` only once it ended. */
 export interface TaskRecord {
+  /** The task's UUID. */
   id: string;
+  /** Its name. */
   name: string;
+  /** The user who created it. */
   creator: string;
+  /** created, running, succeeded or failed. */
   exec_state: TaskState;
+  /** The process it belongs to. */
   process_id: string;
+  /** When it was created (ISO 8601, local time, no zone). */
   start_date: string;
+  /** When it ended (ISO 8601); null while it runs. */
   end_date: string | null;
+  /** Input group → the paths or resource ids it was given. */
   inputs: Record<string, string[]>;
+  /** The parameters it was given. */
   parameters: Record<string, unknown> | null;
+  /** Its tags. */
   tags: Record<string, string>;
+  /** The tool it runs, when created from a tool. */
   tool?: string;
+  /** The image it runs. */
   image?: string;
+  /** The posted output's `message` once the task has ended; null otherwise. */
   messages?: string | null;
+  /** The posted metrics once the task has ended; null when there are none. */
   metrics?: Record<string, unknown> | null;
+  /** Output name → the resource registered for it and its URL (registered outputs only, once ended). */
   outputs?: Record<string, { resource_id: string; url: string }>;
 }
 
@@ -51,6 +71,7 @@ export type TaskJobs = Record<string, { status: string; logs: string }>;
 
 /** Options of {@link Tasks.wait}. */
 export interface WaitOptions {
+  /** Stops waiting (the task keeps running). */
   signal?: AbortSignal;
   /** First delay between polls, ms; default 500. */
   minDelayMs?: number;
@@ -74,6 +95,7 @@ export class Tasks {
     return this.transport.call("POST", "/api/v2/task", { body: spec });
   }
 
+  /** One task by id; a {@link KlmsApiError} `NotFoundError` (404) when there is none. */
   get(id: string): Promise<TaskRecord> {
     return this.transport.call("GET", `/api/v2/task/${encodeURIComponent(id)}`);
   }

@@ -13,6 +13,7 @@ import { KlmsApiError } from "./errors.js";
 export interface SessionTokens {
   /** The access JWT, without "Bearer ". */
   token: string;
+  /** The refresh JWT, when the login gave one. */
   refreshToken?: string;
   /** When the access token expires. */
   expiresAt?: number;
@@ -24,12 +25,15 @@ export interface SessionTokens {
 
 /** The token reply of `POST`/`PUT /api/v1/users/token` (`routes/users.py:113-202`). */
 export interface TokenReply {
+  /** The access JWT. */
   token: string;
+  /** The refresh JWT. */
   refresh_token: string;
   /** Seconds. */
   expires_in: number;
   /** Seconds. */
   refresh_expires_in: number;
+  /** `Bearer`. */
   token_type: string;
 }
 
@@ -60,16 +64,19 @@ export interface TransportOptions {
 
 /** A call's options. */
 export interface CallOptions {
+  /** The JSON body (default: none). */
   body?: unknown;
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | number | boolean | undefined>;
   /** Send the token (default true). */
   auth?: boolean;
+  /** Cancels the call. */
   signal?: AbortSignal;
 }
 
 /** Calls the Data API under one base URL with one session. */
 export class Transport {
+  /** The API's base URL (ends in `/stelar` on a deployment), without a trailing slash. */
   readonly apiBase: string;
   #session: SessionTokens | undefined;
   readonly #options: TransportOptions;

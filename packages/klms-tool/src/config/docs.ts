@@ -1,6 +1,6 @@
 /**
  * The table of options (options.ts) as text for people: the options section of `klms-tool exec
- * --help` and the README's configuration table (checked by test/config.test.ts, rewritten by
+ * --help` and the README's configuration table (checked by test/config/options.test.ts, rewritten by
  * `node --import tsx scripts/readme-tables.ts`).
  */
 import { formatDefault, OPTIONS, type OptionSpec } from "./options.js";

@@ -15,7 +15,7 @@ import { KlmsError } from "../errors.js";
 export type OptionPart = "entrypoint" | "worker" | "logger" | "storage";
 
 /** How an option's text is read. */
-export type OptionUnit = "seconds" | "bytes" | "count" | "command" | "module" | "choice";
+export type OptionUnit = "seconds" | "bytes" | "count" | "command" | "module" | "choice" | "url";
 
 /** One row of the table. */
 export interface OptionSpec {
@@ -132,6 +132,15 @@ export const OPTIONS = {
     default: "text",
     doc: "`text`: one readable line per entry (`<time> INFO  [tool] message k=v`); `json`: one JSON object per line.",
   },
+  endpoint: {
+    parts: ["storage"],
+    env: "KLMS_S3_ENDPOINT",
+    unit: "url",
+    default: undefined,
+    doc:
+      "The object store endpoint `task.storage` uses, instead of the task's `minio.internal_url` (in a pod) or " +
+      "`minio.endpoint_url` (elsewhere), e.g. http://127.0.0.1:9000.",
+  },
   partSize: {
     parts: ["storage"],
     env: "KLMS_S3_PART_SIZE",
@@ -155,6 +164,24 @@ export const OPTIONS = {
     default: 256 * MiB,
     min: { value: 0 },
     doc: "Files up to this size go up in one streamed PUT, larger ones in parts.",
+  },
+  concurrency: {
+    parts: ["storage"],
+    env: "KLMS_S3_CONCURRENCY",
+    unit: "count",
+    default: 4,
+    min: { value: 1 },
+    doc:
+      "Ranges of a download, or parts of a file's multipart upload, in flight at once in `task.storage` (1: one stream). " +
+      "Ranges and parts are streamed, so memory stays about flat.",
+  },
+  rangedGetMinBytes: {
+    parts: ["storage"],
+    env: "KLMS_S3_RANGED_GET_MIN",
+    unit: "bytes",
+    default: 64 * MiB,
+    min: { value: 0 },
+    doc: "Objects of at least this size are downloaded by `task.storage` as parallel ranges of the part size.",
   },
   idleTimeout: {
     parts: ["storage"],

@@ -28,12 +28,18 @@ export interface Settings {
   logLevel: "debug" | "info" | "warn" | "error";
   /** `text` (default) or `json` log lines. */
   logFormat: "text" | "json";
+  /** The object store endpoint that overrides the task's `minio` URLs; undefined: none. */
+  endpoint: string | undefined;
   /** Bytes per multipart part of `task.storage`. Default 8 MiB. */
   partSize: number;
   /** Parts of one upload sent at once. Default 4. */
   queueSize: number;
   /** Bytes up to which a file goes up in one PUT. Default 256 MiB. */
   singlePutMaxBytes: number;
+  /** Ranges or parts of one transfer in flight at once. Default 4. */
+  concurrency: number;
+  /** Bytes from which a download goes in parallel ranges. Default 64 MiB. */
+  rangedGetMinBytes: number;
   /** Seconds a storage connection may stay silent. Default 60. */
   idleTimeout: number;
   /** Attempts per storage request. Default 5. */

@@ -7,6 +7,7 @@ export { TaskInputError } from "./errors.js";
 export { type MinioBlock, type ReadResult, readTaskInput, type TaskInput } from "./input.js";
 export { DEFAULT_METRICS_LIMIT_BYTES, MetricsError, toJsonSafe } from "./metrics.js";
 export { type EndpointChoice, type MinioSettings, minioSettings, parseEndpoint } from "./minio.js";
+export { CATALOG_NAME, CATALOG_NAME_RULE } from "./names.js";
 export {
   checkTaskOutput,
   formatViolations,

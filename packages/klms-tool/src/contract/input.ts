@@ -6,10 +6,15 @@ import { describeType, isObject, keyList, TaskInputError } from "./errors.js";
  * whatever the template's README says.
  */
 export interface MinioBlock {
+  /** The object store's public URL (used outside the cluster). */
   endpoint_url?: string;
+  /** The object store's URL inside the cluster (used in a pod). */
   internal_url?: string;
+  /** The access key id (a secret: masked). */
   id?: string;
+  /** The secret access key (masked). */
   key?: string;
+  /** The STS session token, when the credentials are temporary (masked). */
   skey?: string;
   [extra: string]: unknown;
 }
@@ -34,6 +39,7 @@ export interface TaskInput {
 
 /** The result of reading a task input: the normalised input and what was tolerated on the way. */
 export interface ReadResult {
+  /** The input, normalised. */
   task: TaskInput;
   /** Things that were accepted but are worth a line in the log (plural keys, envelopes, …). */
   warnings: string[];

@@ -1,3 +1,4 @@
+import { readOptions } from "../config/read.js";
 import { TaskInputError } from "./errors.js";
 import type { MinioBlock } from "./input.js";
 
@@ -5,11 +6,15 @@ import type { MinioBlock } from "./input.js";
 export interface MinioSettings {
   /** The endpoint URL with its scheme, e.g. `https://minio.stelar.gr` or `http://minio:9000`. */
   endpoint: string;
+  /** The endpoint's host name. */
   host: string;
+  /** The endpoint's port (80/443 by default for the scheme). */
   port: number;
   /** TLS, from the URL's scheme; a bare host means TLS, like the platform's public endpoint. */
   useSSL: boolean;
+  /** `minio.id`. */
   accessKeyId: string;
+  /** `minio.key`. */
   secretAccessKey: string;
   /** The STS session token (`minio.skey`); absent for static credentials. */
   sessionToken?: string;
@@ -26,6 +31,7 @@ export interface EndpointChoice {
    * is set, as in every pod), else `endpoint_url`. `internal` / `external` force one.
    */
   prefer?: "auto" | "internal" | "external";
+  /** Where `KLMS_S3_ENDPOINT` and `KUBERNETES_SERVICE_HOST` are read. Default: the process's environment. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -35,8 +41,9 @@ export interface EndpointChoice {
  * endpoint or credentials, naming what is missing.
  */
 export function minioSettings(block: MinioBlock, choice: EndpointChoice = {}): MinioSettings {
+  const override = choice.override ?? readOptions(["endpoint"], choice.env).values.endpoint;
+  // Not a setting but a fact of the pod: Kubernetes sets it in every container.
   const env = choice.env ?? process.env;
-  const override = choice.override ?? env.KLMS_S3_ENDPOINT;
   const prefer = choice.prefer ?? "auto";
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
 

@@ -6,10 +6,15 @@ import { jsonDepth, MAX_JSON_DEPTH } from "./limits.js";
  * `status` is required; the other keys are optional; nothing else is allowed.
  */
 export interface TaskOutput {
+  /** `"succeeded"` or `"failed"` as this kit writes it; the platform also reads 2xx integers as success. Required. */
   status: string | number;
+  /** One line for people: what happened. */
   message?: string;
+  /** The details of a failure (a stack, the broken rules); its presence always means failed. */
   error?: string;
+  /** Metric name → JSON value, stored by the platform with the task (at most 256 KiB serialised by default). */
   metrics?: Record<string, unknown>;
+  /** Output name → the object path produced for it (`s3://bucket/key`), registered by the platform. */
   output?: Record<string, string>;
 }
 
@@ -29,15 +34,19 @@ export type OutcomeState = "succeeded" | "failed" | "unchanged";
 export interface Violation {
   /** Where: `status`, `output.report`, `(root)`, … */
   path: string;
+  /** `error`: the output is refused (not posted); `warning`: accepted, but probably not what was meant. */
   severity: "error" | "warning";
   /** True when the platform itself answers 422 for it. */
   rejected: boolean;
+  /** What is wrong and how to fix it. */
   message: string;
 }
 
 /** The verdict on a candidate task output. */
 export interface OutputCheck {
+  /** True when no violation is an error: the platform would accept the output. */
   valid: boolean;
+  /** Every rule broken, errors and warnings. */
   violations: Violation[];
   /** The state the platform would give the task, when the output is accepted. */
   state?: OutcomeState;
@@ -55,13 +64,12 @@ const ALLOWED_KEYS = ["status", "message", "error", "metrics", "output", "output
  */
 export function checkTaskOutput(value: unknown): OutputCheck {
   const violations: Violation[] = [];
-  const error = (path: string, message: string, rejected = true) =>
-    violations.push({ path, severity: "error", rejected, message });
-  const warn = (path: string, message: string) =>
-    violations.push({ path, severity: "warning", rejected: false, message });
-
+  const sink: Sink = {
+    error: (path, message, rejected = true) => violations.push({ path, severity: "error", rejected, message }),
+    warn: (path, message) => violations.push({ path, severity: "warning", rejected: false, message }),
+  };
   if (!isObject(value)) {
-    error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
+    sink.error("(root)", `the output must be a JSON object, got ${describeType(value)}`);
     return { valid: false, violations };
   }
   // Before anything else reads it: a value nested too deep fails the platform's parser, and
@@ -70,7 +78,7 @@ export function checkTaskOutput(value: unknown): OutputCheck {
   if (depth > MAX_JSON_DEPTH) {
     const where =
       isObject(value.metrics) && jsonDepth(value.metrics, MAX_JSON_DEPTH) >= MAX_JSON_DEPTH ? "metrics" : "(root)";
-    error(
+    sink.error(
       where,
       `nested more than ${MAX_JSON_DEPTH} levels deep: the platform's JSON parser (Python) fails on it; flatten it, or write it to an output file`,
       false,
@@ -79,67 +87,81 @@ export function checkTaskOutput(value: unknown): OutputCheck {
   }
   for (const key of Object.keys(value)) {
     if (!ALLOWED_KEYS.includes(key)) {
-      error(key, `unknown key ${JSON.stringify(key)}: the platform accepts only ${ALLOWED_KEYS.join(", ")}`);
+      sink.error(key, `unknown key ${JSON.stringify(key)}: the platform accepts only ${ALLOWED_KEYS.join(", ")}`);
     }
   }
+  checkStatus(value, sink);
+  checkFields(value, sink);
+  const valid = !violations.some((v) => v.severity === "error");
+  return valid ? { valid, violations, state: outcomeOf(value as unknown as TaskOutput) } : { valid, violations };
+}
 
+/** Where {@link checkTaskOutput}'s parts report what they find. */
+interface Sink {
+  /** A broken rule; `rejected`: the platform answers 422 for it (default true). */
+  error(path: string, message: string, rejected?: boolean): void;
+  warn(path: string, message: string): void;
+}
+
+/** The `status` rules: present, a string or an integer, not falsy, and a word the platform knows. */
+function checkStatus(value: Record<string, unknown>, sink: Sink): void {
   if (!("status" in value)) {
-    error("status", 'missing: "status" is required (use "succeeded" or "failed")');
-  } else {
-    const s = value.status;
-    const isInt = typeof s === "number" && Number.isInteger(s);
-    if (typeof s !== "string" && !isInt && typeof s !== "boolean") {
-      error("status", `must be a string or an integer, got ${describeType(s)}`);
-    } else if ((s === 0 || s === "" || s === false) && !("error" in value)) {
-      error(
-        "status",
-        `${JSON.stringify(s)} is falsy: the platform accepts it and leaves the task running forever`,
-        false,
-      );
-    } else if (typeof s === "boolean") {
-      warn("status", 'true is accepted as the integer 1 and means failed; use "succeeded" or "failed"');
-    } else if (typeof s === "string" && /^\d+$/.test(s)) {
-      warn("status", `the string ${JSON.stringify(s)} means failed; only integers 200-299 mean succeeded`);
-    } else if (typeof s === "string" && !["success", "succeeded", "error", "failed"].includes(s.toLowerCase())) {
-      warn("status", `${JSON.stringify(s)} is not a known status and means failed; use "succeeded" or "failed"`);
-    }
+    sink.error("status", 'missing: "status" is required (use "succeeded" or "failed")');
+    return;
   }
+  const s = value.status;
+  const isInt = typeof s === "number" && Number.isInteger(s);
+  if (typeof s !== "string" && !isInt && typeof s !== "boolean") {
+    sink.error("status", `must be a string or an integer, got ${describeType(s)}`);
+  } else if ((s === 0 || s === "" || s === false) && !("error" in value)) {
+    sink.error(
+      "status",
+      `${JSON.stringify(s)} is falsy: the platform accepts it and leaves the task running forever`,
+      false,
+    );
+  } else if (typeof s === "boolean") {
+    sink.warn("status", 'true is accepted as the integer 1 and means failed; use "succeeded" or "failed"');
+  } else if (typeof s === "string" && /^\d+$/.test(s)) {
+    sink.warn("status", `the string ${JSON.stringify(s)} means failed; only integers 200-299 mean succeeded`);
+  } else if (typeof s === "string" && !["success", "succeeded", "error", "failed"].includes(s.toLowerCase())) {
+    sink.warn("status", `${JSON.stringify(s)} is not a known status and means failed; use "succeeded" or "failed"`);
+  }
+}
 
+/** The other keys' types: `message`/`error` strings, `metrics` an object, `output`/`outputs` name → path. */
+function checkFields(value: Record<string, unknown>, sink: Sink): void {
   for (const key of ["message", "error"] as const) {
     if (key in value && typeof value[key] !== "string") {
-      error(key, `must be a string, got ${describeType(value[key])}`);
+      sink.error(key, `must be a string, got ${describeType(value[key])}`);
     }
   }
   if ("metrics" in value && !isObject(value.metrics)) {
-    error("metrics", `must be an object, got ${describeType(value.metrics)}`);
+    sink.error("metrics", `must be an object, got ${describeType(value.metrics)}`);
   }
   for (const key of ["output", "outputs"] as const) {
     if (!(key in value)) continue;
     const map = value[key];
     if (!isObject(map)) {
-      error(key, `must be an object of output name to path, got ${describeType(map)}`);
+      sink.error(key, `must be an object of output name to path, got ${describeType(map)}`);
       continue;
     }
     for (const [name, path] of Object.entries(map)) {
       if (typeof path !== "string") {
         const hint = Array.isArray(path) ? " (one key per file, or a folder prefix)" : "";
-        error(`${key}.${name}`, `must be a path string, got ${describeType(path)}${hint}`);
+        sink.error(`${key}.${name}`, `must be a path string, got ${describeType(path)}${hint}`);
       }
     }
   }
   if ("output" in value && "outputs" in value) {
-    warn("outputs", 'both "output" and "outputs" are present: the platform uses "output" and ignores "outputs"');
+    sink.warn("outputs", 'both "output" and "outputs" are present: the platform uses "output" and ignores "outputs"');
   }
   if (
     "error" in value &&
     outcomeOf(value as unknown as TaskOutput) === "failed" &&
     stateOfStatus(value.status) === "succeeded"
   ) {
-    warn("error", 'an "error" key always means failed, even with a success status');
+    sink.warn("error", 'an "error" key always means failed, even with a success status');
   }
-
-  const valid = !violations.some((v) => v.severity === "error");
-  return valid ? { valid, violations, state: outcomeOf(value as unknown as TaskOutput) } : { valid, violations };
 }
 
 /** The platform's `parse_state`: 2xx or "success"/"succeeded" succeed, a falsy status changes nothing. */

@@ -1,6 +1,6 @@
 /**
  * The command line of `klms-tool exec`: options first, then the arguments the platform's Job
- * passes, `<token> <endpoint_url> <task_id> <signature>` (or the seed's three, without the
+ * passes, `<token> <endpoint_url> <task_id> <signature>` (or the Python template's three, without the
  * signature). Every option can also come from an environment variable, so that an image can set
  * it in its Dockerfile without touching run.sh.
  */
@@ -14,7 +14,7 @@ export interface EntrypointOptions {
   token: string;
   endpoint: string;
   taskId: string;
-  /** Absent in the seed's 3-argument form, which selects the v1 routes. */
+  /** Absent in the Python template's 3-argument form, which selects the v1 routes. */
   signature?: string;
   /** The worker command as argv; `input.json output.json` are appended. With `workerThread`, the module alone. */
   worker: string[];
@@ -36,7 +36,16 @@ export interface EntrypointOptions {
 export type ParsedArgs =
   | { kind: "run"; options: EntrypointOptions }
   | { kind: "help" }
-  | { kind: "usage"; error: string };
+  | {
+      kind: "usage";
+      error: string;
+      /**
+       * The task the arguments name, when they are whole and only an option's value is wrong
+       * (typically an environment variable the image sets): the entrypoint can still tell the
+       * platform why the task cannot run, instead of leaving it "created" through every retry.
+       */
+      task?: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature">;
+    };
 
 /** Defaults, chosen for a Kubernetes pod (30 s between SIGTERM and SIGKILL): read from the one table. */
 export const ENTRYPOINT_DEFAULTS = {
@@ -55,7 +64,7 @@ const FLAGGED = (Object.keys(OPTIONS) as OptionName[]).filter((name) => "flag" i
 
 /** The usage text of `klms-tool exec`; its options section is made from the table (src/config/options.ts). */
 export const ENTRYPOINT_HELP = `Usage: klms-tool exec [options] <token> <api_url> <task_id> <signature>
-       klms-tool exec [options] <token> <api_url> <task_id>           (seed form: v1 routes)
+       klms-tool exec [options] <token> <api_url> <task_id>   (the Python template's form: v1 routes)
 
 Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh):
   1. GET  <api_url>/api/v2/task/<task_id>/<signature>/input  (Authorization: <token>)
@@ -63,16 +72,20 @@ Runs one KLMS task, as the platform's Kubernetes Job starts it (replaces run.sh)
   3. check output.json against the platform's rules; a missing or invalid output becomes a
      failure report that says exactly what was wrong
   4. POST <api_url>/api/v2/task/<task_id>/<signature>/output (no auth: the signature is the key)
-With three arguments the seed's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
+With three arguments the Python template's routes are used: GET <api_url>/api/v1/task/<task_id>/input and
 POST <api_url>/api/v1/task/<task_id>/output with {"task_exec_id", "output_json"}, both with the token.
 
 Options (each also read from the environment variable shown; the option wins; durations in seconds):
 ${entrypointOptionsHelp()}
 Exit codes:
-  0  the platform recorded the task's outcome (succeeded or failed), or already had one (409)
-  2  wrong arguments
+  0  the platform recorded the task's outcome (succeeded or failed), or already had one (409);
+     when it refused the tool's output, a failure report took its place (the output is printed
+     on stdout as a recovery record)
+  2  wrong arguments (when they name a task and only an option's value is wrong, the platform
+     is told why)
   3  the task input could not be fetched
-  4  the task output could not be posted; the output is printed on stdout as a recovery record
+  4  neither the task output nor a failure report could be posted; the output is printed on
+     stdout as a recovery record
 `;
 
 /** Parses the arguments after `exec`; `env` supplies the options' defaults. */
@@ -88,7 +101,7 @@ export function parseEntrypointArgs(argv: string[], env: Env = process.env): Par
   if (positionals.length !== 3 && positionals.length !== 4) {
     return {
       kind: "usage",
-      error: `expected 4 arguments <token> <endpoint_url> <task_id> <signature> (or the seed's 3), got ${positionals.length}`,
+      error: `expected 4 arguments <token> <endpoint_url> <task_id> <signature> (or the Python template's 3), got ${positionals.length}`,
     };
   }
   const [token, endpoint, taskId, signature] = positionals as [string, string, string, string | undefined];
@@ -100,12 +113,12 @@ export function parseEntrypointArgs(argv: string[], env: Env = process.env): Par
   ] as const) {
     if (value !== undefined && value.trim() === "") return { kind: "usage", error: `the ${name} argument is empty` };
   }
+  const task: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> = { token, endpoint, taskId };
+  if (signature !== undefined) task.signature = signature;
   try {
-    const options: EntrypointOptions = { token, endpoint, taskId, ...readFlagged(values, env) };
-    if (signature !== undefined) options.signature = signature;
-    return { kind: "run", options };
+    return { kind: "run", options: { ...task, ...readFlagged(values, env) } };
   } catch (err) {
-    return { kind: "usage", error: err instanceof Error ? err.message : String(err) };
+    return { kind: "usage", error: err instanceof Error ? err.message : String(err), task };
   }
 }
 

@@ -11,12 +11,13 @@ import { readTaskInput, type TaskOutput } from "../contract/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
-import { type ClientOptions, fetchTaskInput, PlatformError, postTaskOutput } from "../platform/client.js";
+import { fetchTaskInput, PlatformError, postTaskOutput, type TaskCallOptions } from "../platform/client.js";
 import type { FetchLike } from "../platform/http.js";
 import { DEFAULT_RETRY_POLICY } from "../platform/retry.js";
 import { type TaskRoutes, taskRoutes } from "../platform/routes.js";
+import { failureReport } from "../worker/report.js";
 import { ENTRYPOINT_HELP, type EntrypointOptions, parseEntrypointArgs } from "./args.js";
-import { decideReport, describeWorkerEnd, failureReport, maskReport } from "./report.js";
+import { decideReport, describeWorkerEnd, maskReport } from "./report.js";
 import {
   type Cancellation,
   deadlineAfterCancel,
@@ -25,10 +26,10 @@ import {
   watchCancellation,
 } from "./signals.js";
 import { summarizeInput } from "./summary.js";
-import { superviseWorker, type WorkerResult } from "./supervisor.js";
+import { superviseWorker, type WorkerEnd } from "./supervisor.js";
 import { WorkerThread } from "./thread.js";
 import { withUsage } from "./usage.js";
-import { readWorkerOutput } from "./worker-output.js";
+import { readOutputFile } from "./worker-output.js";
 import { createWorkspace, type Workspace } from "./workspace.js";
 
 export {
@@ -40,7 +41,7 @@ export {
   splitCommand,
 } from "./args.js";
 export { type CancelReason, describeCancel } from "./signals.js";
-export type { WorkerResult } from "./supervisor.js";
+export type { WorkerEnd } from "./supervisor.js";
 
 /** Where the entrypoint reads and writes; every field defaults to the process's own. */
 export interface EntrypointIO {
@@ -94,7 +95,8 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
     return ExitCode.Success;
   }
   if (parsed.kind === "usage") {
-    stderr.write(`klms-tool exec: ${parsed.error}\n\n${ENTRYPOINT_HELP}`);
+    stderr.write(`klms-tool exec: ${maskedError(parsed)}\n\n${ENTRYPOINT_HELP}`);
+    if (parsed.task) await reportUnusableOptions(parsed.task, parsed.error, io, stderr, env);
     return ExitCode.Usage;
   }
   const options = parsed.options;
@@ -114,7 +116,7 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
   for (const warning of warnings) log.warn(warning);
   const cancellation = watchCancellation({ emitter: io.signals, timeoutMs: options.timeoutMs });
-  const task = new TaskRun(options, routes, masker, log, cancellation, io, stdout, stderr, env);
+  const task = new TaskRun({ options, routes, masker, log, cancellation, io, stdout, stderr, env });
   try {
     return await task.run();
   } finally {
@@ -122,26 +124,109 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   }
 }
 
+/** A usage error's text, with the task's token and signature masked (they may be quoted in it). */
+function maskedError(parsed: { error: string; task?: { token: string; signature?: string } }): string {
+  if (!parsed.task) return parsed.error;
+  const masker = new Masker();
+  masker.add(parsed.task.token);
+  if (parsed.task.signature !== undefined) masker.add(parsed.task.signature);
+  return masker.mask(parsed.error);
+}
+
+/**
+ * The arguments name a task but an option's value is wrong (a flag or, typically, an environment
+ * variable the image sets, such as `KLMS_TIMEOUT=30m`): every pod of the Job would fail the same
+ * way, so the platform is told why (v2 only: the seed's routes have no signature to post with).
+ */
+async function reportUnusableOptions(
+  task: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature">,
+  error: string,
+  io: EntrypointIO,
+  stderr: Writable,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  if (task.signature === undefined) return;
+  let routes: TaskRoutes;
+  try {
+    routes = taskRoutes(task.endpoint, task.taskId, task.signature);
+  } catch {
+    return; // An unusable URL: there is nowhere to post.
+  }
+  const masker = new Masker();
+  masker.add(task.token);
+  masker.add(task.signature);
+  const { warnings: _, ...logging } = logSettings(env);
+  const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
+  const message = `The tool's image could not start the task: ${error}. Fix that option (its flag in the image's entrypoint or its environment variable), then run the task again. The worker did not run.`;
+  const client: TaskCallOptions = {};
+  if (io.fetch) client.fetch = io.fetch;
+  if (io.random) client.random = io.random;
+  await postFailureReport(routes, task.token, failureReport(message, error, {}, masker), masker, client, log);
+}
+
+/** Posts a failure report the entrypoint wrote; logs the outcome, never throws (the caller's exit code stands). */
+async function postFailureReport(
+  routes: TaskRoutes,
+  token: string,
+  report: TaskOutput,
+  masker: Masker,
+  client: TaskCallOptions,
+  log: Logger,
+): Promise<boolean> {
+  try {
+    const posted = await postTaskOutput(routes, token, maskReport(report, masker), client);
+    log.info("failure report posted", { outcome: posted.outcome });
+    return true;
+  } catch (postErr) {
+    log.warn(`the failure report could not be posted either: ${masker.mask((postErr as Error).message)}`);
+    return false;
+  }
+}
+
+/** What a {@link TaskRun} is made of, by name (it took nine positional arguments). */
+interface TaskRunParts {
+  options: EntrypointOptions;
+  routes: TaskRoutes;
+  masker: Masker;
+  log: Logger;
+  cancellation: Cancellation;
+  io: EntrypointIO;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
 /** One task run: the steps of {@link runEntrypoint} sharing their state. */
 class TaskRun {
+  readonly options: EntrypointOptions;
+  readonly routes: TaskRoutes;
+  /** Every secret known so far (token, signature, then the input's credentials and secrets). */
+  readonly masker: Masker;
+  readonly log: Logger;
+  readonly cancellation: Cancellation;
+  readonly io: EntrypointIO;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** The environment the options were read from, passed on to the worker. */
+  readonly env: NodeJS.ProcessEnv;
   #workspace: Workspace | undefined;
   /** With `--worker-thread`: the tool, loading from the start so that it is ready when the input is. */
   #thread: WorkerThread | undefined;
 
-  constructor(
-    readonly options: EntrypointOptions,
-    readonly routes: TaskRoutes,
-    readonly masker: Masker,
-    readonly log: Logger,
-    readonly cancellation: Cancellation,
-    readonly io: EntrypointIO,
-    readonly stdout: Writable,
-    readonly stderr: Writable,
-    readonly env: NodeJS.ProcessEnv,
-  ) {}
+  constructor(run: TaskRunParts) {
+    this.options = run.options;
+    this.routes = run.routes;
+    this.masker = run.masker;
+    this.log = run.log;
+    this.cancellation = run.cancellation;
+    this.io = run.io;
+    this.stdout = run.stdout;
+    this.stderr = run.stderr;
+    this.env = run.env;
+  }
 
-  client(signal?: AbortSignal): ClientOptions {
-    const client: ClientOptions = {
+  client(signal?: AbortSignal): TaskCallOptions {
+    const client: TaskCallOptions = {
       requestTimeoutMs: this.options.requestTimeoutMs,
       retry: {
         retries: this.options.retries,
@@ -211,7 +296,7 @@ class TaskRun {
     for (const warning of input.warnings) log.warn(warning);
 
     try {
-      return await this.runWorker(result);
+      return await this.superviseAndReport(result);
     } catch (err) {
       // A bug or an environment problem (no temporary directory, …): still tell the platform.
       log.error("the entrypoint failed", { error: (err as Error)?.stack ?? String(err) });
@@ -219,6 +304,8 @@ class TaskRun {
         failureReport(
           `The entrypoint failed before the task could finish: ${(err as Error)?.message ?? err}`,
           String((err as Error)?.stack ?? err),
+          {},
+          this.masker,
         ),
         "entrypoint",
       );
@@ -227,12 +314,12 @@ class TaskRun {
     }
   }
 
-  async runWorker(result: Record<string, unknown>): Promise<ExitCode> {
+  async superviseAndReport(result: Record<string, unknown>): Promise<ExitCode> {
     const { options, log } = this;
     if (this.cancellation.signal.aborted) return this.cancelledEarly();
     this.#workspace = await createWorkspace(result, this.io.tmpDir);
     const { inputPath, outputPath } = this.#workspace;
-    let worker: WorkerResult;
+    let worker: WorkerEnd;
     if (this.#thread) {
       log.info("worker starting", { thread: options.workerThread });
       worker = await this.#thread.run({
@@ -263,11 +350,11 @@ class TaskRun {
       signal: worker.signal,
       seconds: worker.durationMs / 1000,
     });
-    const file = await readWorkerOutput(this.#workspace.outputPath);
+    const file = await readOutputFile(this.#workspace.outputPath);
     await this.#workspace.remove();
 
-    const decided = decideReport(worker, file, options.worker);
-    // Tools that measure nothing themselves (a Python main.py) still get the seed's metrics.
+    const decided = decideReport(worker, file, options.worker, this.masker);
+    // Tools that measure nothing themselves (a Python main.py) still get the Python template's metrics.
     const report = worker.usage ? { ...decided, output: withUsage(decided.output, worker.usage) } : decided;
     if (file.kind === "valid") for (const w of file.warnings) log.warn(`output.json: ${w.path}: ${w.message}`);
     if (report.source === "worker" && worker.exitCode !== 0) {
@@ -279,7 +366,7 @@ class TaskRun {
   async cancelledEarly(): Promise<ExitCode> {
     const reason = this.cancellation.signal.reason;
     const what = isCancelReason(reason) ? describeCancel(reason) : "cancelled";
-    return this.post(failureReport(`Task ${what} before the worker started.`, what), "entrypoint");
+    return this.post(failureReport(`Task ${what} before the worker started.`, what, {}, this.masker), "entrypoint");
   }
 
   async inputFailed(err: unknown): Promise<ExitCode> {
@@ -294,14 +381,12 @@ class TaskRun {
       const report = failureReport(
         `The task input could not be fetched: ${message}${hint}. The worker did not run.`,
         message,
+        {},
+        this.masker,
       );
       const deadline = deadlineAfterCancel(this.cancellation.signal, CANCELLED_POST_BUDGET_MS);
       try {
-        const body = maskReport(report, this.masker);
-        const posted = await postTaskOutput(routes, this.options.token, body, this.client(deadline.signal));
-        log.info("failure report posted", { outcome: posted.outcome });
-      } catch (postErr) {
-        log.warn(`the failure report could not be posted either: ${(postErr as Error).message}`);
+        await postFailureReport(routes, this.options.token, report, this.masker, this.client(deadline.signal), log);
       } finally {
         deadline.dispose();
       }
@@ -342,6 +427,7 @@ class TaskRun {
         ? `the task was cancelled and the post did not finish within ${CANCELLED_POST_BUDGET_MS / 1000} s of the signal`
         : (err as Error).message;
       log.error(`the task output could not be posted: ${why}`);
+      const recorded = !abandoned && (await this.postInstead(body, err, deadline.signal));
       let record: string;
       try {
         record = this.masker.mask(JSON.stringify(body));
@@ -352,10 +438,30 @@ class TaskRun {
       }
       log.error("the output follows on standard output as a recovery record");
       this.stdout.write(`${record}\n`);
-      return ExitCode.OutputPostFailed;
+      return recorded ? ExitCode.Success : ExitCode.OutputPostFailed;
     } finally {
       deadline.dispose();
     }
+  }
+
+  /**
+   * The tool's output was refused, or may have been half applied (outputs registered, state not
+   * set): posts a failure report without outputs in its place, so that the task does not stay
+   * "running" and no output is registered twice. Not after a refused signature (the same refusal
+   * would follow) nor after retries without an answer. True when the platform recorded it.
+   */
+  async postInstead(body: TaskOutput, err: unknown, signal: AbortSignal): Promise<boolean> {
+    // No answer at all (the API is unreachable) or the signature refused: a second post would fare no better.
+    if (err instanceof PlatformError && (err.code === "auth" || err.status === undefined)) return false;
+    const why = this.masker.mask((err as Error).message);
+    const report = failureReport(
+      `The tool ended with status ${JSON.stringify(body.status)}, but the platform did not accept its output: ${why}. No output of this run is registered; the output document is in the pod's log as a recovery record.`,
+      why,
+      {},
+      this.masker,
+    );
+    this.log.warn("posting a failure report in place of the refused output");
+    return postFailureReport(this.routes, this.options.token, report, this.masker, this.client(signal), this.log);
   }
 }
 

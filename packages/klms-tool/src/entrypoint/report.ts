@@ -3,11 +3,13 @@
  * trustworthy, otherwise a failure report that says exactly what went wrong. Nothing is repaired
  * silently: a bad output is described, never patched into shape.
  */
-import { formatViolations, Status, type TaskOutput } from "../contract/index.js";
+import { formatViolations, type TaskOutput } from "../contract/index.js";
 import type { Masker } from "../log/mask.js";
+import type { AutomaticMetrics } from "../metrics/automatic.js";
+import { failureReport } from "../worker/report.js";
 import { describeCancel } from "./signals.js";
-import type { WorkerResult } from "./supervisor.js";
-import type { WorkerOutput } from "./worker-output.js";
+import type { WorkerEnd } from "./supervisor.js";
+import type { OutputFile } from "./worker-output.js";
 
 /** The output to post and where it came from. */
 export interface Report {
@@ -17,7 +19,7 @@ export interface Report {
 }
 
 /** One sentence on how the worker ended, e.g. "the worker exited with code 1". */
-export function describeWorkerEnd(worker: WorkerResult, command: string[]): string {
+export function describeWorkerEnd(worker: WorkerEnd, command: string[]): string {
   const name = worker.thread ? "worker thread" : "worker";
   if (worker.spawnError !== undefined) {
     return `the ${name} ${JSON.stringify(command.join(" "))} could not be started (${worker.spawnError})`;
@@ -40,33 +42,34 @@ export function describeWorkerEnd(worker: WorkerResult, command: string[]): stri
 }
 
 /** Decides the output to post for a worker that ended as `worker` and left `file`. */
-export function decideReport(worker: WorkerResult, file: WorkerOutput, command: string[]): Report {
+export function decideReport(worker: WorkerEnd, file: OutputFile, command: string[], masker: Masker): Report {
   const end = describeWorkerEnd(worker, command);
   const own = file.kind === "valid" ? file.output : undefined;
 
-  if (worker.spawnError !== undefined) return failure(`${capitalize(end)}.`, worker);
+  if (worker.spawnError !== undefined) return failure(`${capitalize(end)}.`, worker, masker);
   if (worker.cancelled) {
-    return failure(`Task ${describeCancel(worker.cancelled)}: ${end}.${ownWords(own)}`, worker, own);
+    return failure(`Task ${describeCancel(worker.cancelled)}: ${end}.${ownWords(own)}`, worker, masker, own);
   }
   if (worker.signal) {
     const trusted =
       own && file.kind === "valid" && file.state === "succeeded"
         ? " Its output.json said succeeded, but a killed worker may not have finished."
         : ownWords(own);
-    return failure(`${capitalize(end)}.${trusted}`, worker, own);
+    return failure(`${capitalize(end)}.${trusted}`, worker, masker, own);
   }
   switch (file.kind) {
     case "valid":
       return { output: file.output, source: "worker" };
     case "missing":
-      return failure(`${capitalize(end)} without writing output.json.`, worker);
+      return failure(`${capitalize(end)} without writing output.json.`, worker, masker);
     case "unreadable":
     case "not-json":
-      return failure(`${capitalize(end)}, but ${file.reason}.`, worker);
+      return failure(`${capitalize(end)}, but ${file.reason}.`, worker, masker);
     case "invalid":
       return failure(
         `${capitalize(end)}, but its output.json breaks the platform's rules, so it was not posted:\n${formatViolations(file.violations)}`,
         worker,
+        masker,
       );
   }
 }
@@ -80,13 +83,9 @@ export function maskReport(output: TaskOutput, masker: Masker): TaskOutput {
   return masker.maskValue(output);
 }
 
-/** A failure report written by the entrypoint itself (input problems, cancellation before the worker). */
-export function failureReport(message: string, error: string, metrics: Record<string, unknown> = {}): TaskOutput {
-  return { status: Status.Failed, message, error, metrics };
-}
-
-function failure(message: string, worker: WorkerResult, own?: TaskOutput): Report {
-  const metrics: Record<string, unknown> = {
+function failure(message: string, worker: WorkerEnd, masker: Masker, own?: TaskOutput): Report {
+  // The worker_* metrics are facts of the worker's end the worker cannot know: the entrypoint's win.
+  const metrics: Record<string, unknown> & AutomaticMetrics<"worker_exit_code" | "worker_signal" | "worker_seconds"> = {
     ...(own?.metrics ?? {}),
     worker_exit_code: worker.exitCode,
     worker_signal: worker.signal,
@@ -94,7 +93,7 @@ function failure(message: string, worker: WorkerResult, own?: TaskOutput): Repor
   };
   const tail = worker.stderrTail ? `Last lines of the worker's standard error:\n${worker.stderrTail}` : "";
   const error = tail || (typeof own?.error === "string" ? own.error : (message.split("\n")[0] as string));
-  return { output: failureReport(message, error, metrics), source: "entrypoint" };
+  return { output: failureReport(message, error, metrics, masker), source: "entrypoint" };
 }
 
 function ownWords(own: TaskOutput | undefined): string {

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { captureWorkerOutput } from "../log/capture.js";
+import { captureWorkerStreams } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type Cancellation, type CancelReason, stopWorkerOnCancel } from "./signals.js";
@@ -34,8 +34,8 @@ export interface WorkerRun {
   tailLines?: number;
 }
 
-/** How the worker ended. */
-export interface WorkerResult {
+/** How the worker ended (process or thread): the one account the report is decided from. Not the result of the in-process `runWorker()`. */
+export interface WorkerEnd {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   /** Set when the command could not be started at all (e.g. ENOENT), or the thread's module not loaded. */
@@ -61,11 +61,11 @@ const PIPE_DRAIN_MS = 2000;
 const GROUP_POLL_MS = 50;
 
 /** Starts the worker and resolves when it has ended, its process group is gone and its output has been passed on. */
-export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
+export async function superviseWorker(run: WorkerRun): Promise<WorkerEnd> {
   const started = Date.now();
   const child = startChild(run);
   const usage = measureWorker(child.pid);
-  const capture = captureWorkerOutput({
+  const capture = captureWorkerStreams({
     stdout: child.stdout,
     stderr: child.stderr,
     toStdout: run.stdout,
@@ -103,7 +103,7 @@ export async function superviseWorker(run: WorkerRun): Promise<WorkerResult> {
   stop.dispose();
   await capture.drain(PIPE_DRAIN_MS);
 
-  const result: WorkerResult = {
+  const result: WorkerEnd = {
     exitCode: code,
     signal,
     stderrTail: capture.stderrTail(run.tailLines ?? 20),

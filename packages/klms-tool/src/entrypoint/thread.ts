@@ -14,12 +14,12 @@
 import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { Worker } from "node:worker_threads";
-import { captureWorkerOutput, type WorkerCapture } from "../log/capture.js";
+import { captureWorkerStreams, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
 import { type Cancellation, stopWorkerOnCancel } from "./signals.js";
-import type { WorkerResult } from "./supervisor.js";
+import type { WorkerEnd } from "./supervisor.js";
 
 /** Where and how the thread starts. */
 export interface ThreadStart {
@@ -66,7 +66,7 @@ export class WorkerThread {
       stdout: true,
       stderr: true,
     });
-    this.#capture = captureWorkerOutput({
+    this.#capture = captureWorkerStreams({
       stdout: this.#thread.stdout,
       stderr: this.#thread.stderr,
       toStdout: start.stdout,
@@ -102,7 +102,7 @@ export class WorkerThread {
   }
 
   /** Runs the task in the thread and resolves when the thread has ended and its output has been passed on. */
-  async run(run: ThreadRun): Promise<WorkerResult> {
+  async run(run: ThreadRun): Promise<WorkerEnd> {
     const started = Date.now();
     this.#thread.ref();
     let running = false;
@@ -142,14 +142,17 @@ export class WorkerThread {
     const exitCode = await this.#exited;
     stop.dispose();
     await this.#capture.drain(PIPE_DRAIN_MS);
+    return this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop);
+  }
 
-    const result: WorkerResult = {
-      exitCode,
-      signal: null,
-      stderrTail: this.#stderrTail(),
-      durationMs: Date.now() - started,
-      thread: true,
-    };
+  /** The account of how the thread ended, once it has exited and its streams are drained. */
+  #end(
+    exitCode: number,
+    durationMs: number,
+    stoppedBeforeStart: boolean,
+    stop: ReturnType<typeof stopWorkerOnCancel>,
+  ): WorkerEnd {
+    const result: WorkerEnd = { exitCode, signal: null, stderrTail: this.#stderrTail(), durationMs, thread: true };
     if (!this.#loaded && !stoppedBeforeStart) {
       result.spawnError =
         this.#loadError !== undefined

@@ -1,6 +1,6 @@
 /**
  * The worker's resource use, measured from outside, so that a tool in any language (a Python
- * `main.py` included) reports the seed's metrics without a line of its own: wall time, CPU time
+ * `main.py` included) reports the Python template's metrics without a line of its own: wall time, CPU time
  * and peak memory. A JavaScript tool measures itself (more precisely) and its figures win.
  *
  * Linux only, through /proc: the CPU time of reaped children (`cutime`, `cstime` of
@@ -8,13 +8,10 @@
  * while it runs since the figure is gone once it has exited. Elsewhere only the wall time is known.
  */
 import { readFileSync } from "node:fs";
+import { type AutomaticMetrics, withAutomaticMetrics } from "../metrics/automatic.js";
 
-/** The seed's metric names, as the worker's runtime reports them (see worker/auto-metrics.ts). */
-export interface WorkerUsage {
-  runtime_seconds: number;
-  cpu_time_seconds?: number;
-  memory_allocated?: number;
-}
+/** The automatic metrics measured from outside (names from the one registry, metrics/automatic.ts). */
+export type WorkerUsage = { runtime_seconds: number } & AutomaticMetrics<"cpu_time_seconds" | "memory_allocated">;
 
 /** How often the peak memory is sampled: a peak reached in the last interval before exit is missed. */
 const SAMPLE_MS = 200;
@@ -75,9 +72,7 @@ function peakRss(pid: number): number | undefined {
  * under the same names.
  */
 export function withUsage<T extends { metrics?: Record<string, unknown> }>(output: T, usage: WorkerUsage): T {
-  const metrics: Record<string, unknown> = { ...(output.metrics ?? {}) };
-  for (const [name, value] of Object.entries(usage)) if (!(name in metrics)) metrics[name] = value;
-  return { ...output, metrics };
+  return { ...output, metrics: withAutomaticMetrics(output.metrics, usage) };
 }
 
 function round(n: number): number {

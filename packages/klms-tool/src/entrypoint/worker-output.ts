@@ -8,7 +8,7 @@ import { checkTaskOutput, type TaskOutput, type Violation } from "../contract/in
 import { MAX_OUTPUT_BYTES } from "../contract/limits.js";
 
 /** What output.json turned out to be. */
-export type WorkerOutput =
+export type OutputFile =
   | { kind: "missing" }
   | { kind: "unreadable"; reason: string }
   | { kind: "not-json"; reason: string }
@@ -19,7 +19,7 @@ export type WorkerOutput =
  * Reads and checks the worker's output file, bounded (a regular file of at most 16 MiB, see
  * bounded-read.ts) and strictly decoded: invalid UTF-8 is "unreadable", never repaired.
  */
-export async function readWorkerOutput(path: string): Promise<WorkerOutput> {
+export async function readOutputFile(path: string): Promise<OutputFile> {
   let text: string;
   try {
     text = decodeUtf8(await readFileBounded(path, { what: "output.json", maxBytes: MAX_OUTPUT_BYTES }), "output.json");

@@ -1,8 +1,10 @@
+import { KlmsError } from "../errors.js";
+
 /**
- * The error every image operation throws: what failed, and how to fix it, in one message.
- * `output` holds the builder's last lines (credentials removed), for callers that show more.
+ * The error every image operation throws (code "Image"): what failed, and how to fix it, in one
+ * message. `output` holds the builder's last lines (credentials removed), for callers that show more.
  */
-export class ImageError extends Error {
+export class ImageError extends KlmsError<"Image"> {
   override readonly name = "ImageError";
   /**
    * @param message what failed and how to fix it (never a credential)
@@ -12,6 +14,6 @@ export class ImageError extends Error {
     message: string,
     readonly output: readonly string[] = [],
   ) {
-    super(message);
+    super("Image", message);
   }
 }

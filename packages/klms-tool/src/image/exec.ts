@@ -4,6 +4,9 @@
  * kept for error messages. Every line has the given secrets replaced by "***" before anyone sees it.
  */
 import { spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 
 /** How many output lines an error message may quote. */
@@ -74,8 +77,6 @@ export function execBuilder(o: ExecOptions): Promise<ExecResult> {
 
 /** Whether `command` is an executable file in one of env.PATH's folders. */
 export async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const { access, constants } = await import("node:fs/promises");
-  const { delimiter, join } = await import("node:path");
   for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
     try {

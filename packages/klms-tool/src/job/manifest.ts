@@ -1,3 +1,5 @@
+import { authorizationHeader } from "../platform/routes.js";
+
 /** What the platform needs to launch a task, as its Data API knows it. */
 export interface JobTask {
   /** The task's uuid. */
@@ -61,7 +63,8 @@ export function jobManifest(task: JobTask): Record<string, unknown> {
   };
   if (task.creator) labels["stelar.creator"] = labelValue(task.creator);
   if (task.processId) labels["stelar.process-id"] = labelValue(task.processId);
-  const token = /^bearer\s/i.test(task.token) ? task.token : `Bearer ${task.token}`;
+  // The same rule as the entrypoint's header: one place decides what a bearer token looks like.
+  const token = authorizationHeader(task.token);
   const pullSecrets = [...new Set([...(task.imagePullSecrets ?? []), "stelar-registry-secret"])];
   const container: Record<string, unknown> = {
     name: "main",

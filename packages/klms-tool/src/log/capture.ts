@@ -40,7 +40,7 @@ export interface WorkerCapture {
 }
 
 /** Starts capturing a worker's stdout and stderr. */
-export function captureWorkerOutput(streams: CaptureStreams): WorkerCapture {
+export function captureWorkerStreams(streams: CaptureStreams): WorkerCapture {
   let tail = "";
   let outOfMemory: string | undefined;
   const out = new StreamCapture(streams.stdout, streams.masker, streams.toStdout);

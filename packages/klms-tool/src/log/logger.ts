@@ -8,9 +8,13 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 /** A logger that writes one line per entry, with a level, and masks every registered secret. */
 export interface Logger {
+  /** A detail, written only with `KLMS_LOG_LEVEL=debug`; `fields` end the line as `k=v`. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** A step worth a line in the task's log (written by default). */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something that did not stop the task but may surprise. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure. */
   error(message: string, fields?: Record<string, unknown>): void;
   /** A logger whose lines carry another source name (e.g. `tool`, `entrypoint`). */
   child(source: string): Logger;

@@ -97,7 +97,7 @@ export class Masker {
   /**
    * A transform stream of bytes in, masked UTF-8 text out: decoded across chunks, masked a whole
    * line at a time, the rest flushed at the end. For a worker's two streams use
-   * `captureWorkerOutput` (capture.ts), which is built on the same pieces.
+   * `captureWorkerStreams` (capture.ts), which is built on the same pieces.
    */
   stream(): Transform {
     const lines = this.lines();

@@ -67,16 +67,26 @@ function jsonForms(secret: string): string[] {
   return forms;
 }
 
-/** The encodings of one text: as is, JSON-escaped, percent-encoded four ways, base64. */
+/**
+ * The encodings of one text: as is, JSON-escaped, percent-encoded four ways, base64, hexadecimal,
+ * and the way Python prints it inside a container or with `!r` (`repr`, `ascii`, and `repr` of its
+ * UTF-8 bytes): `print(secrets)` shows every value through `repr`.
+ */
 function encodings(text: string): string[] {
   if (text === "") return [];
   const json = JSON.stringify(text).slice(1, -1);
   const bytes = Buffer.from(text);
   const base64 = bytes.toString("base64");
+  const hex = bytes.toString("hex");
   return [
     text,
     json,
     asciiJson(json),
+    pythonRepr(text, false),
+    pythonRepr(text, true),
+    pythonBytesRepr(bytes),
+    hex,
+    hex.toUpperCase(),
     encodeURIComponent(text),
     // Python's urllib.parse.quote(s) keeps "/" ; quote(s, safe="") does not.
     percentEncode(text, PYTHON_SAFE, "/", false),
@@ -88,6 +98,52 @@ function encodings(text: string): string[] {
     base64.replace(/=+$/, ""),
     bytes.toString("base64url"),
   ];
+}
+
+/** Characters Python's `str.isprintable()` refuses, besides ASCII's controls: `repr` escapes them. */
+const PY_UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
+
+/**
+ * The body of Python's `repr(text)` (or `ascii(text)`), without its quotes: single quotes unless
+ * the text holds a `'` and no `"`; `\\`, the quote in use, `\t \n \r` escaped; other unprintable
+ * characters (and, for `ascii`, everything past ASCII) as `\xhh`, `\uhhhh` or `\Uhhhhhhhh`.
+ */
+function pythonRepr(text: string, asciiOnly: boolean): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = "";
+  for (const char of text) {
+    const code = char.codePointAt(0) as number;
+    if (char === "\\" || char === quote) out += `\\${char}`;
+    else if (char === "\t") out += "\\t";
+    else if (char === "\n") out += "\\n";
+    else if (char === "\r") out += "\\r";
+    else if (code < 0x20 || code === 0x7f || (code > 0x7f && (asciiOnly || PY_UNPRINTABLE.test(char)))) {
+      out += pythonEscape(code);
+    } else out += char;
+  }
+  return out;
+}
+
+/** Python's escape of one code point in `repr`/`ascii`: lower-case hexadecimal. */
+function pythonEscape(code: number): string {
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
+/** The body of Python's `repr(text.encode())` (`b'…'` without `b'` and `'`): bytes past ASCII as `\xhh`. */
+function pythonBytesRepr(bytes: Buffer): string {
+  const quote = bytes.includes(0x27) && !bytes.includes(0x22) ? 0x22 : 0x27;
+  let out = "";
+  for (const byte of bytes) {
+    if (byte === 0x5c || byte === quote) out += `\\${String.fromCharCode(byte)}`;
+    else if (byte === 0x09) out += "\\t";
+    else if (byte === 0x0a) out += "\\n";
+    else if (byte === 0x0d) out += "\\r";
+    else if (byte < 0x20 || byte >= 0x7f) out += `\\x${byte.toString(16).padStart(2, "0")}`;
+    else out += String.fromCharCode(byte);
+  }
+  return out;
 }
 
 /** Characters Python's `quote` never escapes. */

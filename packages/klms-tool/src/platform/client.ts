@@ -49,8 +49,8 @@ export interface RetryNotice {
   reason: string;
 }
 
-/** Options shared by both calls. */
-export interface ClientOptions {
+/** Options of the task's two Data API calls, {@link fetchTaskInput} and {@link postTaskOutput} (not the S3 client's, `S3ClientOptions`). */
+export interface TaskCallOptions {
   /** Per request, including reading the reply. Default 30 s. */
   requestTimeoutMs?: number;
   retry?: RetryPolicy;
@@ -90,7 +90,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = OPTIONS.requestTimeout.default * 1000;
 export async function fetchTaskInput(
   routes: TaskRoutes,
   token: string,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<{ result: Record<string, unknown>; attempts: number }> {
   const init: FetchInit = {
     method: "GET",
@@ -154,7 +154,7 @@ export async function postTaskOutput(
   routes: TaskRoutes,
   token: string,
   output: unknown,
-  options: ClientOptions = {},
+  options: TaskCallOptions = {},
 ): Promise<PostResult> {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   let body: unknown = output;
@@ -187,9 +187,30 @@ export async function postTaskOutput(
         const detail = isObject(reply.json) ? errorText(reply.json).replace(/^: /, "") : "";
         return { outcome: attempts === 1 ? "conflict" : "already-recorded", attempts, detail };
       }
+      if (registersOutputs(output) && MAYBE_APPLIED.has(reply.status)) {
+        throw new PlatformError(
+          `the output request failed: HTTP ${reply.status}${isObject(reply.json) ? errorText(reply.json) : ""}; not retried, because the platform registers each output as a catalog resource before it records the state, and another attempt could register them twice`,
+          "unavailable",
+          reply.status,
+          attempts,
+        );
+      }
     }
     await retryOrThrow("output", reply, attempts, options);
   }
+}
+
+/**
+ * Replies after which the API may have done part of the work: its own 500 (save_output registers
+ * the outputs, then the metrics, messages and state, in separate steps: data-api
+ * src/routes/tasks.py:1369-1450), and a gateway's 504 (the API may still be working). 502, 503,
+ * 429 and 408 mean the request was not handled, so they are retried as usual.
+ */
+const MAYBE_APPLIED = new Set([500, 504]);
+
+/** True when posting `output` creates catalog resources: its `output` map names at least one file. */
+function registersOutputs(output: unknown): boolean {
+  return isObject(output) && isObject(output.output) && Object.keys(output.output).length > 0;
 }
 
 type Reply =
@@ -197,7 +218,7 @@ type Reply =
   | { kind: "network"; reason: string; cause: unknown };
 
 /** One request with its own timeout. Network failures are returned, not thrown; only an abort by the caller throws. */
-async function exchange(url: string, init: FetchInit, options: ClientOptions, attempt: number): Promise<Reply> {
+async function exchange(url: string, init: FetchInit, options: TaskCallOptions, attempt: number): Promise<Reply> {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) {
@@ -234,7 +255,7 @@ async function retryOrThrow(
   what: "input" | "output",
   reply: Reply,
   attempts: number,
-  options: ClientOptions,
+  options: TaskCallOptions,
 ): Promise<void> {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const reason =

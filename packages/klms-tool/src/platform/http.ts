@@ -70,7 +70,7 @@ export async function httpFetch(url: string, init: FetchInit = {}): Promise<Fetc
   let body = init.body;
   const headers = { ...(init.headers ?? {}) };
   for (let redirects = 0; ; redirects++) {
-    const response = await send(target, method, headers, body, init.signal);
+    const response = await sendRetryingStale(target, method, headers, body, init.signal);
     const location = response.headers.location;
     if (![301, 302, 303, 307, 308].includes(response.statusCode ?? 0) || !location) {
       return reply(response, init);
@@ -90,6 +90,32 @@ export async function httpFetch(url: string, init: FetchInit = {}): Promise<Fetc
       for (const name of Object.keys(headers)) if (name.toLowerCase() === "content-type") delete headers[name];
     }
     target = next;
+  }
+}
+
+/** Methods a server may see twice with the same effect (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+
+/**
+ * {@link send}, once more on a new connection when a kept-alive one turns out closed: the server
+ * closed it while idle (Node's servers do after 5 s, e.g. the local KLMS while a task ran) just as
+ * this request was written on it, which fails with ECONNRESET or EPIPE before any reply. Only for
+ * idempotent methods: whether a POST was processed cannot be known.
+ */
+async function sendRetryingStale(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<IncomingMessage> {
+  try {
+    return await send(url, method, headers, body, signal);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { reusedSocket?: boolean };
+    const stale = e.reusedSocket === true && (e.code === "ECONNRESET" || e.code === "EPIPE");
+    if (!stale || !IDEMPOTENT.has(method) || signal?.aborted) throw error;
+    return send(url, method, headers, body, signal);
   }
 }
 
@@ -121,8 +147,10 @@ function send(
       signal?.removeEventListener("abort", onAbort);
       resolve(response);
     });
-    req.once("error", (err) => {
+    req.once("error", (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
       signal?.removeEventListener("abort", onAbort);
+      // Whether the request went out on a kept-alive connection (see sendRetryingStale).
+      err.reusedSocket = req.reusedSocket;
       reject(signal?.aborted ? signal.reason : err);
     });
     req.end(body);

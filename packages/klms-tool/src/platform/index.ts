@@ -1,9 +1,8 @@
 /**
- * The KLMS Data API as a task sees it: the routes (v2 and the seed's v1), the input and output
+ * The KLMS Data API as a task sees it: the routes (v2 and the Python template's v1), the input and output
  * calls, with timeouts and retries.
  */
 export {
-  type ClientOptions,
   fetchTaskInput,
   PlatformError,
   type PlatformErrorKind,
@@ -11,6 +10,7 @@ export {
   type PostResult,
   postTaskOutput,
   type RetryNotice,
+  type TaskCallOptions,
 } from "./client.js";
 export { type FetchInit, type FetchLike, type FetchReply, httpFetch } from "./http.js";
 export {

@@ -1,7 +1,7 @@
 /**
  * The Data API routes a task uses, built from the entrypoint's arguments. Two generations exist:
  * v2 (4 arguments, the signature in the path) is what the platform speaks today; v1 (3 arguments,
- * no signature) is the seed template's form, kept so that seed-era images keep working.
+ * no signature) is the Python template's form, kept so that template-era images keep working.
  */
 
 /** Which generation of task routes is in use. */
@@ -20,7 +20,7 @@ export interface TaskRoutes {
 /**
  * Builds the task routes. The endpoint may end with `/` (the cluster passes `http://stelarapi/`)
  * or carry a path prefix (`https://klms.example.org/stelar` through the public ingress).
- * Without a signature the seed's v1 routes are used. Throws a TypeError for an endpoint that is
+ * Without a signature the Python template's v1 routes are used. Throws a TypeError for an endpoint that is
  * not an http(s) URL.
  */
 export function taskRoutes(endpoint: string, taskId: string, signature?: string): TaskRoutes {

@@ -3,7 +3,7 @@ import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
 
 /** Options of the S3 client. */
-export interface ClientOptions {
+export interface S3ClientOptions {
   /** Attempts per request, with the SDK's backoff on throttling, 5xx and network errors (default 5, `KLMS_S3_MAX_ATTEMPTS` for `task.storage`). */
   maxAttempts?: number;
   /** S3 region; MinIO and radosgw accept any, the SDK needs one (default us-east-1). */
@@ -71,7 +71,7 @@ const SDK_LOGGER = {
  * token, and checksums only when required, since streamed uploads with the SDK's default
  * checksums are refused (radosgw: 411) or stored corrupted (s3rver) by servers that predate them.
  */
-export async function createS3Client(settings: MinioSettings, options: ClientOptions = {}): Promise<S3Client> {
+export async function createS3Client(settings: MinioSettings, options: S3ClientOptions = {}): Promise<S3Client> {
   const { S3Client } = await loadSdk();
   const idle = options.idleTimeoutMs ?? OPTIONS.idleTimeout.default * 1000;
   return new S3Client({

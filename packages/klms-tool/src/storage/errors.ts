@@ -63,7 +63,7 @@ const HINTS: Record<string, string> = {
 
 /**
  * Network failures: no S3 answer arrived. Node's error codes (`error.code`, or the code of its
- * `cause`), and the SDK's `TimeoutError` (an idle socket, see `ClientOptions.idleTimeoutMs`).
+ * `cause`), and the SDK's `TimeoutError` (an idle socket, see `S3ClientOptions.idleTimeoutMs`).
  */
 const NETWORK: Record<string, string> = {
   ECONNREFUSED: HINTS.ECONNREFUSED as string,

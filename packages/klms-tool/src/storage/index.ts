@@ -2,7 +2,7 @@
  * Object storage that streams: S3/MinIO helpers on the AWS SDK, configured for MinIO and other
  * S3-compatible stores, with paths as `s3://bucket/key` or `bucket/key`.
  */
-export { type ClientOptions, createS3Client } from "./client.js";
+export { createS3Client, type S3ClientOptions } from "./client.js";
 export { explain, StorageError, type StorageErrorCode } from "./errors.js";
 export {
   formatPath,

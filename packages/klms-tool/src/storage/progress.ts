@@ -6,6 +6,7 @@ export interface TransferProgress {
   direction: "upload" | "download";
   /** `s3://bucket/key` */
   path: string;
+  /** Bytes moved so far. */
   done: number;
   /** Undefined for a stream of unknown length. */
   total?: number;

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
-import { type ClientOptions, createS3Client, loadSdk, type Sdk } from "./client.js";
+import { createS3Client, loadSdk, type S3ClientOptions, type Sdk } from "./client.js";
 import type { Operation } from "./errors.js";
 import { explain, explainLocal, StorageError } from "./errors.js";
 import { formatPath, type ObjectPath, type PathLike, safeBaseName, safeRelativePath, toObjectPath } from "./paths.js";
@@ -14,7 +14,7 @@ import type { ProgressListener } from "./progress.js";
 import { byteCounter, failOrRelease, linkedAbort, releaseWithOuter } from "./streams.js";
 
 /** Options of {@link createStorage}. */
-export interface StorageOptions extends ClientOptions {
+export interface StorageOptions extends S3ClientOptions {
   /**
    * Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize.
    * For `task.storage`: `KLMS_S3_PART_SIZE` (all defaults: the README's configuration table).
@@ -32,6 +32,7 @@ export interface StorageOptions extends ClientOptions {
 export interface TransferOptions {
   /** Cancels the transfer; an upload is aborted on the server, a partial download removed. */
   signal?: AbortSignal;
+  /** Receives this transfer's progress (besides the storage's own `onProgress`). */
   onProgress?: ProgressListener;
 }
 
@@ -39,9 +40,13 @@ export interface TransferOptions {
 export interface ObjectInfo {
   /** `s3://bucket/key` */
   path: string;
+  /** The object's key in its bucket. */
   key: string;
+  /** Its size in bytes. */
   size: number;
+  /** When it was last written, as the store says. */
   lastModified?: Date;
+  /** The store's entity tag (quoted, as S3 sends it). */
   etag?: string;
 }
 

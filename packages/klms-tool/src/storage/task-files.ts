@@ -22,7 +22,9 @@ export interface InputFile {
   readonly path: string;
   /** Its base name, e.g. `x.csv`. */
   readonly name: string;
+  /** The bucket of `path`. */
   readonly bucket: string;
+  /** The key of `path` in its bucket. */
   readonly key: string;
   /** Downloads it into `dir` (default: the task's workdir) under its base name; returns the local path. */
   download(dir?: string, options?: TransferOptions): Promise<string>;
@@ -34,6 +36,7 @@ export interface InputFile {
 
 /** Where the tool writes one output, with storage helpers. */
 export interface OutputTarget {
+  /** The output's name, as declared in `outputs` and in the task's outputs. */
   readonly name: string;
   /** The path the task asks for (a file, or a folder prefix ending in "/"); "" when it did not ask. */
   readonly path: string;

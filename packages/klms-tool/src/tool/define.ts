@@ -1,8 +1,10 @@
 import type { z } from "zod";
+import { CATALOG_NAME, CATALOG_NAME_RULE } from "../contract/names.js";
 import type { Task } from "./task.js";
 
 /** Declares an input group: the list of paths the task gives under that name. */
 export interface InputGroupSpec {
+  /** What the group holds, for the catalog (default: none). */
   description?: string;
   /** Fewest paths the group must hold (default 1; 0 makes the group optional). */
   min?: number;
@@ -12,6 +14,7 @@ export interface InputGroupSpec {
 
 /** Declares an output: a path the task gives, which the tool writes. */
 export interface OutputSpec {
+  /** What the output holds, for the catalog (default: none). */
   description?: string;
   /** An optional output may be left unproduced without failing the task. */
   optional?: boolean;
@@ -47,16 +50,39 @@ export interface ToolSpec<
 > {
   /** The tool's name in the catalog: 2 to 100 of a-z, 0-9, `_` and `-`. */
   name: string;
+  /** The tool's version, shown by `klms-tool manifest` and `publish` (default: the package.json's). */
   version?: string;
+  /** One paragraph for the catalog (default: none). */
   description?: string;
+  /**
+   * The task's parameters as a zod schema (`z.object({...})`); `task.parameters` is its output,
+   * defaults applied. Default: none (any parameters are ignored). A mismatch fails the task
+   * before `run` with every problem listed.
+   */
   parameters?: P;
+  /**
+   * The input groups by name (`{ data: { min: 1 } }`): `task.inputs.<name>` lists their files.
+   * Default: none declared (every group the task sends is still readable).
+   */
   inputs?: I;
+  /**
+   * The outputs by name (`{ result: {} }`): `task.outputs.<name>` is where each goes. A declared,
+   * non-optional output that the task asks for must be produced. Default: none declared.
+   */
   outputs?: O;
+  /**
+   * The secrets as a zod schema; `task.secrets` is its output, and every value is masked in logs
+   * and outputs. Default: none (any secrets sent are still masked).
+   */
   secrets?: S;
   /** Add duration, CPU and memory metrics to the output (default true). */
   autoMetrics?: boolean;
   /** Bound on the serialised metrics, in bytes (default 256 KiB). */
   metricsLimitBytes?: number;
+  /**
+   * The tool's work, given the validated task. Returns `{message, metrics, output}` (or nothing):
+   * the runtime adds the status. A throw, a rejection or a cancellation becomes a failure report.
+   */
   run(
     task: Task<z.output<P>, z.output<S>, Extract<keyof I, string>, Extract<keyof O, string>>,
   ): RunReturn<Extract<keyof O, string>>;
@@ -72,10 +98,8 @@ export type ToolDefinition<
 
 const TOOL = Symbol.for("klms-tool.definition");
 
-/** The seed's plain form: `run(json)` returns `{message, output, metrics, status}`. */
+/** The Python template's plain form: `run(json)` returns `{message, output, metrics, status}`. */
 export type PlainRun = (json: Record<string, unknown>) => unknown;
-
-const NAME = /^[a-z0-9_-]{2,100}$/;
 
 /**
  * Declares a tool: its parameters (a zod schema), input groups, outputs, secrets and `run`.
@@ -88,9 +112,9 @@ export function defineTool<
   I extends Record<string, InputGroupSpec> = Record<string, InputGroupSpec>,
   O extends Record<string, OutputSpec> = Record<string, OutputSpec>,
 >(spec: ToolSpec<P, S, I, O>): ToolDefinition<P, S, I, O> {
-  if (!NAME.test(spec.name)) {
+  if (!CATALOG_NAME.test(spec.name)) {
     throw new TypeError(
-      `defineTool: name ${JSON.stringify(spec.name)} is not a valid catalog name: use 2 to 100 of a-z, 0-9, "_" and "-"`,
+      `defineTool: name ${JSON.stringify(spec.name)} is not a valid catalog name: ${CATALOG_NAME_RULE}`,
     );
   }
   if (typeof spec.run !== "function") throw new TypeError(`defineTool(${spec.name}): "run" must be a function`);

@@ -1,10 +1,12 @@
+import type { AutomaticMetricName } from "../metrics/automatic.js";
+
 /**
- * Metrics every task reports without the tool asking:
+ * The runtime's share of the automatic metrics (their registry: metrics/automatic.ts):
  * - `runtime_seconds`: wall-clock time of the tool's run;
  * - `cpu_time_seconds`: user + system CPU time of the worker process;
  * - `peak_cpu_usage`: the highest CPU use seen over one-second windows, in percent of one core
- *   (the seed's name; above 100 on several cores), or the average for runs shorter than a window;
- * - `memory_allocated`: the peak resident set size of the worker, in bytes (the seed's name).
+ *   (the Python template's name; above 100 on several cores), or the average for runs shorter than a window;
+ * - `memory_allocated`: the peak resident set size of the worker, in bytes (the Python template's name).
  */
 export class AutoMetrics {
   readonly #startWall = performance.now();
@@ -30,7 +32,10 @@ export class AutoMetrics {
   }
 
   /** Stops sampling and returns the metrics. */
-  finish(): Record<string, number> {
+  finish(): Record<
+    Extract<AutomaticMetricName, "runtime_seconds" | "cpu_time_seconds" | "peak_cpu_usage" | "memory_allocated">,
+    number
+  > {
     clearInterval(this.#timer);
     const wallMs = performance.now() - this.#startWall;
     const cpu = process.cpuUsage(this.#startCpu);

@@ -3,6 +3,7 @@ import { type Env, readOptions } from "../config/read.js";
 import type { TaskInput } from "../contract/input.js";
 import { minioSettings } from "../contract/minio.js";
 import type { Logger } from "../log/logger.js";
+import type { AutomaticMetricName } from "../metrics/automatic.js";
 import { StorageError } from "../storage/errors.js";
 import { progressReporter } from "../storage/progress.js";
 import { createStorage, type Storage, type StorageOptions } from "../storage/storage.js";
@@ -27,7 +28,7 @@ export interface FilesContext {
 export function taskStorageOptions(env?: Env): { options: StorageOptions; warnings: string[] } {
   try {
     const { values, warnings } = readOptions(
-      ["partSize", "queueSize", "singlePutMaxBytes", "idleTimeout", "maxAttempts"],
+      ["partSize", "queueSize", "singlePutMaxBytes", "concurrency", "rangedGetMinBytes", "idleTimeout", "maxAttempts"],
       env,
     );
     const { idleTimeout, ...rest } = values;
@@ -44,7 +45,7 @@ export interface TaskFiles {
   inputFile(path: string): InputFile;
   outputTarget(name: string, path: string): OutputTarget;
   /** Bytes moved so far, for the metrics (zero when the store was never used). */
-  transferred(): { bytes_in: number; bytes_out: number };
+  transferred(): Record<Extract<AutomaticMetricName, "bytes_in" | "bytes_out">, number>;
   close(): void;
 }
 
@@ -58,7 +59,7 @@ export function taskFiles(input: TaskInput, ctx: FilesContext): TaskFiles {
     if (!storage) {
       const { options, warnings } = taskStorageOptions(ctx.env);
       for (const warning of warnings) ctx.log.warn(warning);
-      storage = createStorage(minioSettings(input.minio), {
+      storage = createStorage(minioSettings(input.minio, ctx.env ? { env: ctx.env } : {}), {
         ...options,
         onProgress: progressReporter({ log: ctx.log }),
       });

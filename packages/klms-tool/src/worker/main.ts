@@ -6,7 +6,7 @@ import { type RunnableTool, runWorker } from "./worker.js";
 
 const USAGE = `usage: node <main.js> input.json output.json
 
-Runs this tool on a task input file and writes the task output file (the seed's worker
+Runs this tool on a task input file and writes the task output file (the Python template's worker
 contract). The output file is always written, also when the tool fails.`;
 
 /**

@@ -1,20 +1,27 @@
-import { formatViolations, type TaskOutput, type Violation } from "../contract/output.js";
+import { formatViolations, Status, type TaskOutput, type Violation } from "../contract/output.js";
 import type { Masker } from "../log/mask.js";
 
-const MAX_ERROR_CHARS = 8000;
+/** The longest `error` the worker's runtime writes (a stack trace can be huge). */
+export const MAX_ERROR_CHARS = 8000;
 
-/** A failure report the platform accepts: status failed, a one-line message, details in `error`. */
-export function failureOutput(
+/**
+ * The one builder of a failure report, for the worker's runtime and the entrypoint alike: a task
+ * output the platform accepts, with status failed, a one-line `message`, the details in `error`
+ * (the message when there are none), and the given metrics. Every string is masked.
+ */
+export function failureReport(
   message: string,
   details: string | undefined,
   metrics: Record<string, unknown>,
   /** Required: a failure report quotes errors, and errors quote secrets. */
   masker: Masker,
+  /** Cut `error` after this many characters (the runtime: {@link MAX_ERROR_CHARS}). Default: no cut. */
+  maxErrorChars = Number.POSITIVE_INFINITY,
 ): TaskOutput {
   const mask = (s: string) => masker.mask(s);
-  const report: TaskOutput = { status: "failed", message: mask(message), metrics };
+  const report: TaskOutput = { status: Status.Failed, message: mask(message), metrics };
   const error = details ?? message;
-  report.error = mask(error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}\n… (cut)` : error);
+  report.error = mask(error.length > maxErrorChars ? `${error.slice(0, maxErrorChars)}\n… (cut)` : error);
   return report;
 }
 

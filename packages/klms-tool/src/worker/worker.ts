@@ -13,22 +13,23 @@ import { checkTaskOutput, outcomeOf, Status, type TaskOutput } from "../contract
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, logSettings } from "../log/logger.js";
 import { Masker } from "../log/mask.js";
+import { withAutomaticMetrics } from "../metrics/automatic.js";
 import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
 import { ParameterError } from "../tool/parameters.js";
 import { buildTask, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
 import { type TaskFiles, taskFiles } from "./files.js";
 import { ownProcess } from "./own-process.js";
-import { describeThrown, failureOutput, invalidOutputMessage } from "./report.js";
+import { describeThrown, failureReport, invalidOutputMessage, MAX_ERROR_CHARS } from "./report.js";
 
-/** A tool as the worker accepts it: a {@link defineTool} result or the seed's plain `run(json)`. */
+/** A tool as the worker accepts it: a {@link defineTool} result or the Python template's plain `run(json)`. */
 export type RunnableTool = ToolDefinition | PlainRun;
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
-  /** The task input file (the seed's `input.json`). */
+  /** The task input file (the Python template's `input.json`). */
   inputPath: string;
-  /** Where the output is written (the seed's `output.json`); always written, also on failure. */
+  /** Where the output is written (the Python template's `output.json`); always written, also on failure. */
   outputPath: string;
   /** The tool itself, or … */
   tool?: RunnableTool;
@@ -73,7 +74,7 @@ function workerSettings(env: Env | undefined) {
 }
 
 /**
- * The seed's worker contract: read `input.json`, run the tool, write `output.json`. The output is
+ * The Python template's worker contract: read `input.json`, run the tool, write `output.json`. The output is
  * ALWAYS a valid task output: when the tool throws, returns nothing or something the platform
  * would reject, produces metrics that cannot be serialised, exits early or is cancelled, the
  * output is a failure report saying what went wrong, with every secret value masked.
@@ -98,7 +99,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   };
   const fail = (message: string, details?: string): WorkerResult => {
     log.error(message);
-    return finish(failureOutput(message, details, auto.finish(), masker));
+    return finish(failureReportOf(message, details, auto.finish(), masker));
   };
 
   const release = options.ownProcess
@@ -171,7 +172,7 @@ async function runBuilt(
     built = buildTask(tool, input, { log: ctx.log, signal: ctx.signal, workdir: ctx.workdir, ...files });
   } catch (error) {
     if (error instanceof ParameterError || error instanceof TaskValidationError) {
-      return failureOutput(error.message, undefined, ctx.auto.finish(), ctx.masker);
+      return failureReportOf(error.message, undefined, ctx.auto.finish(), ctx.masker);
     }
     throw error;
   }
@@ -179,7 +180,7 @@ async function runBuilt(
 
   const returned = await tool.run(built.task as never);
   if (returned !== undefined && (typeof returned !== "object" || returned === null || Array.isArray(returned))) {
-    return failureOutput(
+    return failureReportOf(
       `run() must return an object like {message, metrics, output} or nothing, got ${describe(returned)}`,
       undefined,
       ctx.auto.finish(),
@@ -190,7 +191,7 @@ async function runBuilt(
   const output = { ...produced, ...(r.output ?? {}) };
   for (const [name, spec] of Object.entries(tool.outputs ?? {})) {
     if (!spec.optional && !(name in output) && input.output[name] !== undefined) {
-      return failureOutput(
+      return failureReportOf(
         `output "${name}" was not produced: upload it with task.outputs.${name}.upload(…) or return it in "output"`,
         undefined,
         ctx.auto.finish(),
@@ -203,11 +204,9 @@ async function runBuilt(
       ctx.log.warn(`output "${name}" is not in the task's outputs, so the platform will not register it`);
     }
   }
-  const metrics = {
-    ...(tool.autoMetrics === false ? {} : { ...ctx.auto.finish(), ...files.transferred() }),
-    ...Object.fromEntries(built.metrics),
-    ...(r.metrics ?? {}),
-  };
+  const own = { ...Object.fromEntries(built.metrics), ...(r.metrics ?? {}) };
+  const automatic = tool.autoMetrics === false ? {} : { ...ctx.auto.finish(), ...files.transferred() };
+  const metrics = withAutomaticMetrics(own, automatic);
   const candidate: Record<string, unknown> = {
     status: Status.Succeeded,
     message: r.message ?? `${tool.name} succeeded`,
@@ -223,7 +222,7 @@ async function runPlain(
   input: TaskInput,
   ctx: RunContext,
 ): Promise<TaskOutput> {
-  // The seed's tools read json["input"] or json["inputs"]: give them both spellings.
+  // The Python template's tools read json["input"] or json["inputs"]: give them both spellings.
   const compat = {
     ...json,
     input: input.input,
@@ -236,7 +235,7 @@ async function runPlain(
   };
   const returned = await run(compat);
   if (returned === undefined || returned === null) {
-    return failureOutput(
+    return failureReportOf(
       `run(json) returned ${returned === null ? "null" : "nothing"}: return {message, output, metrics, status}`,
       undefined,
       ctx.auto.finish(),
@@ -244,7 +243,7 @@ async function runPlain(
     );
   }
   if (typeof returned !== "object" || Array.isArray(returned)) {
-    return failureOutput(
+    return failureReportOf(
       `run(json) must return an object, got ${describe(returned)}`,
       undefined,
       ctx.auto.finish(),
@@ -259,7 +258,7 @@ async function runPlain(
   const auto = ctx.auto.finish();
   if (candidate.metrics === undefined) candidate.metrics = auto;
   else if (typeof candidate.metrics === "object" && candidate.metrics !== null && !Array.isArray(candidate.metrics)) {
-    candidate.metrics = { ...auto, ...candidate.metrics };
+    candidate.metrics = withAutomaticMetrics(candidate.metrics as Record<string, unknown>, auto);
   }
   return finalize(candidate, "run(json) returned an output", undefined, ctx);
 }
@@ -280,13 +279,13 @@ function finalize(
       );
     } catch (error) {
       if (error instanceof MetricsError)
-        return failureOutput(`the metrics cannot be reported: ${error.message}`, undefined, auto(), ctx.masker);
+        return failureReportOf(`the metrics cannot be reported: ${error.message}`, undefined, auto(), ctx.masker);
       throw error;
     }
   }
   const check = checkTaskOutput(candidate);
   for (const v of check.violations) if (v.severity === "warning") ctx.log.warn(`${v.path}: ${v.message}`);
-  if (!check.valid) return failureOutput(invalidOutputMessage(what, check.violations), undefined, auto(), ctx.masker);
+  if (!check.valid) return failureReportOf(invalidOutputMessage(what, check.violations), undefined, auto(), ctx.masker);
   const output = candidate as unknown as TaskOutput;
   const status = outcomeOf(output) === "succeeded" ? Status.Succeeded : Status.Failed;
   const final: TaskOutput = { ...output, status };
@@ -355,4 +354,14 @@ function writeOutput(path: string, output: TaskOutput, masker: Masker): void {
 
 function describe(value: unknown): string {
   return Array.isArray(value) ? "a list" : value === null ? "null" : `a ${typeof value}`;
+}
+
+/** The runtime's failure reports: the one builder, with the error cut at {@link MAX_ERROR_CHARS}. */
+function failureReportOf(
+  message: string,
+  details: string | undefined,
+  metrics: Record<string, unknown>,
+  masker: Masker,
+): TaskOutput {
+  return failureReport(message, details, metrics, masker, MAX_ERROR_CHARS);
 }

@@ -22,6 +22,20 @@ describe("parseEntrypointArgs", () => {
     });
   });
 
+  it("a wrong option value still names the task, so that the platform can be told; a bad flag or count does not", () => {
+    for (const env of [{ KLMS_TIMEOUT: "30m" }, { KLMS_GRACE_PERIOD: "-5" }, { KLMS_RETRIES: "many" }]) {
+      const parsed = parseEntrypointArgs(FOUR, env);
+      assert.equal(parsed.kind, "usage", JSON.stringify(env));
+      if (parsed.kind !== "usage") continue;
+      assert.match(parsed.error, new RegExp(Object.keys(env)[0] as string));
+      assert.deepEqual(parsed.task, { token: FOUR[0], endpoint: FOUR[1], taskId: FOUR[2], signature: FOUR[3] });
+    }
+    const badFlag = parseEntrypointArgs(["--wokrer", "x", ...FOUR], {});
+    assert.equal(badFlag.kind === "usage" && badFlag.task, undefined);
+    const short = parseEntrypointArgs(FOUR.slice(0, 2), {});
+    assert.equal(short.kind === "usage" && short.task, undefined);
+  });
+
   it("reads the seed's three arguments without a signature", () => {
     const parsed = parseEntrypointArgs(FOUR.slice(0, 3), {});
     assert.equal(parsed.kind, "run");

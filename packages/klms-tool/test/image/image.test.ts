@@ -14,6 +14,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cli } from "../../src/cli/cli.ts";
+import { KlmsError } from "../../src/errors.ts";
 import {
   buildArgs,
   buildImage,
@@ -81,6 +82,12 @@ describe("detectBuilder", () => {
         "no image builder found: install docker (with its daemon running), podman or buildah, or set KLMS_BUILDER to one that is installed",
     });
   });
+});
+
+test("ImageError is a KlmsError with the code Image", () => {
+  const error = new ImageError("m", ["line"]);
+  assert.ok(error instanceof KlmsError);
+  assert.deepEqual([error.name, error.code, error.output], ["ImageError", "Image", ["line"]]);
 });
 
 describe("settings", () => {
@@ -274,6 +281,53 @@ for (const builder of ["buildah", "podman"] as const) {
       );
     });
   });
+}
+
+describe("build failures name their cause and the fix", () => {
+  test("a base image that is in no storage and no registry", async () => {
+    const dir = await mkdtemp(join(scratch, "nobase-"));
+    await writeFile(join(dir, "Dockerfile"), "FROM localhost/klms/no-such-base:1\nCOPY . /\n");
+    const env = await privateStorage();
+    await assert.rejects(
+      buildImage({ dir, tag: "localhost/klms-test/nobase:1", builder: "buildah", env }),
+      (error: Error) => {
+        assert.ok(error instanceof ImageError);
+        assert.match(
+          error.message,
+          /^buildah build of localhost\/klms-test\/nobase:1 failed \(exit code \d+\): the base image could not be found/,
+        );
+        assert.match(error.message, /scripts\/image-base\.sh puts localhost\/klms\/node:24-slim there/);
+        assert.match(error.message, /buildah said:\n {4}/);
+        return true;
+      },
+    );
+  });
+
+  test("docker without its daemon", async (t) => {
+    if (!existsSync("/usr/local/bin/docker") && !existsSync("/usr/bin/docker")) t.skip("no docker CLI installed");
+    const env = { ...process.env, DOCKER_HOST: `unix://${scratch}/none.sock` };
+    await assert.rejects(buildImage({ dir: await scratchProject(), tag: "x/y:1", builder: "docker", env }), {
+      message:
+        /^docker build of x\/y:1 failed \(exit code 1\): docker cannot reach its daemon: start it, or set KLMS_BUILDER=podman or KLMS_BUILDER=buildah/,
+    });
+  });
+
+  test("a builder that is not installed", async () => {
+    const env = { PATH: await pathWith() };
+    await assert.rejects(buildImage({ dir: await scratchProject(), tag: "x/y:1", builder: "podman", env }), {
+      message: "podman build of x/y:1 failed: podman is not installed: install it, or set KLMS_BUILDER to one that is",
+    });
+  });
+});
+
+/** process.env with a fresh, empty containers storage (vfs) under the test's folder. */
+async function privateStorage(): Promise<NodeJS.ProcessEnv> {
+  const dir = await mkdtemp(join(scratch, "storage-"));
+  await writeFile(
+    join(dir, "storage.conf"),
+    `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`,
+  );
+  return { ...process.env, CONTAINERS_STORAGE_CONF: join(dir, "storage.conf") };
 }
 
 test("a push of an image that was never built names the fix", async () => {

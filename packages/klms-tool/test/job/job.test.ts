@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jobManifest, jobName, labelValue, toYaml } from "../../src/job/manifest.ts";
-import { CLI, runProcess } from "../support.ts";
+import { authorizationHeader } from "../../src/platform/routes.ts";
+import { runCli } from "../cli-io.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks a JSON document
 type Doc = Record<string, any>;
@@ -63,6 +64,18 @@ describe("klms-tool job: the Job the platform creates", () => {
     assert.equal(m.metadata.labels["stelar.tool-name"], "external-image");
   });
 
+  test("the token gets the entrypoint's Authorization rule: blanks around it do not double the prefix (was: 'Bearer  Bearer x')", () => {
+    for (const [token, arg] of [
+      [" Bearer x.y.z ", "Bearer x.y.z"],
+      ["bearer x.y.z", "bearer x.y.z"],
+      ["\tx.y.z", "Bearer x.y.z"],
+    ] as const) {
+      const c = (jobManifest({ ...base, token }) as Doc).spec.template.spec.containers[0];
+      assert.equal(c.args[0], arg, JSON.stringify(token));
+      assert.equal(c.args[0], authorizationHeader(token));
+    }
+  });
+
   test("names: task-<id>-<tool>, underscores become dashes, too long or invalid falls back to task-<id>", () => {
     assert.equal(jobName(id, "ts_impute"), `task-${id}-ts-impute`);
     assert.equal(jobName(id, "x".repeat(30)), `task-${id}`);
@@ -80,18 +93,16 @@ describe("klms-tool job: the Job the platform creates", () => {
     assert.equal(toYaml({ a: [{ b: "c", d: 1 }], e: {} }), 'a:\n  - b: "c"\n    d: 1\ne: {}');
   });
 
-  test("the command: help, missing options, JSON output", async () => {
-    const help = await runProcess(process.execPath, [CLI, "job", "--help"]);
+  test("the command, in-process through cli(argv, io): help, missing options, JSON output", async () => {
+    const help = await runCli(["job", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: klms-tool job/);
-    const missing = await runProcess(process.execPath, [CLI, "job", "--task-id", id], { env: { KLMS_TOKEN: "" } });
+    const missing = await runCli(["job", "--task-id", id], { env: { KLMS_TOKEN: "" } });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /missing: --signature, --image, --token \(or KLMS_TOKEN\)/);
-    const json = await runProcess(
-      process.execPath,
-      [CLI, "job", "--task-id", id, "--signature", "s", "--image", "i:1", "--output", "json"],
-      { env: { KLMS_TOKEN: "Bearer t" } },
-    );
+    const json = await runCli(["job", "--task-id", id, "--signature", "s", "--image", "i:1", "--output", "json"], {
+      env: { KLMS_TOKEN: "Bearer t" },
+    });
     assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).spec.template.spec.containers[0].args[0], "Bearer t");
   });

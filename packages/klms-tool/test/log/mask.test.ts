@@ -3,9 +3,10 @@
  * (chunk and line boundaries, a character cut in two), deep values, and short secrets.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { PassThrough, Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { captureWorkerOutput } from "../../src/log/capture.ts";
+import { captureWorkerStreams } from "../../src/log/capture.ts";
 import { LineMasker, MASK, Masker, MIN_MASKED_LENGTH } from "../../src/log/mask.ts";
 
 const PASSWORD = "p@ss w/rd!(ä€😀)*~'";
@@ -55,6 +56,32 @@ describe("Masker: the forms of a secret", () => {
       assert.equal(masker.mask(`before ${form} after`), `before ${MASK} after`);
     });
   }
+
+  it("masks what Python prints: repr (print(dict)), ascii(), bytes repr, hex in both cases (real python3)", () => {
+    const secrets = [
+      `it's "Pa55/w0rd" ok`,
+      "pässwörd-Ünï",
+      "tab\there\\back'quote",
+      "emoji😀-zero\u200bwidth",
+      PASSWORD,
+    ];
+    const script = [
+      "import json, sys",
+      "for s in json.load(sys.stdin):",
+      "    b = s.encode()",
+      "    for form in (repr(s), ascii(s), repr(b), b.hex(), b.hex().upper(), str({'k': s}), str([s])):",
+      "        print(form)",
+    ].join("\n");
+    const printed = execFileSync("python3", ["-c", script], { input: JSON.stringify(secrets), encoding: "utf8" });
+    const m = maskerOf(...secrets);
+    const lines = printed.trimEnd().split("\n");
+    assert.equal(lines.length, secrets.length * 7);
+    for (const line of lines) {
+      const masked = m.mask(line);
+      assert.ok(masked.includes(MASK), `not masked: ${line}`);
+      assert.match(masked, /^(\{'k': |\[)?b?['"]?\*\*\*['"]?(\}|\])?$/, `${line} -> ${masked}`);
+    }
+  });
 
   it("masks a bearer token with and without its prefix, and a JWT's signature part alone", () => {
     const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXBhcnQtMTIz";
@@ -186,7 +213,7 @@ describe("LineMasker: text in pieces", () => {
   });
 });
 
-describe("captureWorkerOutput: decoded across chunks, masked per line, nothing lost", () => {
+describe("captureWorkerStreams: decoded across chunks, masked per line, nothing lost", () => {
   async function capture(chunks: Buffer[], secrets: string[], to: "stdout" | "stderr" = "stdout") {
     const source = { stdout: new PassThrough(), stderr: new PassThrough() };
     const sink = { stdout: new PassThrough(), stderr: new PassThrough() };
@@ -194,7 +221,7 @@ describe("captureWorkerOutput: decoded across chunks, masked per line, nothing l
     sink[to].setEncoding("utf8").on("data", (t: string) => {
       received += t;
     });
-    const c = captureWorkerOutput({
+    const c = captureWorkerStreams({
       stdout: source.stdout,
       stderr: source.stderr,
       toStdout: sink.stdout,
@@ -253,7 +280,7 @@ describe("Masker.stream: the same pieces as a transform stream", () => {
   });
 });
 
-describe("captureWorkerOutput: a slow destination", () => {
+describe("captureWorkerStreams: a slow destination", () => {
   it("pauses the worker's stream while the destination is full, and loses nothing", async () => {
     const source = { stdout: new PassThrough(), stderr: new PassThrough() };
     let received = "";
@@ -266,7 +293,7 @@ describe("captureWorkerOutput: a slow destination", () => {
       },
     });
     source.stdout.on("pause", () => paused++);
-    const c = captureWorkerOutput({
+    const c = captureWorkerStreams({
       stdout: source.stdout,
       stderr: source.stderr,
       toStdout: slow,

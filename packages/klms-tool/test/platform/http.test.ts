@@ -164,3 +164,29 @@ describe("httpFetch", () => {
     );
   });
 });
+
+describe("httpFetch on a kept-alive connection the server closed", () => {
+  it("an idempotent request is sent again on a new connection; a POST is not", async () => {
+    // The server drops every second request of a connection without a reply, as when it closes
+    // an idle kept-alive connection just as the client writes on it.
+    const counts = new Map<unknown, number>();
+    const server = createServer((req, res) => {
+      const n = (counts.get(req.socket) ?? 0) + 1;
+      counts.set(req.socket, n);
+      if (n === 2) req.socket.destroy();
+      else res.end(`${req.method} ok`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      assert.equal(await (await httpFetch(url)).text(), "GET ok");
+      assert.equal(await (await httpFetch(url)).text(), "GET ok", "the GET on the dropped connection was sent again");
+      assert.equal(counts.size, 2, "on a second connection");
+      // The POST, second on that connection, is dropped too: its error comes back, not a second send.
+      await assert.rejects(httpFetch(url, { method: "POST", body: "x" }), { code: "ECONNRESET" });
+      assert.equal(counts.size, 2, "no third connection");
+    } finally {
+      await close(server);
+    }
+  });
+});

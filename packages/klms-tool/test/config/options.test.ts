@@ -9,14 +9,14 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { describe, test } from "node:test";
-import { configTableMarkdown } from "../src/config/docs.ts";
-import { OPTIONS, OptionError } from "../src/config/options.ts";
-import { readOptions, readOptionsLeniently } from "../src/config/read.ts";
-import { ENTRYPOINT_HELP } from "../src/entrypoint/args.ts";
-import { defineTool, StorageError } from "../src/index.ts";
-import { runWorker } from "../src/internal.ts";
-import { taskStorageOptions } from "../src/worker/files.ts";
-import { taskInput, workspace } from "./support.ts";
+import { configTableMarkdown } from "../../src/config/docs.ts";
+import { OPTIONS, OptionError } from "../../src/config/options.ts";
+import { readOptions, readOptionsLeniently } from "../../src/config/read.ts";
+import { ENTRYPOINT_HELP } from "../../src/entrypoint/args.ts";
+import { defineTool, StorageError } from "../../src/index.ts";
+import { runWorker } from "../../src/internal.ts";
+import { taskStorageOptions } from "../../src/worker/files.ts";
+import { taskInput, workspace } from "../support.ts";
 
 const MiB = 1024 * 1024;
 
@@ -96,13 +96,15 @@ describe("made from the table", () => {
     assert.match(ENTRYPOINT_HELP, /\[KLMS_WORKER\] default: "node dist\/main\.js"\n/);
   });
 
-  test("the README's configuration table is the table's (rewrite it: node --import tsx scripts/readme-tables.ts)", async () => {
-    const readme = await readFile(new URL("../../../README.md", import.meta.url), "utf8");
-    const start = "<!-- configuration table: made by scripts/readme-tables.ts -->\n";
-    const at = readme.indexOf(start);
-    assert.ok(at >= 0, "the README marks its configuration table");
-    const table = readme.slice(at + start.length, readme.indexOf("<!-- end -->", at));
-    assert.equal(table, configTableMarkdown());
+  test("both READMEs' configuration tables are the table's (rewrite them: node --import tsx scripts/readme-tables.ts)", async () => {
+    for (const path of ["../../../../README.md", "../../README.md"]) {
+      const readme = await readFile(new URL(path, import.meta.url), "utf8");
+      const start = "<!-- configuration table: made by scripts/readme-tables.ts -->\n";
+      const at = readme.indexOf(start);
+      assert.ok(at >= 0, `${path} marks its configuration table`);
+      const table = readme.slice(at + start.length, readme.indexOf("<!-- end -->", at));
+      assert.equal(table, configTableMarkdown(), path);
+    }
   });
 });
 
@@ -117,6 +119,8 @@ describe("every option reaches the part that uses it", () => {
       partSize: 16 * MiB,
       queueSize: 2,
       singlePutMaxBytes: 256 * MiB,
+      concurrency: 4,
+      rangedGetMinBytes: 64 * MiB,
       idleTimeoutMs: 300,
       maxAttempts: 5,
     });
@@ -130,10 +134,11 @@ describe("every option reaches the part that uses it", () => {
     );
   });
 
-  test("a tool's task.storage times out after KLMS_S3_IDLE_TIMEOUT seconds given to the worker", async () => {
+  test("a tool's task.storage uses KLMS_S3_ENDPOINT and times out after KLMS_S3_IDLE_TIMEOUT seconds given to the worker", async () => {
     const silent = await hangingServer();
+    // Nothing listens on port 9: only the endpoint from the injected environment can time out.
     const ws = await workspace(
-      taskInput({ minio: { endpoint_url: silent.url, id: "AKIDFAKE", key: "fake-secret-key" } }),
+      taskInput({ minio: { endpoint_url: "http://127.0.0.1:9", id: "AKIDFAKE", key: "fake-secret-key" } }),
     );
     const lines: string[] = [];
     try {
@@ -143,7 +148,12 @@ describe("every option reaches the part that uses it", () => {
           await task.storage.stat("s3://klms-bucket/x.csv");
         },
       });
-      const env = { KLMS_S3_IDLE_TIMEOUT: "0.3", KLMS_S3_MAX_ATTEMPTS: "1", KLMS_S3_IDLE_TIMEOUT_MS: "999999" };
+      const env = {
+        KLMS_S3_ENDPOINT: silent.url,
+        KLMS_S3_IDLE_TIMEOUT: "0.3",
+        KLMS_S3_MAX_ATTEMPTS: "1",
+        KLMS_S3_IDLE_TIMEOUT_MS: "999999",
+      };
       const result = await runWorker({
         tool,
         inputPath: ws.inputPath,
