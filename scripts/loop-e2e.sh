@@ -9,7 +9,7 @@
 # test-artifacts/loop-console.png (KLMS_TEST_ARTIFACTS names another folder). Needs root (buildah,
 # podman); installs buildah, podman, runc, docker-registry, debootstrap, chromium-headless-shell.
 #
-#   scripts/loop-e2e.sh     # 4.3 to 5.3 min on 2 busy cores with the base image made (scripts/image-base.sh)
+#   scripts/loop-e2e.sh     # 3.4 to 5.3 min on 2 busy cores with the base image made (scripts/image-base.sh)
 set -euo pipefail
 case "${1:-}" in -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
