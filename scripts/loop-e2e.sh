@@ -36,7 +36,7 @@ export KLMS_REGISTRY_DIR="$WORK/registry" KLMS_REGISTRY_ADDR="127.0.0.1:$REGISTR
 IMAGE="127.0.0.1:$REGISTRY_PORT/stelar/loop-tool:0.1.0"
 DEV_PID=""
 cleanup() {
-  if [ -n "$DEV_PID" ]; then kill "$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; fi
+  if [ -n "$DEV_PID" ]; then kill -- "-$DEV_PID" 2>/dev/null || true; wait "$DEV_PID" 2>/dev/null || true; fi
   "$ROOT/scripts/registry.sh" stop || true
   buildah rmi -f "$IMAGE" >/dev/null 2>&1 || true
 }
@@ -58,7 +58,8 @@ step "tool loop-tool scaffolded, installed and built"
 
 # A private login store, and the local KLMS: tasks run as their image with podman (runc).
 export XDG_CONFIG_HOME="$WORK/config"
-npx klms-tool dev --port "$API_PORT" --data-dir "$WORK/klms" --run podman \
+# setsid: npx's node child is not stopped by a signal to npx; the whole group is, at cleanup.
+setsid npx klms-tool dev --port "$API_PORT" --data-dir "$WORK/klms" --run podman \
   --registry "$REGISTRY_URL" --registry-auth "$KLMS_REGISTRY_DIR/auth" >"$WORK/dev.log" 2>&1 &
 DEV_PID=$!
 API="http://127.0.0.1:$API_PORT"

@@ -67,7 +67,7 @@ const COVERED: [RegExp, string, RegExp][] = [
   [
     /^npx klms-tool dev --port \d+ --run podman --registry \S+ --registry-auth \S+ &$/,
     LOOP,
-    /npx klms-tool dev --port "\$API_PORT" --data-dir "\$WORK\/klms" --run podman \\\n\s+--registry "\$REGISTRY_URL" --registry-auth/,
+    /setsid npx klms-tool dev --port "\$API_PORT" --data-dir "\$WORK\/klms" --run podman \\\n\s+--registry "\$REGISTRY_URL" --registry-auth/,
   ],
   [/^npx klms-tool publish --dry-run$/, LOOP, /^npx klms-tool publish --dry-run$/m],
   [
