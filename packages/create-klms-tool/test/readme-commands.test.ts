@@ -30,6 +30,7 @@ const DOCS = [
 ];
 
 const CLUSTER = "packages/integration/test/cluster.test.ts";
+const LOOP = "scripts/loop-e2e.sh";
 
 /** Commands run elsewhere: the line's pattern, the file that runs it, and how that file runs it. */
 const COVERED: [RegExp, string, RegExp][] = [
@@ -61,7 +62,19 @@ const COVERED: [RegExp, string, RegExp][] = [
     /"login", klms\.apiUrl, "--username", klms\.username, "--password-stdin"/,
   ],
   [/^npx klms-tool whoami$/, CLUSTER, /run\(\["whoami"\]/],
-  [/^npx klms-tool publish( --dry-run)?$/, CLUSTER, /run\(\["publish", "--dry-run"\]/],
+  // The loop with a registry, an image build and podman: scripts/loop-e2e.sh (run by .ci/run).
+  [/^scripts\/registry\.sh start --auth$/, LOOP, /scripts\/registry\.sh start --auth\)/],
+  [
+    /^npx klms-tool dev --port \d+ --run podman --registry \S+ --registry-auth \S+ &$/,
+    LOOP,
+    /setsid npx klms-tool dev --port "\$API_PORT" --data-dir "\$WORK\/klms" --run podman \\\n\s+--registry "\$REGISTRY_URL" --registry-auth/,
+  ],
+  [/^npx klms-tool publish --dry-run$/, LOOP, /^npx klms-tool publish --dry-run$/m],
+  [
+    /^npx klms-tool publish --base-image \S+$/,
+    LOOP,
+    /^npx klms-tool publish --base-image localhost\/klms\/node:24-slim /m,
+  ],
   [
     /^npx klms-tool task run \S+ (--input \S+ |--param \S+ )*--follow$/,
     CLUSTER,

@@ -132,10 +132,14 @@ describe("KlmsClient against a local KLMS", () => {
     assert.match(refused.message, /the object store gave no credentials/);
   });
 
-  it("registry credentials: the local KLMS has no registry, and says so with the platform's 404", async () => {
+  it("registry credentials: a local KLMS without a registry fails as the platform does without Quay, with a hint", async () => {
     const error = await rejection(client.registry.list());
-    assert.equal(error.status, 404);
-    assert.equal(error.code, "HTTPError");
+    assert.equal(error.status, 500);
+    assert.equal(error.code, "InternalException");
+    assert.match(
+      JSON.stringify(error.detail),
+      /start one \(scripts\/registry\.sh start\) and the local KLMS with --registry/,
+    );
   });
 
   it("no reply is a NetworkError; a server that is not the Data API is named", async () => {

@@ -112,12 +112,17 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
     });
   });
 
-  it("publish --dry-run shows the tool entry it would create; publish creates it; then it is up to date", async () => {
-    const dry = await run(["publish", "--dry-run", "--json"], { cwd: PROJECT });
+  it("publish --no-image --dry-run shows the tool entry it would create; publish creates it; then it is up to date", async () => {
+    // This KLMS has no registry: the catalog entry alone (scripts/loop-e2e.sh builds and pushes).
+    const noRegistry = await run(["publish", "--dry-run"], { cwd: PROJECT });
+    assert.equal(noRegistry.code, 2);
+    assert.match(noRegistry.err, /this KLMS names no image registry: give --registry URL .* --no-image/);
+    const dry = await run(["publish", "--no-image", "--dry-run", "--json"], { cwd: PROJECT });
     assert.equal(dry.code, 0, dry.err);
     const plan = JSON.parse(dry.out);
     assert.equal(plan.action, "create");
     assert.equal(plan.dryRun, true);
+    assert.equal(plan.image, null);
     assert.deepEqual(Object.keys(plan.changes).sort(), [
       "inputs",
       "name",
@@ -131,7 +136,7 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
     const client = await KlmsClient.login(klms.apiUrl, klms.username, klms.password);
     assert.equal(await client.tools.find("correlations"), undefined, "a dry run changes nothing");
 
-    const done = await run(["publish"], { cwd: PROJECT });
+    const done = await run(["publish", "--no-image"], { cwd: PROJECT });
     assert.equal(done.code, 0, done.err);
     assert.equal(
       done.out,
@@ -142,9 +147,9 @@ describe("klms-tool login, whoami, task … against a local KLMS", () => {
     assert.deepEqual(tool.profiles, { default: { image: "1.0.0" } });
     assert.deepEqual(Object.keys((tool.outputs as { properties: object }).properties), ["correlations_file"]);
 
-    const again = await run(["publish", "--dry-run"], { cwd: PROJECT });
+    const again = await run(["publish", "--no-image", "--dry-run"], { cwd: PROJECT });
     assert.equal(again.out, "tool correlations is up to date in the catalog\n");
-    const retag = await run(["publish", "--tag", "2.0.0", "--dry-run", "--json"], { cwd: PROJECT });
+    const retag = await run(["publish", "--no-image", "--tag", "2.0.0", "--dry-run", "--json"], { cwd: PROJECT });
     assert.deepEqual(JSON.parse(retag.out).changes, { profiles: { default: { image: "2.0.0" } } });
   });
 

@@ -2,6 +2,7 @@
  * `klms-tool dev`: starts a local KLMS on 127.0.0.1 for hands-on work and prints what a tool
  * or a user needs to talk to it. Runs until SIGINT or SIGTERM.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { UserSpec } from "./accounts.js";
 import { DEV_TOKEN_TTL_SECONDS } from "./auth.js";
@@ -14,10 +15,11 @@ import {
   MINIO_DURATION_SECONDS,
   startLocalKlms,
 } from "./local-klms.js";
+import type { RegistryOptions } from "./registry/oci.js";
 
 /** The help text of `klms-tool dev`. */
 export const DEV_HELP = `Usage: klms-tool dev [--port N] [--data-dir DIR] [--seed FILE] [--user NAME:PASSWORD]… [--tls | --tls-api]
-                      [--run SPEC] [--run-tool NAME=SPEC]… [--quiet]
+                      [--run SPEC] [--run-tool NAME=SPEC]… [--registry URL [--registry-auth FILE]] [--quiet]
 
 Starts a local STELAR KLMS: the platform's Data API for tasks (same routes, envelopes and rules:
 accounts, a catalog of organizations, datasets, resources, processes and tools, tasks) on
@@ -49,6 +51,13 @@ Options:
                         A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
   --run-tool NAME=SPEC
                         the same for the tool NAME only (repeatable)
+  --registry URL        an OCI registry in the place of the platform's Quay (scripts/registry.sh
+                        start prints it, e.g. http://127.0.0.1:5000): tools' images are its
+                        stelar/<tool> tags, GET/POST/DELETE /api/v2/registry/credentials hand
+                        out its login (what klms-tool publish pushes with), and --run podman
+                        runs <host>/stelar/<tool>:<tag> as the cluster's Job does
+  --registry-auth FILE  the registry's account, one line USER:PASSWORD (scripts/registry.sh
+                        start --auth writes it); default: a registry without a login
   -q, --quiet           do not log requests
   -h, --help            show this help
 `;
@@ -85,7 +94,7 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
     err(`klms-tool dev: could not start the local KLMS: ${(e as Error).message}\n`);
     return 1;
   }
-  out(banner(klms, request.options.dataDir !== undefined, request.runs));
+  out(banner(klms, request.options.dataDir !== undefined, request.runs, request.options.registry));
   // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
   const removeState = writeDevState(io.cwd ?? process.cwd(), {
     apiUrl: klms.apiUrl,
@@ -126,12 +135,15 @@ function devRequest(argv: string[], cwd: string): DevRequest {
     users.push({ username: match[1] as string, password: match[2] as string, is_admin: match[3] !== undefined });
   }
   let runners: DevRunners;
+  let registry: RegistryOptions | undefined;
   try {
     runners = devRunners(values.run, values["run-tool"] ?? [], cwd);
+    registry = registryOption(values.registry, values["registry-auth"]);
   } catch (e) {
     return { usage: `klms-tool dev: ${(e as Error).message}\n` };
   }
   const options: LocalKlmsOptions = {
+    ...(registry ? { registry } : {}),
     port,
     dataDir: values["data-dir"],
     quiet: values.quiet ?? false,
@@ -152,6 +164,8 @@ interface DevFlags {
   user?: string[];
   run?: string;
   "run-tool"?: string[];
+  registry?: string;
+  "registry-auth"?: string;
   tls?: boolean;
   "tls-api"?: boolean;
   quiet?: boolean;
@@ -169,6 +183,8 @@ function parseDevFlags(argv: string[]): DevFlags {
       user: { type: "string", short: "u", multiple: true },
       run: { type: "string" },
       "run-tool": { type: "string", multiple: true },
+      registry: { type: "string" },
+      "registry-auth": { type: "string" },
       tls: { type: "boolean" },
       "tls-api": { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
@@ -203,7 +219,31 @@ function untilStopped(klms: LocalKlms, io: DevIo, err: (text: string) => void): 
   });
 }
 
-function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
+/**
+ * `--registry URL` and `--registry-auth FILE` (one line `USER:PASSWORD`); throws naming what is wrong.
+ * The password is read from a file, never from the command line (where `ps` would show it).
+ */
+function registryOption(url: string | undefined, authFile: string | undefined): RegistryOptions | undefined {
+  if (url === undefined) {
+    if (authFile !== undefined) throw new Error("--registry-auth needs --registry URL");
+    return undefined;
+  }
+  if (!/^https?:\/\/[^/]+\/?$/.test(url))
+    throw new Error(`--registry takes the registry's URL, e.g. http://127.0.0.1:5000, got ${JSON.stringify(url)}`);
+  if (authFile === undefined) return { url };
+  let line: string;
+  try {
+    line = readFileSync(authFile, "utf8").trim();
+  } catch (e) {
+    throw new Error(`cannot read --registry-auth ${authFile}: ${(e as Error).message}`);
+  }
+  const colon = line.indexOf(":");
+  if (colon <= 0 || colon === line.length - 1 || line.includes("\n"))
+    throw new Error(`--registry-auth ${authFile} must hold one line USER:PASSWORD`);
+  return { url, username: line.slice(0, colon), password: line.slice(colon + 1) };
+}
+
+function banner(klms: LocalKlms, kept: boolean, runs: string[], registry?: RegistryOptions): string {
   const lines = [
     "Local KLMS running. Press Ctrl-C to stop.",
     "",
@@ -217,6 +257,11 @@ function banner(klms: LocalKlms, kept: boolean, runs: string[]): string {
   ];
   lines.push("", "  tasks run by themselves (a Job per tool or image task); what runs them:");
   for (const line of runs) lines.push(`    ${line}`);
+  if (registry)
+    lines.push(
+      "",
+      `  image registry ${registry.url}  (tool images: stelar/<tool>:<tag>; ${registry.password === undefined ? "no login" : "login from /api/v2/registry/credentials"})`,
+    );
   if (klms.s3Url) lines.push(...storeLines(klms));
   lines.push(
     "",

@@ -32,6 +32,7 @@ export {
   type ObjectStoreOptions,
   startObjectStore,
 } from "./object-store.js";
+export type { RegistryOptions } from "./registry/oci.js";
 export { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 export {
   type CommandRunner,

@@ -22,6 +22,9 @@ import {
   tlsDirOf,
 } from "./local-klms-parts.js";
 import { toJsValue } from "./python-json.js";
+import { AppTokens } from "./registry/app-tokens.js";
+import { RegistryImages } from "./registry/images.js";
+import { OciRegistry, type RegistryOptions } from "./registry/oci.js";
 import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
@@ -73,6 +76,14 @@ export interface LocalKlmsOptions {
    * Default false: both over plain http.
    */
   tls?: boolean | { api: boolean };
+  /**
+   * An OCI registry (e.g. `{ url: "http://127.0.0.1:5000" }`, scripts/registry.sh) in the place of
+   * the platform's Quay: tools' `images` are its `stelar/<tool>` tags, the registry credential
+   * routes hand out its account (`username`, default `$app`, and `password`, when it has a login),
+   * a podman runner pulls `<host>/stelar/<tool>:<tag>` as the cluster's Job does, and `/help`
+   * names it (`image_registry`). Default: none (images from the seed and the profiles).
+   */
+  registry?: RegistryOptions;
 }
 
 /** What the tool posted last for a task: the paths it reported, its metrics, message and error. */
@@ -155,6 +166,8 @@ interface Parts {
   jobs: Jobs;
   /** The request log; undefined when quiet. */
   log?: (line: string) => void;
+  /** The image registry and its tags, with the `registry` option. */
+  registry?: { oci: OciRegistry; images: RegistryImages };
 }
 
 /**
@@ -198,8 +211,10 @@ class LocalKlmsServer implements LocalKlms {
         graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
         log,
       });
+      const registry = openRegistry(options.registry, state, warn);
       objects = await openObjectStore(options.objectStore, dir.path, state.secret, Boolean(options.tls));
-      const klms = new LocalKlmsServer({ options, dir, state, accounts, objects, faults: new FaultList(), jobs, log });
+      const parts = { options, dir, state, accounts, objects, faults: new FaultList(), jobs, log };
+      const klms = new LocalKlmsServer(registry ? { ...parts, registry } : parts);
       await klms.#listen();
       return klms;
     } catch (error) {
@@ -246,7 +261,7 @@ class LocalKlmsServer implements LocalKlms {
 
   /** Builds the routes over the parts and listens (https too with `tls: { api: true }`, reusing the store's CA). */
   async #listen(): Promise<void> {
-    const { options, state, accounts, objects, faults, jobs, log, dir } = this.#parts;
+    const { options, state, accounts, objects, faults, jobs, log, dir, registry } = this.#parts;
     const app = createApp({
       store: state.store,
       catalog: state.catalog,
@@ -262,6 +277,11 @@ class LocalKlmsServer implements LocalKlms {
       onCreated: (task) => this.#launch(task),
       onTerminated: (task) => jobs.delete(task.id),
       log,
+      tokens: new AppTokens(
+        dir.path,
+        options.warn ?? ((line) => process.stderr.write(`klms-local: warning: ${line}\n`)),
+      ),
+      ...(registry ? { registry: registry.oci, images: registry.images } : {}),
     });
     // The store made the CA and server certificate first: the API reuses them.
     const tls = typeof options.tls === "object" && options.tls.api ? await ensureTls(tlsDirOf(dir.path)) : undefined;
@@ -318,7 +338,7 @@ class LocalKlmsServer implements LocalKlms {
       throw new Error("no command to run: pass options.command or start the local KLMS with a runner");
     }
     const template = this.#podTemplate(task, run);
-    return this.#parts.jobs.runOnce(task.id, jobNameOf(task), launcherFor(runner, task), template);
+    return this.#parts.jobs.runOnce(task.id, jobNameOf(task), launcherFor(runner, this.#pulled(task)), template);
   }
 
   runTask(id: string, run?: RunOptions): Promise<RunResult> {
@@ -362,7 +382,18 @@ class LocalKlmsServer implements LocalKlms {
     // The tool's job profile may set the Job's backoffLimit (job.py:95-110, 198-202).
     const limit = task.job_profile?.backoff_limit;
     const backoffLimit = typeof limit === "number" ? limit : undefined;
-    this.#parts.jobs.start(task.id, jobNameOf(task), launcherFor(runner, task), this.#podTemplate(task), backoffLimit);
+    const launcher = launcherFor(runner, this.#pulled(task));
+    this.#parts.jobs.start(task.id, jobNameOf(task), launcher, this.#podTemplate(task), backoffLimit);
+  }
+
+  /**
+   * The task with the image its pods pull: a tool's `<repository>:<tag>` prefixed with the
+   * registry and its namespace, as the cluster's execution engine does (`kubernetes.py:183-198`).
+   */
+  #pulled(task: StoredTask): StoredTask {
+    const oci = this.#parts.registry?.oci;
+    if (!oci || task.tool === undefined || task.image === undefined) return task;
+    return { ...task, image: oci.reference(task.image) };
   }
 
   /**
@@ -382,6 +413,19 @@ class LocalKlmsServer implements LocalKlms {
     const env = trustEnv(this.#parts.objects.embedded?.caFile);
     return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
   }
+}
+
+/** The registry of the `registry` option, its tags cache, and the catalog reading images from it. */
+function openRegistry(
+  options: RegistryOptions | undefined,
+  state: KlmsState,
+  warn: (line: string) => void,
+): { oci: OciRegistry; images: RegistryImages } | undefined {
+  if (!options) return undefined;
+  const oci = new OciRegistry(options);
+  const images = new RegistryImages(oci, warn);
+  state.catalog.useRegistry((repository) => images.tags(repository));
+  return { oci, images };
 }
 
 /** The Job's name: the task's `job_id` (the platform's `task-<id>[-<tool>]`), or `task-<id>` for a hand run. */

@@ -17,12 +17,13 @@ import { accountRoutes } from "./routes/accounts.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { consoleRoutes } from "./routes/console.js";
 import { faultRoutes } from "./routes/faults.js";
+import { type RegistryContext, refreshImagesFirst, registryRoutes } from "./routes/registry.js";
 import { type TasksContext, taskRoutes } from "./routes/tasks.js";
 
 export type { MinioInput, PodView } from "./routes/tasks.js";
 
 /** What the routes need from the rest of the local KLMS. */
-export interface ServerContext extends TasksContext {
+export interface ServerContext extends TasksContext, Omit<RegistryContext, "catalog"> {
   faults: FaultList;
   /** The object store's URL (`/help`'s `s3_api`). */
   s3Url?: string;
@@ -48,9 +49,13 @@ export function createApp(ctx: ServerContext): Hono<Env> {
       c.res = reply(c, fault.status, errorBody(requestUrl(c), injectedError(fault.status)));
   });
 
+  // Before the routes whose replies show tool images: the registry's tags are read first.
+  refreshImagesFirst(app, ctx.images);
   const authed = routeGroup(app, requireToken(ctx.secret));
-  accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url }, authed);
+  const registryUrl = ctx.registry?.url;
+  accountRoutes(app, { accounts: ctx.accounts, secret: ctx.secret, s3Url: ctx.s3Url, registryUrl }, authed);
   taskRoutes(app, ctx);
+  registryRoutes(authed, ctx);
   catalogRoutes(authed, ctx.catalog);
   faultRoutes(authed, ctx.faults);
   consoleRoutes(app, ctx);

@@ -7,7 +7,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { type Catalog, DEFAULT_ORGANIZATION, type StoredEntity } from "./catalog/catalog.js";
-import { imagesOf } from "./catalog/views.js";
 import { checkOutputRows, checkTagRows } from "./db-constraints.js";
 import { ApiError, pyMessage } from "./envelope.js";
 import { PY_SPACE, pyMatch } from "./py-regex.js";
@@ -44,7 +43,7 @@ export function newTask(
   const { inputs, urls } = parseInputs(spec.inputs, datasets, catalog, expansions);
   const outputs = parseOutputs(spec.outputs, datasets, catalog);
   checkOutputRows(spec.outputs);
-  const job = jobOf(spec, tool);
+  const job = jobOf(spec, tool, catalog);
   const system = [
     "__name__",
     ...("tool" in spec ? ["__tool__"] : []),
@@ -227,9 +226,10 @@ function parseOutputs(
 function jobOf(
   spec: ParsedSpec,
   tool: StoredEntity | undefined,
+  catalog: Catalog,
 ): { image: string; profile: Record<string, unknown> } | undefined {
   if (!tool) return spec.image ? { image: spec.image, profile: {} } : undefined;
-  const images = imagesOf(tool).map((i) => i.name);
+  const images = catalog.imagesOf(tool).map((i) => i.name);
   const profiles = (tool.profiles as Record<string, Record<string, unknown>> | undefined) ?? {};
   const fallback = profiles.default ?? {};
   let image: string;

@@ -40,6 +40,17 @@ const usage: Array<[string, string[], RegExp]> = [
   ["a runner with an open quote", ["--run", "command:python3 'x"], /a quote is not closed/],
   ["--run-tool without a name", ["--run-tool", "podman"], /--run-tool needs NAME=SPEC/],
   ["a --user without a password", ["--user", "alice"], /--user takes NAME:PASSWORD/],
+  [
+    "a --registry that is not a URL",
+    ["--registry", "127.0.0.1:5000"],
+    /--registry takes the registry's URL, e\.g\. http:/,
+  ],
+  ["--registry-auth without --registry", ["--registry-auth", "/x"], /--registry-auth needs --registry URL/],
+  [
+    "an unreadable --registry-auth",
+    ["--registry", "http://127.0.0.1:5000", "--registry-auth", "/nonexistent/auth"],
+    /cannot read --registry-auth \/nonexistent\/auth/,
+  ],
 ];
 for (const [what, argv, message] of usage) {
   test(`${what} exits 2 with a message`, async () => {
@@ -90,6 +101,45 @@ test("starts, prints what a tool needs, serves the API, and stops on abort", asy
   assert.equal(lines.err, "");
   await assert.rejects(fetch(klms.apiUrl), TypeError, "the server is down");
   assert.ok(existsSync(join(dataDir, "tasks")), "a given data dir is kept");
+});
+
+test("--registry and --registry-auth: /help names the registry, credentials carry its password, never printed", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "klms-local-dev-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "bad-auth"), "no-colon\n");
+  const bad = capture();
+  assert.equal(
+    await devMain(["--registry", "http://127.0.0.1:1", "--registry-auth", join(dir, "bad-auth")], bad.io),
+    2,
+  );
+  assert.match(bad.lines.err, /must hold one line USER:PASSWORD/);
+  writeFileSync(join(dir, "auth"), "$app:s3cret-registry-pw\n", { mode: 0o600 });
+  const { lines, io } = capture();
+  const controller = new AbortController();
+  let ready: (klms: LocalKlms) => void = () => {};
+  const started = new Promise<LocalKlms>((resolve) => {
+    ready = resolve;
+  });
+  const argv = ["--quiet", "--registry", "http://127.0.0.1:1", "--registry-auth", join(dir, "auth")];
+  const exit = devMain(argv, { ...io, signal: controller.signal, onReady: ready });
+  const klms = await started;
+  try {
+    assert.match(
+      lines.out,
+      /image registry http:\/\/127\.0\.0\.1:1 {2}\(tool images: stelar\/<tool>:<tag>; login from/,
+    );
+    assert.equal(lines.out.includes("s3cret-registry-pw"), false, "the registry's password is not printed");
+    const help = assertSuccess(await call(klms.apiUrl, "GET", "/help")) as Record<string, unknown>;
+    assert.equal(help.image_registry, "http://127.0.0.1:1");
+    const made = await call(klms.apiUrl, "POST", "/api/v2/registry/credentials", {
+      token: klms.token,
+      body: { title: "t" },
+    });
+    assert.equal((assertSuccess(made) as { token_code: string }).token_code, "s3cret-registry-pw");
+  } finally {
+    controller.abort();
+  }
+  assert.equal(await exit, 0);
 });
 
 test("--user and --seed: more accounts, a shared catalog fixture", async (t) => {

@@ -12,7 +12,15 @@ import { RecordDir } from "../records.js";
 import { isCanonicalUuid, loadBody, validationError } from "../schema.js";
 import { isoNow } from "../timestamps.js";
 import { type Kind, PROFILE_SCHEMA, SCHEMAS } from "./schemas.js";
-import { organizationView, packageView, resourceView, type StoredEntity, type TaskSummary } from "./views.js";
+import {
+  type ImageTag,
+  imagesWithoutRegistry,
+  organizationView,
+  packageView,
+  resourceView,
+  type StoredEntity,
+  type TaskSummary,
+} from "./views.js";
 
 export type { Kind } from "./schemas.js";
 export type { StoredEntity, TaskSummary } from "./views.js";
@@ -36,6 +44,7 @@ export class Catalog {
   readonly #files: RecordDir<StoredEntity>;
   readonly #entities = new Map<string, StoredEntity>();
   readonly #tasksOf: (processId: string) => TaskSummary[];
+  #registryTags: ((repository: string) => ImageTag[] | undefined) | undefined;
 
   /** Loads `<dataDir>/catalog`, then makes sure the default organization exists. */
   constructor(dataDir: string, options: CatalogOptions = {}) {
@@ -75,7 +84,24 @@ export class Catalog {
       organization: (id) => this.#entities.get(id),
       resourcesOf: (id) => this.resourcesOf(id),
       tasksOf: this.#tasksOf,
+      imagesOf: (tool) => this.imagesOf(tool),
     });
+  }
+
+  /**
+   * Reads tool images from a registry from now on: `tags(repository)` gives the tags of
+   * `stelar/<repository>` as last read (undefined: the registry has no such repository). Where
+   * the platform's Quay has no repository it falls back to the tool's CKAN resources
+   * (`tools.py:111-123`), which are none here: `[]`.
+   */
+  useRegistry(tags: (repository: string) => ImageTag[] | undefined): void {
+    this.#registryTags = tags;
+  }
+
+  /** A tool's `images`: its registry repository's tags, or without a registry {@link imagesWithoutRegistry}. */
+  imagesOf(tool: StoredEntity): ImageTag[] {
+    if (!this.#registryTags) return imagesWithoutRegistry(tool);
+    return this.#registryTags(repositoryOf(tool)) ?? [];
   }
 
   /** `GET /{coll}`: names of the active entities of `kind`, by name, paged (`entity.py:1080-1101`). */
@@ -380,4 +406,9 @@ function checkStored(value: unknown): string | undefined {
   if (!["organization", "dataset", "process", "tool", "resource"].includes(e.kind)) return "no known kind";
   if (!isCanonicalUuid(e.id)) return "no id";
   return undefined;
+}
+
+/** A tool's registry repository: its name, set at creation (`tools.py:91-98`). */
+export function repositoryOf(tool: StoredEntity): string {
+  return (tool.repository as string | undefined) ?? tool.name;
 }

@@ -30,6 +30,8 @@ export interface ViewContext {
   organization(id: string): StoredEntity | undefined;
   resourcesOf(packageId: string): StoredEntity[];
   tasksOf(processId: string): TaskSummary[];
+  /** A tool's images (see {@link Catalog.imagesOf}). */
+  imagesOf(tool: StoredEntity): ImageTag[];
 }
 
 /** A Quay tag object, the shape stelar_client's `Image` dataclass takes (`sc:tool.py:47-70`). */
@@ -114,17 +116,18 @@ export function packageView(e: StoredEntity, ctx: ViewContext): Record<string, u
       pick(e, ["git_repository", "programming_language", "inputs", "outputs", "parameters", "category", "profiles"]),
     );
     record.repository = e.name;
-    record.images = imagesOf(e);
+    record.images = ctx.imagesOf(e);
   }
   return record;
 }
 
 /**
- * A tool's images. The platform lists its Quay repository's tags; the local KLMS has no registry,
- * so a tool has the tags given in the seed (`images`), every tag its profiles name, and `latest`
- * when that leaves none, so that a task for a tool can always pick its default image.
+ * A tool's images when the local KLMS has no registry. The platform lists its Quay repository's
+ * tags; without one, a tool has the tags given in the seed (`images`), every tag its profiles
+ * name, and `latest` when that leaves none, so that a task for a tool can always pick its default
+ * image. With a registry (`registry` option), the registry's tags are the images instead.
  */
-export function imagesOf(tool: StoredEntity): ImageTag[] {
+export function imagesWithoutRegistry(tool: StoredEntity): ImageTag[] {
   const names = new Set<string>();
   for (const image of (tool.images as Array<string | { name: string }> | undefined) ?? []) {
     names.add(typeof image === "string" ? image : image.name);
@@ -146,7 +149,7 @@ export function imagesOf(tool: StoredEntity): ImageTag[] {
 }
 
 /** Quay's date format, e.g. `Sun, 01 Jun 2025 19:45:45 -0000` (stelar_client parses the literal `-0000`). */
-function quayDate(date: Date): string {
+export function quayDate(date: Date): string {
   return date.toUTCString().replace("GMT", "-0000");
 }
 

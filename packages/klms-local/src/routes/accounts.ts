@@ -16,6 +16,8 @@ export interface AccountsContext {
   secret: string;
   /** The object store's URL as clients reach it (`/help`'s `s3_api`), if there is one. */
   s3Url?: string;
+  /** The image registry's URL (`/help`'s `image_registry`, a local addition), if there is one. */
+  registryUrl?: string | undefined;
 }
 
 /** Registers the account routes and `/help` on `app`; `authed` runs the token check. */
@@ -47,7 +49,11 @@ export function accountRoutes(app: Hono<Env>, ctx: AccountsContext, authed: Retu
 
   open.get("/help", (c) => {
     // `help` is Flask's `request.base_url`: the URL without its query.
-    return reply(c, 200, { help: `${rootUrl(c)}help`, result: helpResult(c, ctx.s3Url), success: true });
+    return reply(c, 200, {
+      help: `${rootUrl(c)}help`,
+      result: helpResult(c, ctx.s3Url, ctx.registryUrl),
+      success: true,
+    });
   });
 }
 
@@ -71,7 +77,11 @@ function keycloakRefused(description: string): ApiError {
 }
 
 /** `/help`'s result: the addresses of the deployment as the request reached it (`data_api.py:171-211`). */
-function helpResult(c: Context<Env>, s3Url: string | undefined): Record<string, unknown> {
+function helpResult(
+  c: Context<Env>,
+  s3Url: string | undefined,
+  registryUrl: string | undefined,
+): Record<string, unknown> {
   const root = rootUrl(c);
   const origin = new URL(c.req.url).origin;
   const result: Record<string, unknown> = {
@@ -85,6 +95,9 @@ function helpResult(c: Context<Env>, s3Url: string | undefined): Record<string, 
     message: "Data API for managing resources in STELAR Knowledge Lake Management System.",
   };
   if (s3Url) result.s3_api = s3Url;
+  // Not on the platform, whose registry is `img.<klms_dns_domain>` (REGISTRY_SUBDOMAIN,
+  // data_api.py:910): a local registry has no such name, so /help tells `klms-tool publish` where it is.
+  if (registryUrl) result.image_registry = registryUrl;
   return result;
 }
 

@@ -46,6 +46,12 @@ Build, run and check STELAR KLMS tools.
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
+From a tool project to a task that ran on a KLMS (a real one, or \`klms-tool dev --registry …\`):
+  klms-tool login <url>                           a session with the KLMS
+  klms-tool publish                               image built and pushed, catalog entry made
+  klms-tool task run <tool> --input g=<file> --follow   a task of it, its logs followed
+  klms-tool task outputs <task id> --dir out/     its outputs downloaded
+
 Run \`klms-tool <command> --help\` for a command's options.
 Options: -h, --help; -v, --version.`;
 }

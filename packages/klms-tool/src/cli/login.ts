@@ -26,6 +26,8 @@ password on standard input with --password-stdin:
 
 In CI there is no need to log in: set KLMS_URL and KLMS_TOKEN (a token of the Data API), which
 every command uses instead of the saved session.
+Next, in a tool project: klms-tool publish (its image and catalog entry), then
+klms-tool task run <tool> --follow.
 
 options:
   --username <name>   the user (default: asked on a terminal)

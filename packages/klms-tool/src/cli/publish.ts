@@ -1,74 +1,219 @@
 /**
- * `klms-tool publish`: the tool's catalog entry created or updated from its own declaration
- * (`toolManifest`: name, version, description, inputs, outputs, parameters, programming_language),
- * its git repository from package.json, and a default profile naming the image tag (its version).
- * `--dry-run` prints what would change and changes nothing.
+ * `klms-tool publish`: the project's image built and pushed to the KLMS's registry with the push
+ * credential the KLMS issues, then the tool's catalog entry created or updated from its own
+ * declaration with a `default` profile naming the pushed tag. `--dry-run` prints what would
+ * happen and changes nothing (no build, no credential, no entry).
  *
- * Not done here (yet): building and pushing the image to the KLMS registry; the entry names the
- * tag the image is expected under (`make` / podman push it, as the template's Makefile does).
+ * Order, so that a failure leaves nothing half-done that a task could meet: the build first (it
+ * changes nothing remote); a new entry is created before the push (the platform creates the
+ * tool's registry repository with the entry, `tools.py:91-98`, and refuses one that exists); an
+ * existing entry is patched only after the push, so that its profile never names a missing tag.
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { KlmsClient, ToolRecord } from "../client/index.js";
+import type { ToolRecord } from "../client/index.js";
 import { ExitCode } from "../exit-codes.js";
-import { isToolDefinition } from "../tool/define.js";
-import { type ClusterIO, clusterStreams, guarded, parseFor, say, sayJson, UsageError } from "./cluster-io.js";
+import { ImageError } from "../image/errors.js";
+import { BUILDERS, type Builder } from "../image/settings.js";
+import {
+  type ClusterIO,
+  type ClusterStreams,
+  clusterStreams,
+  guarded,
+  parseFor,
+  say,
+  sayJson,
+  UsageError,
+} from "./cluster-io.js";
+import { changed, type Fields, toolFields } from "./publish-fields.js";
+import {
+  type BuildPush,
+  buildProjectImage,
+  type ImageTarget,
+  imageTarget,
+  pushProjectImage,
+  registryLogin,
+} from "./publish-image.js";
 import { connect } from "./session.js";
 
-const HELP = `usage: klms-tool publish [<main.js>] [--tag <tag>] [--dry-run] [--json]
+const HELP = `usage: klms-tool publish [<main.js>] [--tag <tag>] [--registry <url>] [--dry-run] [--json]
+                         [--builder docker|podman|buildah] [--base-image <image>]
+                         [--no-build | --image <reference> | --no-image] [--quiet | --verbose]
 
-Registers the tool of this project in the KLMS catalog you are logged in to: creates its tool
-entry, or updates the fields that differ (PATCH), from the tool's declaration (defineTool: name,
-version, description, inputs, outputs, parameters), programming_language, git_repository (from
-package.json's repository) and a default profile whose image is the tag (default: the version).
+Publishes this tool project to the KLMS you are logged in to (klms-tool login), as a platform
+tool that tasks can run by name:
+  1. builds the project's image (its Dockerfile, as \`make build\` does: the build arguments
+     TOOL_NAME and TOOL_VERSION, the tool's manifest as a label) with docker, podman or buildah;
+  2. gets a push credential from the KLMS (POST /api/v2/registry/credentials, titled
+     "klms-tool publish", made once and reused) and pushes the image to the KLMS's registry as
+     <registry>/stelar/<tool name>:<tag>, logging in as $app with it (never printed);
+  3. creates the tool's catalog entry, or updates the fields that differ (PATCH), from its
+     declaration (defineTool: name, version, description, inputs, outputs, parameters),
+     programming_language, git_repository (package.json's repository) and a default profile
+     whose image is the tag, so that \`klms-tool task run <tool name>\` runs that image.
 
-<main.js> is the built tool module; default: package.json's "main" (e.g. dist/main.js).
+<main.js> is the built tool module; default: package.json's "main" (e.g. dist/main.js). Build it
+first (npm run build).
 
 options:
-  --tag <tag>   the image tag the default profile names; default the tool's version, else latest
-  --dry-run     print what would be created or changed, change nothing
-  --json        print {action, tool, changes}
+  --tag <tag>           the image tag; default the tool's version, else latest
+  --registry <url>      the registry to push to; default KLMS_REGISTRY, else the one the KLMS's
+                        /help names (klms-tool dev --registry), else https://img.<its domain>
+  --dry-run             print the image, the registry and the entry's changes; change nothing
+  --json                print {action, dryRun, tool, id, changes, image} (image: {reference,
+                        registry, built, pushed, digest} or null)
+  --builder <b>         docker, podman or buildah (default KLMS_BUILDER, else the first found)
+  --base-image <image>  the BASE_IMAGE build argument (default the Dockerfile's node:24-slim),
+                        e.g. localhost/klms/node:24-slim (scripts/image-base.sh)
+  --no-build            push the image already built as <registry>/stelar/<tool>:<tag>
+  --image <reference>   the same for a prebuilt <registry>/stelar/<tool>:<tag>; its tag is used
+  --no-image            no image: the catalog entry alone (its profile names --tag)
+  --quiet               no progress lines on stderr
+  --verbose             the builder's own output on stderr even when it is not a terminal
 
-Not done by this command yet: building the image and pushing it to the KLMS registry (use the
-template's \`make\`, or podman build/push); the entry names the tag the image is expected under.`;
+Progress goes to stderr: the steps, and the builder's output on a terminal.
+Then run it: klms-tool task run <tool name> --input <group>=<file> --follow (see its --help).
+Locally: scripts/registry.sh start --auth, then klms-tool dev --run podman --registry
+http://127.0.0.1:5000 --registry-auth .klms/registry/auth, and klms-tool login to it.
+exit codes: 0 published (or the dry run printed); 1 the build, push or KLMS refused (the message
+says why); 2 usage (not logged in, not built, no registry known).`;
 
-/** The catalog fields publish owns. */
-type Fields = Record<string, unknown>;
+const OPTIONS = {
+  tag: { type: "string" },
+  registry: { type: "string" },
+  "dry-run": { type: "boolean" },
+  json: { type: "boolean" },
+  builder: { type: "string" },
+  "base-image": { type: "string" },
+  "no-build": { type: "boolean" },
+  image: { type: "string" },
+  "no-image": { type: "boolean" },
+  quiet: { type: "boolean" },
+  verbose: { type: "boolean" },
+} as const;
+
+type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** What publish did (or would do) with the image. */
+interface ImageReport {
+  reference: string;
+  registry: string;
+  built: boolean;
+  pushed: boolean;
+  digest: string | null;
+}
 
 /** `klms-tool publish`. */
 export const publishCommand = {
   name: "publish",
-  summary: "create or update the tool's KLMS catalog entry from its declaration (--dry-run)",
+  summary: "build and push the tool's image to the KLMS registry, create or update its catalog entry (--dry-run)",
   help: HELP,
   async run(argv: string[], cio?: ClusterIO): Promise<number> {
     const io = clusterStreams(cio);
-    const args = parseFor(
-      argv,
-      { tag: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
-      HELP,
-      { min: 0, max: 1 },
-      io,
-    );
+    const args = parseFor(argv, OPTIONS, HELP, { min: 0, max: 1 }, io);
     if ("exit" in args) return args.exit;
     return guarded(io, async () => {
-      const fields = await toolFields(io.cwd, args.positionals[0], args.values.tag as string | undefined);
-      const { client } = await connect(io.env);
-      const current = await client.tools.find(fields.name as string);
-      const changes = current ? changed(current, fields) : fields;
-      const action = !current ? "create" : Object.keys(changes).length === 0 ? "none" : "update";
-      const dry = Boolean(args.values["dry-run"]);
-      const tool = dry ? current : await apply(client, current, fields, changes);
-      if (args.values.json)
-        sayJson(io.stdout, { action, dryRun: dry, tool: tool?.name ?? fields.name, id: tool?.id ?? null, changes });
-      else say(io.stdout, describe(action, dry, fields.name as string, changes));
-      return ExitCode.Success;
+      try {
+        return await publish(args.values, args.positionals[0], io);
+      } catch (error) {
+        if (!(error instanceof ImageError)) throw error;
+        say(io.stderr, `klms-tool publish: ${error.message}`);
+        return ExitCode.Failure;
+      }
     });
   },
 };
 
+async function publish(v: Values, main: string | undefined, io: ClusterStreams): Promise<number> {
+  const prebuilt = checkOptions(v);
+  const fields = await toolFields(io.cwd, main, (v.tag as string | undefined) ?? prebuilt?.tag);
+  const name = fields.name as string;
+  const tag = (fields.profiles as { default: { image: string } }).default.image;
+  const { client } = await connect(io.env);
+  const target = v["no-image"]
+    ? undefined
+    : await imageTarget(client, { flag: v.registry as string | undefined, env: io.env.KLMS_REGISTRY }, name, tag);
+  if (prebuilt && target && prebuilt.reference !== target.reference)
+    throw new UsageError(
+      `--image ${prebuilt.reference} is not the KLMS's name for this tool's image: build or tag it as ${target.reference}`,
+    );
+  const current = await client.tools.find(name);
+  const changes = current ? changed(current, fields) : fields;
+  const action = !current ? "create" : Object.keys(changes).length === 0 ? "none" : "update";
+  const dry = Boolean(v["dry-run"]);
+  const image: ImageReport | null = target
+    ? { reference: target.reference, registry: target.registry, built: false, pushed: false, digest: null }
+    : null;
+  let tool: ToolRecord | undefined = current;
+  if (!dry) {
+    const steps = target ? stepsOf(v, io, target, main) : undefined;
+    const entry = (when: "before" | "after") =>
+      when === entryTime(action) ? apply(client, current, fields, changes) : undefined;
+    if (steps && image && !prebuilt && !v["no-build"]) {
+      steps.builder = await buildProjectImage(steps);
+      image.built = true;
+    }
+    tool = (await entry("before")) ?? tool;
+    if (steps && image) {
+      const pushed = await pushProjectImage(steps, await registryLogin(client));
+      Object.assign(image, { pushed: true, digest: pushed.digest ?? null });
+    }
+    tool = (await entry("after")) ?? tool;
+  }
+  report(io, { action, dry, name, changes, image, id: tool?.id ?? null, target, json: Boolean(v.json) });
+  return ExitCode.Success;
+}
+
+/** A new entry goes in before the push (it makes the repository on the platform); a change after it. */
+function entryTime(action: string): "before" | "after" | "never" {
+  return action === "create" ? "before" : action === "update" ? "after" : "never";
+}
+
+/** Checks the options that go together; returns the prebuilt `--image`'s reference and tag. */
+function checkOptions(v: Values): { reference: string; tag: string } | undefined {
+  if (v.builder !== undefined && !(BUILDERS as readonly unknown[]).includes(v.builder))
+    throw new UsageError(`--builder ${String(v.builder)}: choose docker, podman or buildah`);
+  const exclusive = ["no-build", "image", "no-image"].filter((k) => v[k] !== undefined);
+  if (exclusive.length > 1) throw new UsageError(`--${exclusive.join(" and --")} do not go together: choose one`);
+  if (v["no-image"] && v.registry) throw new UsageError("--registry and --no-image do not go together");
+  if (v.quiet && v.verbose) throw new UsageError("--quiet and --verbose do not go together");
+  const ref = v.image as string | undefined;
+  if (ref === undefined) return undefined;
+  const match = /^[^/]+\/stelar\/[a-z0-9_-]+:([\w][\w.-]{0,127})$/.exec(ref);
+  if (!match)
+    throw new UsageError(
+      `--image takes <registry>/stelar/<tool>:<tag>, e.g. 127.0.0.1:5000/stelar/my-tool:0.1.0, got ${ref}`,
+    );
+  if (v.tag !== undefined && v.tag !== match[1])
+    throw new UsageError(`--tag ${String(v.tag)} differs from --image's tag ${match[1]}`);
+  return { reference: ref, tag: match[1] as string };
+}
+
+/** The build and push settings: progress lines on stderr (the builder's own on a terminal or with --verbose). */
+function stepsOf(
+  v: Values,
+  io: ClusterStreams,
+  target: ImageTarget,
+  main: string | undefined,
+): BuildPush & { builder?: Builder } {
+  const quiet = Boolean(v.quiet);
+  const terminal = Boolean((io.stderr as { isTTY?: boolean }).isTTY);
+  const show = !quiet && (terminal || Boolean(v.verbose));
+  return {
+    dir: io.cwd,
+    target,
+    env: io.env,
+    signal: io.signal,
+    onStep: (text) => {
+      if (!quiet) say(io.stderr, `▸ ${text}`);
+    },
+    ...(show ? { onLine: (text: string) => say(io.stderr, `  │ ${text}`) } : {}),
+    ...(v.builder ? { builder: v.builder as Builder } : {}),
+    ...(v["base-image"] ? { baseImage: v["base-image"] as string } : {}),
+    ...(main ? { main } : {}),
+  };
+}
+
 async function apply(
-  client: KlmsClient,
+  client: Awaited<ReturnType<typeof connect>>["client"],
   current: ToolRecord | undefined,
   fields: Fields,
   changes: Fields,
@@ -78,71 +223,33 @@ async function apply(
   return client.tools.patch(current.id, changes);
 }
 
-/** The tool entry's fields from the project: its declaration and package.json. */
-async function toolFields(cwd: string, main: string | undefined, tag: string | undefined): Promise<Fields> {
-  const pkg = readPackage(cwd);
-  const path = resolve(cwd, main ?? (pkg.main as string | undefined) ?? "dist/main.js");
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(
-      `cannot load the tool module ${path} (${(error as Error).message}): build it first (npm run build), or name it`,
-    );
+interface Outcome {
+  action: string;
+  dry: boolean;
+  name: string;
+  changes: Fields;
+  image: ImageReport | null;
+  id: string | null;
+  target: ImageTarget | undefined;
+  json: boolean;
+}
+
+function report(io: ClusterStreams, o: Outcome): void {
+  if (o.json) {
+    sayJson(io.stdout, { action: o.action, dryRun: o.dry, tool: o.name, id: o.id, changes: o.changes, image: o.image });
+    return;
   }
-  const tool = [mod.default, mod.tool].find(isToolDefinition);
-  if (!tool) throw new UsageError(`${path} exports no defineTool(...) tool`);
-  const { toolManifest } = await import("../manifest/manifest.js");
-  const m = toolManifest(tool);
-  if (!/^[a-z0-9_-]{2,100}$/.test(m.name))
-    throw new UsageError(`the tool's name "${m.name}" is not a catalog name: 2-100 of a-z, 0-9, _ and -`);
-  const repository = pkg.repository as string | { url?: string } | undefined;
-  const fields: Fields = {
-    name: m.name,
-    version: m.version ?? (pkg.version as string | undefined) ?? null,
-    notes: m.description ?? (pkg.description as string | undefined) ?? null,
-    programming_language: m.programming_language,
-    inputs: m.inputs,
-    outputs: m.outputs,
-    parameters: m.parameters,
-    profiles: { default: { image: tag ?? m.version ?? "latest" } },
-  };
-  const git = typeof repository === "string" ? repository : repository?.url;
-  if (git) fields.git_repository = git.replace(/^git\+/, "");
-  return fields;
+  if (o.image && o.target) say(io.stdout, describeImage(o.image, o.target, o.dry));
+  say(io.stdout, describeEntry(o.action, o.dry, o.name, o.changes));
 }
 
-function readPackage(cwd: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(resolve(cwd, "package.json"), "utf8")) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
+function describeImage(image: ImageReport, target: ImageTarget, dry: boolean): string {
+  if (dry) return `image ${image.reference} would be built and pushed (registry from ${target.source})`;
+  const digest = image.digest ? ` (${image.digest})` : "";
+  return `image ${image.reference} ${image.built ? "built and " : ""}pushed${digest}`;
 }
 
-/**
- * The fields whose value differs from the catalog's, compared as JSON with sorted keys: the
- * platform sorts every reply's keys (Flask's `sort_keys`, platform-api §1.2).
- */
-function changed(current: ToolRecord, fields: Fields): Fields {
-  const out: Fields = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (canonical(current[k] ?? null) !== canonical(v)) out[k] = v;
-  }
-  return out;
-}
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
-
-function describe(action: string, dry: boolean, name: string, changes: Fields): string {
+function describeEntry(action: string, dry: boolean, name: string, changes: Fields): string {
   const verb = dry ? "would be" : "was";
   if (action === "none") return `tool ${name} is up to date in the catalog`;
   const keys = Object.keys(changes).join(", ");

@@ -9,7 +9,8 @@ import { follow, summary } from "./task-follow.js";
 /** The help of `task run`. */
 export const TASK_RUN_HELP = `usage: klms-tool task run <tool> [options]
 
-Creates a task of <tool> (a name or id in the KLMS catalog) the way the platform's SDK does
+Creates a task of <tool> (a name or id in the KLMS catalog: klms-tool publish puts a tool
+project's image and entry there) the way the platform's SDK does
 (POST /api/v2/task with a TaskSpec body); the KLMS starts its Job. Without --wait or --follow it
 prints the task's id and returns.
 
