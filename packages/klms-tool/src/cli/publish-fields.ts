@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ToolRecord } from "../client/index.js";
+import { CATALOG_NAME, CATALOG_NAME_RULE } from "../contract/names.js";
 import { UsageError } from "./cluster-io.js";
 import { loadTool, ToolLoadError } from "./load-tool.js";
 
@@ -42,8 +43,8 @@ export async function toolFields(cwd: string, main: string | undefined, tag: str
   }
   const { toolManifest } = await import("../manifest/manifest.js");
   const m = toolManifest(tool);
-  if (!/^[a-z0-9_-]{2,100}$/.test(m.name))
-    throw new UsageError(`the tool's name "${m.name}" is not a catalog name: 2-100 of a-z, 0-9, _ and -`);
+  if (!CATALOG_NAME.test(m.name))
+    throw new UsageError(`the tool's name "${m.name}" is not a catalog name: ${CATALOG_NAME_RULE}`);
   const version = m.version ?? (pkg.version as string | undefined);
   const fields: Fields = {
     name: m.name,
