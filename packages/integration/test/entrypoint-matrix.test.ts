@@ -390,7 +390,9 @@ const rows: Row[] = [
     expect: {
       exit: 0,
       state: "succeeded",
-      metrics: { absolute_paths: true, same_folder: true, folder_mode: "700", input_mode: "600", cwd: WORKERS },
+      // The worker posts the modes as the strings "700" and "600"; the platform reads every metric
+      // back through ast.literal_eval (data-api src/sql_utils.py:1621-1638), so they come back as ints.
+      metrics: { absolute_paths: true, same_folder: true, folder_mode: 700, input_mode: 600, cwd: WORKERS },
     },
   },
   {

@@ -149,8 +149,9 @@ describe("klms-tool try with a running local KLMS, and the list of runs", () => 
       assert.deepEqual(state, { apiUrl, pid: process.pid });
 
       const stdout = new Watched();
-      const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=2"], { stdout, cwd: project });
-      assert.equal(code, 0, stdout.text);
+      const stderr = new Watched();
+      const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=2"], { stdout, stderr, cwd: project });
+      assert.equal(code, 0, `${stdout.text}\n${stderr.text}`);
       assert.match(
         stdout.text,
         new RegExp(`^Using the local KLMS of klms-tool dev at ${apiUrl} \\(pid ${process.pid};`),
