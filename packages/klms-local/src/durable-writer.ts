@@ -3,13 +3,13 @@
  * and its pods' `pods.json` on every state change of every task; done synchronously (write,
  * fsync, rename, folder fsync) that stalled every request while the disk flushed: with 50
  * concurrent tasks the event loop spent about a quarter of the batch in `fsyncSync` (see
- * packages/klms-local/README.md, "Durability"). Here each write runs on libuv's thread pool,
+ * packages/klms-local/README.md, "State on disk"). Here each write runs on libuv's thread pool,
  * and writes are coalesced:
  * - one write in flight per file; a write asked for meanwhile waits, and a later one replaces
  *   it (only the last content is written: every record is written whole, so nothing is lost);
  * - one folder fsync in flight per folder; the renames done meanwhile share the next one;
- * - at most {@link DurableWriterOptions.concurrency} files written at once, so the thread
- *   pool (4 threads by default) keeps room for the object store's file I/O and crypto.
+ * - at most {@link DurableWriterOptions.concurrency} files written or folders synced at once, so
+ *   the thread pool (4 threads by default) keeps room for the object store's file I/O and crypto.
  * Each write still leaves the old or the new content after a crash: a temp file beside the
  * target (mode 0600), fsync, rename over the target, fsync of the folder.
  */
@@ -21,7 +21,7 @@ import { dirname } from "node:path";
 export interface DurableWriterOptions {
   /** Where a failed write is reported (the file and the reason); default stderr. */
   warn?: (message: string) => void;
-  /** Files written at the same time, at most; default 2. */
+  /** Files written or folders synced at the same time, at most; default 2. */
   concurrency?: number;
 }
 
