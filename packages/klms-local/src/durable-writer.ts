@@ -212,15 +212,17 @@ async function replaceFile(file: string, text: string): Promise<void> {
     return open(temp, "w", 0o600);
   });
   try {
-    await handle.writeFile(text);
-    await handle.sync();
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
   } catch (error) {
-    await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
     throw error;
   }
-  await handle.close();
-  await rename(temp, file);
 }
 
 async function removeFile(file: string): Promise<void> {
