@@ -4,7 +4,6 @@
 // the catalog's answer times under load, the local KLMS's event-loop delay, the machine time and
 // the peak memory per task are reported.
 import { fork } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -16,50 +15,27 @@ const COUNTS = (process.env.BENCH_SCALE ?? (QUICK ? "10,50" : "10,50,200")).spli
 /** Between the starts of two catalog reads, ms. */
 const READ_INTERVAL_MS = 100;
 
-/** Resident memory (bytes) of this process and all its descendants but `except` (the catalog client), from /proc. */
-function treeRss(except) {
-  const children = new Map();
-  const rss = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, "utf8");
-      const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
-      rss.set(Number(name), Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let total = 0;
-  const stack = [process.pid];
-  while (stack.length) {
-    const pid = stack.pop();
-    if (pid === except) continue;
-    total += rss.get(pid) ?? 0;
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return total;
-}
+/** Between two samples of the memory of the local KLMS and its pods, ms. */
+const RSS_INTERVAL_MS = 250;
 
-/** Reads the task list every READ_INTERVAL_MS from another process until `stop()`; returns its answer times (ms) and failures. */
-function catalogLoad(klms) {
-  const reader = fork(join(root, "bench", "catalog-reader.mjs"), [klms.apiUrl, klms.token, String(READ_INTERVAL_MS)], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+/**
+ * Starts one of the bench's observers in its own process (so that its work does not run in the
+ * local KLMS's event loop); `stop()` asks it for its report.
+ */
+function observer(script, args) {
+  const child = fork(join(root, "bench", script), args.map(String), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const report = new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`bench/${script} ended (${code}) before it reported`)));
   });
-  const result = new Promise((resolve, reject) => {
-    reader.once("message", resolve);
-    reader.once("exit", (code) => reject(new Error(`the catalog reader ended (${code}) before it reported`)));
-  });
-  // Awaited by stop(); a reader that died early must not end the bench before that.
-  result.catch(() => undefined);
+  // Awaited by stop(); an observer that died early must not end the bench before that.
+  report.catch(() => undefined);
   return {
-    pid: reader.pid,
-    kill: () => reader.kill(),
-    stop: async () => {
-      reader.send("stop");
-      return result;
+    pid: child.pid,
+    kill: () => child.kill(),
+    stop: () => {
+      child.send("stop");
+      return report;
     },
   };
 }
@@ -67,18 +43,17 @@ function catalogLoad(klms) {
 async function once(n, image) {
   const { startLocalKlms } = await import("../packages/klms-local/dist/index.js");
   const klms = await startLocalKlms({ quiet: true });
-  let load;
+  const observers = [];
   try {
     const ids = [];
     for (let i = 0; i < n; i++) {
       const spec = { process_id: klms.processId, name: `t${i}`, datasets: {}, inputs: {}, outputs: {}, parameters: {} };
       ids.push((await klms.createTask(spec)).id);
     }
-    load = catalogLoad(klms);
-    let peak = 0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, treeRss(load.pid));
-    }, 250);
+    // The catalog client reads the task list every READ_INTERVAL_MS, one request at a time.
+    const load = observer("catalog-reader.mjs", [klms.apiUrl, klms.token, READ_INTERVAL_MS]);
+    const memory = observer("tree-rss.mjs", [process.pid, RSS_INTERVAL_MS, load.pid]);
+    observers.push(load, memory);
     // The local KLMS runs in this process: how late its event loop ran, i.e. how long a request waited at most.
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -99,7 +74,7 @@ async function once(n, image) {
     const runs = await Promise.all(started);
     const seconds = (performance.now() - t) / 1000;
     delay.disable();
-    clearInterval(sampler);
+    const { peak } = await memory.stop();
     const catalog = await load.stop();
     const server = process.cpuUsage(cpu0);
     const tasks = await Promise.all(ids.map((id) => klms.getTask(id)));
@@ -120,7 +95,7 @@ async function once(n, image) {
       catalog: { ...stats(catalog.times), failures: catalog.failures, requests: catalog.times.length },
     };
   } finally {
-    load?.kill();
+    for (const o of observers) o.kill();
     await klms.stop();
   }
 }
@@ -161,10 +136,10 @@ N no-op tasks started at once through the local KLMS's runner (pods at its defau
 each a real entrypoint process with the tool in a worker thread (the image's bundles), while a
 client in its own process reads the task list (\`GET /api/v2/tasks\`) every ${READ_INTERVAL_MS} ms, one
 request at a time. "per task" is the wall time over N (${cpus().length} cores); "peak RSS" the most the
-bench process (the local KLMS runs in it) and all the pods held at once, sampled every 250 ms;
-"KLMS CPU" the local KLMS's own CPU time (the bench process) for the whole batch; "event-loop
-delay" how late the local KLMS's event loop ran (p99 / max, 10 ms resolution): the longest any
-request waited for it.
+bench process (the local KLMS runs in it) and all the pods held at once, sampled every
+${RSS_INTERVAL_MS} ms by another process; "KLMS CPU" the local KLMS's own CPU time (the bench process)
+for the whole batch, serving the catalog reads included; "event-loop delay" how late the local
+KLMS's event loop ran (p99 / max, 10 ms resolution): the longest any request waited for it.
 
 | tasks | succeeded | output posted exactly once | listed by the catalog | total | per task | peak RSS | peak RSS per task | KLMS CPU | catalog reads | catalog median / p90 / max | KLMS event-loop delay p99 / max |
 |---|---|---|---|---|---|---|---|---|---|---|---|
