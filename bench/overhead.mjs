@@ -43,21 +43,30 @@ function imageDir(work) {
 function variants(work, python, execFileSync) {
   const image = imageDir(work);
   const pathWith = (bin) => `${dirname(bin)}:/usr/bin:/bin`;
-  const imageVariant = (label, bin, thread) => ({
-    name: thread
-      ? `image, tool in a worker thread (KLMS_WORKER_THREAD; ${label})`
-      : `image, tool as a child process (the default; ${label})`,
+  // How the image runs the tool: run.sh's default (its own process, started while the input is
+  // fetched: KLMS_WORKER_MODULE), a plain command after the input (KLMS_WORKER, the default
+  // before), or a worker thread (KLMS_WORKER_THREAD).
+  const modes = {
+    module: { name: "tool's process started ahead (KLMS_WORKER_MODULE, the default)", env: {} },
+    process: {
+      name: "tool as a command after the input (KLMS_WORKER)",
+      env: { KLMS_WORKER: "node bundle/tool/main.mjs" },
+    },
+    thread: {
+      name: "tool in a worker thread (KLMS_WORKER_THREAD)",
+      env: { KLMS_WORKER_THREAD: "bundle/tool/main.mjs" },
+    },
+  };
+  const imageVariant = (label, bin, mode) => ({
+    name: `image, ${modes[mode].name}; ${label}`,
+    mode,
     command: ["sh", join(image, "run.sh")],
     cwd: image,
-    env: {
-      PATH: pathWith(bin),
-      NODE_COMPILE_CACHE: join(image, ".node-cache"),
-      ...(thread ? { KLMS_WORKER_THREAD: "bundle/tool/main.mjs" } : {}),
-    },
+    env: { PATH: pathWith(bin), NODE_COMPILE_CACHE: join(image, ".node-cache"), ...modes[mode].env },
   });
   const nodes = [...(node24 ? [["Node 24", node24]] : []), ["Node 20", process.execPath]];
   const list = [];
-  for (const [label, bin] of nodes) list.push(imageVariant(label, bin, false), imageVariant(label, bin, true));
+  for (const [label, bin] of nodes) for (const mode of Object.keys(modes)) list.push(imageVariant(label, bin, mode));
   list.push({
     name: "klms-tool exec, unbundled, as in development (Node 20)",
     command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
