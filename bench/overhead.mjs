@@ -2,7 +2,7 @@
 // Python template as shipped (BENCH_TEMPLATE_DIR + BENCH_PYTHONPATH) and the stripped baseline.
 import { copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bundled, cli, log, ms, node24, RUNS, root, row, stats, timed, WARMUP } from "./lib.mjs";
+import { bundled, cli, log, ms, node24, RUNS, root, row, stats, taskEnv, timed, WARMUP } from "./lib.mjs";
 
 /** The Python that runs the baselines: BENCH_PYTHON, else Debian's (whose python3-* packages minio needs), else python3's real executable. */
 export function pythonFor(execFileSync) {
@@ -118,7 +118,7 @@ async function measureAll(klms, list) {
     for (const v of list) {
       let elapsed;
       if (v.bare) {
-        elapsed = timed(v.bare[0], v.bare.slice(1));
+        elapsed = timed(v.bare[0], v.bare.slice(1), { env: taskEnv() });
       } else {
         const { id } = await klms.createTask({
           process_id: klms.processId,
