@@ -64,6 +64,18 @@ export const OPTIONS = {
       "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
       "e.g. --worker-thread bundle/tool/main.mjs",
   },
+  workerModule: {
+    parts: ["entrypoint"],
+    flag: "--worker-module",
+    env: "KLMS_WORKER_MODULE",
+    unit: "module",
+    default: undefined,
+    doc:
+      "Run the tool module (built with klms-tool: it ends with main(import.meta, tool)) as a child Node process that starts " +
+      "while the input is fetched, rather than after it as --worker does: the two Node starts overlap. The process " +
+      "keeps every guarantee of --worker. The image's run.sh sets it to bundle/tool/main.mjs unless KLMS_WORKER or " +
+      "KLMS_WORKER_THREAD is set. e.g. --worker-module bundle/tool/main.mjs",
+  },
   gracePeriod: {
     parts: ["entrypoint", "worker"],
     flag: "--grace-period",
