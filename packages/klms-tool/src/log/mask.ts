@@ -76,16 +76,16 @@ export class Masker {
    * on the lines that cannot hold it, which is nearly all of them.
    */
   mask(text: string): string {
-    let spans: Array<[number, number]> | undefined;
+    const spans: Array<[number, number]> = [];
     for (const form of this.#forms.values()) {
       if (form.anchor !== "" && !text.includes(form.anchor)) continue;
       form.pattern ??= new RegExp(form.source, "g");
       form.pattern.lastIndex = 0;
       for (let match = form.pattern.exec(text); match; match = form.pattern.exec(text)) {
-        (spans ??= []).push([match.index, match.index + match[0].length]);
+        spans.push([match.index, match.index + match[0].length]);
       }
     }
-    return spans ? replaceSpans(text, spans) : text;
+    return spans.length > 0 ? replaceSpans(text, spans) : text;
   }
 
   /**

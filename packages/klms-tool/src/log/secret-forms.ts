@@ -201,12 +201,12 @@ function toSource(text: string): string {
   let from = 0;
   for (const match of text.matchAll(HEX_ESCAPE)) {
     source += quote(text.slice(from, match.index));
-    const escape = match[0];
-    source += escape.startsWith("%") ? "%" : "\\\\u";
-    for (const digit of escape.slice(escape.startsWith("%") ? 1 : 2)) {
+    const hex = match[0];
+    source += hex.startsWith("%") ? "%" : "\\\\u";
+    for (const digit of hex.slice(hex.startsWith("%") ? 1 : 2)) {
       source += digit >= "0" && digit <= "9" ? digit : `[${digit.toLowerCase()}${digit.toUpperCase()}]`;
     }
-    from = match.index + escape.length;
+    from = match.index + hex.length;
   }
   return source + quote(text.slice(from));
 }
