@@ -473,8 +473,11 @@ const rows: Row[] = [
     expect: {
       exit: 0,
       state: "failed",
+      // The runtime reports at its grace period (1 s); the entrypoint stops the thread 1 s later.
+      // On a loaded machine the thread may not have finished exiting by then (CI stop 18): either
+      // ending is right, so long as the runtime's own report is what the message carries.
       message:
-        /cancelled by SIGTERM: the worker thread exited with code 1\. The worker's own report said status "failed": "cancelled: received SIGTERM and the tool did not stop within 1 s"/,
+        /cancelled by SIGTERM: the worker thread (exited with code 1|was stopped after the grace period)\. The worker's own report said status "failed": "cancelled: received SIGTERM and the tool did not stop within 1 s"/,
     },
   },
   {
