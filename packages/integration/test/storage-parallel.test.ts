@@ -19,7 +19,14 @@ import { createStorage, type Storage, StorageError, type StorageOptions } from "
 
 const MiB = 1024 * 1024;
 /** Small parts and thresholds, so that a few MiB take the parallel paths. */
-const PARALLEL: StorageOptions = { partSize: MiB, concurrency: 4, rangedGetMinBytes: 2 * MiB, singlePutMaxBytes: MiB };
+const PARALLEL: StorageOptions = {
+  partSize: 5 * MiB,
+  uploadConcurrency: 4,
+  singlePutMaxBytes: MiB,
+  downloadConcurrency: 4,
+  downloadRangeSize: MiB,
+  rangedGetMinBytes: 2 * MiB,
+};
 
 function settings(endpoint: string, creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
   const u = new URL(endpoint);
