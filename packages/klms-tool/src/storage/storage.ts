@@ -337,7 +337,8 @@ export class Storage {
           throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
         },
       );
-      if (total < this.#tuning.singlePutMaxBytes) return this.#putFile(p, source, total, options);
+      // An empty file too: a multipart upload needs at least one part, and one of zero bytes is refused by some stores.
+      if (total < this.#tuning.singlePutMaxBytes || total === 0) return this.#putFile(p, source, total, options);
       // A larger file: its parts read from the file and sent concurrently (parallel-upload.ts).
       return this.#uploadParts(p, source, total, options);
     }

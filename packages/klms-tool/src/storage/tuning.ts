@@ -75,7 +75,7 @@ function check(name: TuningName, spec: OptionSpec, value: number): void {
   const what = count ? "a whole number" : "a whole number of bytes";
   throw new StorageError(
     "BadOption",
-    `the storage option ${name} must be ${what} ≥ ${min}, got ${JSON.stringify(value)}: ` +
+    `the storage option ${name} must be ${what} ≥ ${min}, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}: ` +
       `pass a valid ${name} to createStorage, or leave it out for the default (${String(spec.default)}); ` +
       `for task.storage set ${spec.env}`,
   );
