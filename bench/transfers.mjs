@@ -64,20 +64,23 @@ function ours(direction, target, file, server, options, prefix, limit) {
  * killed by its timeout leaves its parts): radosgw's in-memory OSD holds 3 GiB, less than one run
  * writes. Best effort, like any cleanup; what it could not delete is logged.
  */
-function cleanUp(server, auth, prefix, curlPrefix) {
+export function cleanUp(server, auth, prefix, curlPrefix) {
   const base = `${server.endpoint}/${server.bucket}`;
   const run = (args) => {
-    const all = [...curlPrefix, "curl", "-sf", "--max-time", "60", ...auth, ...args];
-    return execFileSync(all[0], all.slice(1), { encoding: "utf8" });
+    const all = [...curlPrefix, "curl", "-sSf", "--max-time", "60", ...auth, ...args];
+    return execFileSync(all[0], all.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   };
   try {
     const objects = run([`${base}?list-type=2&prefix=${encodeURIComponent(prefix)}`]);
     for (const [, key] of objects.matchAll(/<Key>([^<]+)<\/Key>/g)) run(["-X", "DELETE", `${base}/${key}`]);
-    const uploads = run([`${base}?uploads&prefix=${encodeURIComponent(prefix)}`]);
+    // curl signs the query as written (SigV4 wants its parameters sorted, each with "=").
+    const uploads = run([`${base}?prefix=${encodeURIComponent(prefix)}&uploads=`]);
     for (const [, key, id] of uploads.matchAll(/<Key>([^<]+)<\/Key>\s*<UploadId>([^<]+)<\/UploadId>/g))
       run(["-X", "DELETE", `${base}/${key}?uploadId=${encodeURIComponent(id)}`]);
   } catch (error) {
-    log(`transfers: cleaning up ${prefix} failed: ${String(error?.message ?? error).split("\n")[0]}`);
+    // curl's stderr, not the error's message: that holds the command line, credentials included.
+    const why = String(error?.stderr ?? "").trim() || `exit status ${error?.status}`;
+    log(`transfers: cleaning up ${prefix} failed: ${why.split("\n")[0]}`);
   }
 }
 
