@@ -99,9 +99,14 @@ function runsOf(work, server, file, mib, key, prefix, auth) {
     );
   const theirs = (kind, args) =>
     runs[kind].push(attempt(`${server.label} ${mib} MiB ${kind}`, limit, (timeout) => curl(prefix, args, timeout)));
+  // At most two copies on the store at once (curl's and the one being written): radosgw's
+  // in-memory OSD holds 3 GiB, and the 1 GiB rows once filled it.
+  const drop = (suffix) => cleanUp(server, auth, `${key}${suffix}`, prefix);
   for (let i = 0; i < TRANSFER_RUNS; i++) {
-    mine("up", "up", `s3://${bucket}/${key}`, "{}");
+    mine("up", "up", `s3://${bucket}/${key}-ours`, "{}");
+    drop("-ours");
     mine("upOne", "up", `s3://${bucket}/${key}-one`, ONE_STREAM);
+    drop("-one");
     theirs("upCurl", ["-sSf", ...auth, "-T", file, `${url}-curl`]);
     // All three downloads read the object curl wrote: the same object (a multipart one may be laid
     // out differently by the store), and one that does not depend on our upload having worked.
