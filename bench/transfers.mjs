@@ -177,6 +177,18 @@ function transferRow(results, label, mib, dir, a, one, curl) {
   return `| ${label} | ${mib} MiB | ${dir} | ${mbps(a)} | ${mbps(one)} | ${mbps(curl)} | **${shown(toCurl)}** | ${shown(toOne)} | ${mb(a)} | ${mb(one)} | ${mb(curl)} |`;
 }
 
+/** The kit's default strategies in words, from its configuration table (so that the text stays true). */
+async function defaults() {
+  // Imported here, not at the top: run.mjs builds the kit first when dist/ is missing.
+  const { formatDefault, OPTIONS } = await import("../packages/klms-tool/dist/config/options.js");
+  const d = (name) => formatDefault(OPTIONS[name]);
+  return (
+    `a file of ${d("singlePutMaxBytes")} or more up in ${d("partSize")} parts, ${d("uploadConcurrency")} at a time, ` +
+    `smaller ones in one PUT; an object of ${d("rangedGetMinBytes")} or more down as ${d("downloadConcurrency")} ` +
+    `parallel ranged GETs of ${d("downloadRangeSize")}`
+  );
+}
+
 /** The table's header (shared with the network benchmark). */
 export const TRANSFER_HEADER = `| store | size | direction | ours | ours, one stream | curl | ours / curl | ours / one stream | ours: peak RSS | one stream: peak RSS | curl: peak RSS |
 |---|---|---|---|---|---|---|---|---|---|---|`;
@@ -211,8 +223,7 @@ export async function transfers({ work, results }) {
 A file of random bytes uploaded, then downloaded to a file, ${TRANSFER_RUNS} run(s) of each, interleaved,
 the median reported; each transfer of ours in its own process (so that its peak RSS is its own),
 curl's measured by GNU time; all three downloads read the object curl uploaded. "ours" is the
-default strategy (a file of 256 MiB or more up in 8 MiB parts, 4 at a time; an object of 64 MiB or
-more down as 4 parallel ranged GETs of 8 MiB), "one stream" the same helpers with one PUT however
+default strategy (${await defaults()}), "one stream" the same helpers with one PUT however
 large the file and \`downloadConcurrency: 1\` (one PUT, one GET, as curl). A transfer that fails or
 takes longer than its timeout is shown as failed, with the error's first line. Goals: ours / curl at least 0.9
 (radosgw), ours above one stream from 256 MiB, peak RSS under 200 MB and flat as the object grows.
