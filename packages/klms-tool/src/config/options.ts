@@ -167,11 +167,15 @@ export const OPTIONS = {
     parts: ["storage"],
     env: "KLMS_S3_SINGLE_PUT_MAX",
     unit: "bytes",
-    default: 256 * MiB,
+    // One PUT measured faster than parts on this kit's benchmark machine, on radosgw and between
+    // network namespaces alike (BENCHMARKS.md, "Transfers"), so parts are kept for what one PUT
+    // cannot carry: S3 takes at most 5 GiB in one PUT.
+    default: 5 * 1024 * MiB,
     min: { value: 0 },
     doc:
-      "Files smaller than this go up in one streamed PUT (one stream, as curl -T); others in parts of the part size, " +
-      "upload concurrency at once.",
+      "Files smaller than this go up in one streamed PUT (one stream, as curl -T; S3 takes at most 5 GiB so); others in " +
+      "parts of the part size, upload concurrency at once. Parts are retried one by one: lower it where a failed " +
+      "multi-GiB PUT would cost more than parts do.",
   },
   downloadConcurrency: {
     parts: ["storage"],

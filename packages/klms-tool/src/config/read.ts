@@ -34,7 +34,7 @@ export interface Settings {
   partSize: number;
   /** Parts of one multipart upload sent at once. Default 4. */
   uploadConcurrency: number;
-  /** Bytes up to which a file goes up in one PUT. Default 256 MiB. */
+  /** Bytes up to which a file goes up in one PUT. Default 5 GiB. */
   singlePutMaxBytes: number;
   /** Ranges of one download in flight at once (1: one stream). Default 4. */
   downloadConcurrency: number;

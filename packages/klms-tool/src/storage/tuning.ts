@@ -20,7 +20,10 @@ export interface TuningOptions {
    * a stream (default 4, at least 1; `KLMS_S3_UPLOAD_CONCURRENCY`).
    */
   uploadConcurrency?: number;
-  /** Files smaller than this go up in one streamed PUT, others in parts (default 256 MiB; `KLMS_S3_SINGLE_PUT_MAX`). */
+  /**
+   * Files smaller than this go up in one streamed PUT, others in parts (default 5 GiB, S3's limit
+   * for one PUT: one PUT measured fastest; `KLMS_S3_SINGLE_PUT_MAX`).
+   */
   singlePutMaxBytes?: number;
   /**
    * Ranges of one download in flight at once, for objects of at least `rangedGetMinBytes`

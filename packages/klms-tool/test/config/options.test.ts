@@ -118,7 +118,7 @@ describe("every option reaches the part that uses it", () => {
     assert.deepEqual(read.options, {
       partSize: 16 * MiB,
       uploadConcurrency: 2,
-      singlePutMaxBytes: 256 * MiB,
+      singlePutMaxBytes: 5 * 1024 * MiB,
       downloadConcurrency: 4,
       downloadRangeSize: 8 * MiB,
       rangedGetMinBytes: 64 * MiB,

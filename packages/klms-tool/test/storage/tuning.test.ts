@@ -26,7 +26,7 @@ describe("transfer tuning", () => {
     assert.deepEqual(resolveTuning({}), {
       partSize: 8 * MiB,
       uploadConcurrency: 4,
-      singlePutMaxBytes: 256 * MiB,
+      singlePutMaxBytes: 5 * 1024 * MiB,
       downloadConcurrency: 4,
       downloadRangeSize: 8 * MiB,
       rangedGetMinBytes: 64 * MiB,
