@@ -1,7 +1,7 @@
 // Worker cold start: a no-op tool alone on input.json, node (bundled, unbundled) vs python3.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundled, log, ms, node24, RUNS, root, row, stats, timed, WARMUP } from "./lib.mjs";
+import { bundled, log, ms, node24, RUNS, root, row, stats, taskEnv, timed, WARMUP } from "./lib.mjs";
 import { pythonFor, templateMissing } from "./overhead.mjs";
 
 export async function coldstart({ work, execFileSync }) {
@@ -49,7 +49,7 @@ export async function coldstart({ work, execFileSync }) {
   for (let i = 0; i < WARMUP + RUNS * 2; i++) {
     for (const v of variants) {
       const t = timed(v.command, [...v.args, input, join(dir, "output.json")], {
-        env: { ...process.env, ...(v.env ?? {}) },
+        env: taskEnv(v.env),
       });
       if (i >= WARMUP) times.get(v.name).push(t);
     }

@@ -3,7 +3,7 @@
 // Node's compile cache, and what a worker thread's start adds.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { bundled, log, ms, node24, RUNS, root, row, stats, timed, WARMUP } from "./lib.mjs";
+import { bundled, log, ms, node24, RUNS, root, row, stats, taskEnv, timed, WARMUP } from "./lib.mjs";
 
 const THREAD = `const { Worker } = require("node:worker_threads"); new Worker("0", { eval: true });`;
 
@@ -13,8 +13,22 @@ export async function levers({ work }) {
   mkdirSync(join(dir, "cache"), { recursive: true });
   const entry = bundled(join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js"), dir);
   const dist = join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js");
+  // The tool's bundle, as `npm run bundle` makes it, by how it writes its schemas.
+  const tools = {
+    "no schema (bench/noop: zod never loads)": bundled(join(root, "bench", "noop", "main.mjs"), join(dir, "noop")),
+    'a schema, `import * as z from "klms-tool/zod"`': bundled(
+      join(root, "bench", "levers-tools", "zod-namespace.mjs"),
+      join(dir, "zod-namespace"),
+    ),
+    'a schema, `import { z } from "klms-tool"` (every zod locale)': bundled(
+      join(root, "bench", "levers-tools", "zod-named.mjs"),
+      join(dir, "zod-named"),
+    ),
+  };
   const variants = [];
   for (const [label, bin] of [...(node24 ? [["Node 24", node24]] : []), ["Node 20", process.execPath]]) {
+    for (const [what, file] of Object.entries(tools))
+      variants.push({ name: `tool bundle --help, ${what} (${label})`, command: bin, args: [file, "--help"] });
     variants.push(
       { name: `\`node -e 0\` (${label})`, command: bin, args: ["-e", "0"] },
       { name: `\`node -e 0\` + one worker thread started and ended (${label})`, command: bin, args: ["-e", THREAD] },
@@ -32,7 +46,7 @@ export async function levers({ work }) {
   const times = new Map(variants.map((v) => [v.name, []]));
   for (let i = 0; i < WARMUP + RUNS * 2; i++)
     for (const v of variants) {
-      const t = timed(v.command, v.args, { env: { ...process.env, ...(v.env ?? {}) } });
+      const t = timed(v.command, v.args, { env: taskEnv(v.env) });
       if (i >= WARMUP) times.get(v.name).push(t);
     }
   const rows = variants.map((v) => {
@@ -43,6 +57,8 @@ export async function levers({ work }) {
 
 ${RUNS * 2} runs each, interleaved. \`--help\` loads every module the entrypoint loads before its first
 request, then prints and exits: its time minus \`node -e 0\` is what the entrypoint's code costs to load.
+The same for the tool's bundle (its modules load, then \`main()\` prints its usage), by how the tool
+writes its parameter schema. Every process gets the task's environment (PATH, HOME, TMPDIR, LANG).
 
 | what | median | min | p90 |
 |---|---|---|---|

@@ -21,6 +21,17 @@ export function stats(values) {
 export const ms = (x) => `${x.toFixed(0)} ms`;
 export const log = (line) => process.stderr.write(`bench: ${line} (load ${loadavg()[0].toFixed(1)})\n`);
 
+/**
+ * The environment a task's processes get from the local KLMS's runner (and a pod from its image):
+ * PATH, HOME, the temporary directory and LANG, plus `extra`. Not the bench's own, where a
+ * variable such as NODE_EXTRA_CA_CERTS (set on some machines) makes every Node start slower.
+ */
+export function taskEnv(extra = {}) {
+  const env = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[name]) env[name] = process.env[name];
+  return { ...env, ...extra };
+}
+
 /** Runs a command and returns its wall time in ms; throws when it fails. */
 export function timed(command, args, options = {}) {
   const t = performance.now();

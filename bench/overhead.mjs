@@ -2,7 +2,7 @@
 // Python template as shipped (BENCH_TEMPLATE_DIR + BENCH_PYTHONPATH) and the stripped baseline.
 import { copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bundled, cli, log, ms, node24, RUNS, root, row, stats, timed, WARMUP } from "./lib.mjs";
+import { bundled, cli, log, ms, node24, RUNS, root, row, stats, taskEnv, timed, WARMUP } from "./lib.mjs";
 
 /** The Python that runs the baselines: BENCH_PYTHON, else Debian's (whose python3-* packages minio needs), else python3's real executable. */
 export function pythonFor(execFileSync) {
@@ -43,21 +43,30 @@ function imageDir(work) {
 function variants(work, python, execFileSync) {
   const image = imageDir(work);
   const pathWith = (bin) => `${dirname(bin)}:/usr/bin:/bin`;
-  const imageVariant = (label, bin, thread) => ({
-    name: thread
-      ? `image, tool in a worker thread (KLMS_WORKER_THREAD; ${label})`
-      : `image, tool as a child process (the default; ${label})`,
+  // How the image runs the tool: run.sh's default (its own process, started while the input is
+  // fetched: KLMS_WORKER_MODULE), a plain command after the input (KLMS_WORKER, the default
+  // before), or a worker thread (KLMS_WORKER_THREAD).
+  const modes = {
+    module: { name: "tool's process started ahead (KLMS_WORKER_MODULE, the default)", env: {} },
+    process: {
+      name: "tool as a command after the input (KLMS_WORKER)",
+      env: { KLMS_WORKER: "node bundle/tool/main.mjs" },
+    },
+    thread: {
+      name: "tool in a worker thread (KLMS_WORKER_THREAD)",
+      env: { KLMS_WORKER_THREAD: "bundle/tool/main.mjs" },
+    },
+  };
+  const imageVariant = (label, bin, mode) => ({
+    name: `image, ${modes[mode].name}; ${label}`,
+    mode,
     command: ["sh", join(image, "run.sh")],
     cwd: image,
-    env: {
-      PATH: pathWith(bin),
-      NODE_COMPILE_CACHE: join(image, ".node-cache"),
-      ...(thread ? { KLMS_WORKER_THREAD: "bundle/tool/main.mjs" } : {}),
-    },
+    env: { PATH: pathWith(bin), NODE_COMPILE_CACHE: join(image, ".node-cache"), ...modes[mode].env },
   });
   const nodes = [...(node24 ? [["Node 24", node24]] : []), ["Node 20", process.execPath]];
   const list = [];
-  for (const [label, bin] of nodes) list.push(imageVariant(label, bin, false), imageVariant(label, bin, true));
+  for (const [label, bin] of nodes) for (const mode of Object.keys(modes)) list.push(imageVariant(label, bin, mode));
   list.push({
     name: "klms-tool exec, unbundled, as in development (Node 20)",
     command: [process.execPath, cli, "exec", "--worker", "node main.mjs"],
@@ -109,7 +118,7 @@ async function measureAll(klms, list) {
     for (const v of list) {
       let elapsed;
       if (v.bare) {
-        elapsed = timed(v.bare[0], v.bare.slice(1));
+        elapsed = timed(v.bare[0], v.bare.slice(1), { env: taskEnv() });
       } else {
         const { id } = await klms.createTask({
           process_id: klms.processId,

@@ -7,7 +7,8 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { defineTool, main, z } from "klms-tool";
+import { defineTool, main } from "klms-tool";
+import * as z from "klms-tool/zod";
 import { readNumericColumns } from "./csv.js";
 import { matrixToCsv } from "./matrix-csv.js";
 import { correlationMatrix } from "./stats.js";

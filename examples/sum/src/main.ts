@@ -1,5 +1,6 @@
 /** The Python template's example, as a typed tool: parameters x and y, metric z = x + y. */
-import { defineTool, main, z } from "klms-tool";
+import { defineTool, main } from "klms-tool";
+import * as z from "klms-tool/zod";
 
 const tool = defineTool({
   name: "sum",

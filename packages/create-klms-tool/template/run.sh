@@ -10,10 +10,13 @@ set -eu
 cd "$(dirname "$0")"
 # In the image: the bundles made by `npm run bundle` (the tool split so that the AWS SDK is
 # parsed only when the tool touches the store). Elsewhere: the installed packages.
-# The tool runs as a child process (KLMS_WORKER), or in a worker thread of the entrypoint when
-# the image sets KLMS_WORKER_THREAD (see the Dockerfile and the README).
+# The tool runs as a child process started while the input is fetched (KLMS_WORKER_MODULE), or
+# in a worker thread of the entrypoint when the image sets KLMS_WORKER_THREAD, or as any command
+# when it sets KLMS_WORKER (see the Dockerfile and the README).
 if [ -f bundle/entrypoint.mjs ]; then
-  export KLMS_WORKER="${KLMS_WORKER:-node bundle/tool/main.mjs}"
+  if [ -z "${KLMS_WORKER:-}${KLMS_WORKER_THREAD:-}" ]; then
+    export KLMS_WORKER_MODULE="${KLMS_WORKER_MODULE:-bundle/tool/main.mjs}"
+  fi
   exec node bundle/entrypoint.mjs "$@"
 fi
 exec node node_modules/klms-tool/dist/cli/main.js exec "$@"

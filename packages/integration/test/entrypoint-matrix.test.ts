@@ -52,6 +52,8 @@ interface Row {
   worker?: string;
   /** Run this tool module with --worker-thread instead of a --worker command. */
   thread?: string;
+  /** Run this tool module with --worker-module (its own process, started ahead of the input). */
+  module?: string;
   /** Options of the entrypoint's own Node (before the script). */
   nodeFlags?: string[];
   flags?: string[];
@@ -492,8 +494,55 @@ const rows: Row[] = [
     jobArgs: (k, t) => [`Bearer ${unverifiableJwt()}`, `${k.apiUrl}/`, t.id, t.signature],
     expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401/ },
   },
+  // The tool's own process started ahead of its input (--worker-module): a process's guarantees.
+  {
+    name: "worker module: success in its own process, started ahead of the input, every credential masked",
+    module: `${TOOLS}/thread-ok.mjs`,
+    expect: {
+      exit: 0,
+      state: "succeeded",
+      message: /^used key \*\*\*$/,
+      stdout: /tool: started; minio id=\*\*\* key=\*\*\* skey=\*\*\*/,
+      stderr:
+        /worker starting command="node [^"]*\/tools\/thread-ok\.mjs" spawned="before the input"[\s\S]*the worker exited with code 0/,
+      metrics: { main_thread: true, groups: 1 },
+    },
+    check: (r) => assert.match(r.stdout, /tool: start pipe variable: none/),
+  },
+  {
+    name: "worker module: the module fails to load",
+    module: `${TOOLS}/broken-import.mjs`,
+    expect: {
+      exit: 0,
+      state: "failed",
+      message: /worker "node [^"]*\/tools\/broken-import\.mjs" could not be started \(the module failed to load/,
+      error: /JSON/,
+    },
+  },
+  {
+    name: "worker module: a module that never calls main() is refused with the fix",
+    module: `${TOOLS}/plain.mjs`,
+    expect: { exit: 0, state: "failed", message: /did not call main\(import\.meta, tool\).*--worker "node / },
+  },
+  {
+    name: "worker module: the token is refused; the process started ahead is stopped, nothing is left running",
+    module: `${TOOLS}/thread-ok.mjs`,
+    env: { ROW_MARK: "klms-matrix-module-refused" },
+    jobArgs: (k, t) => [`Bearer ${unverifiableJwt()}`, `${k.apiUrl}/`, t.id, t.signature],
+    expect: { exit: 3, state: "failed", message: /could not be fetched: .*HTTP 401/ },
+    check: () => assert.deepEqual(processesMarked("ROW_MARK=klms-matrix-module-refused"), []),
+  },
+  {
+    name: "worker module: SIGTERM while the input is fetched: reported, the waiting process stopped",
+    module: `${TOOLS}/thread-ok.mjs`,
+    env: { ROW_MARK: "klms-matrix-module-early" },
+    faults: (t) => [{ match: `/${t.id}/${t.signature}/input`, delayMs: 20_000 }],
+    during: sigtermOnce(/task starting/),
+    expect: { exit: 0, state: "failed", message: /cancelled by SIGTERM before the worker started/ },
+    check: () => assert.deepEqual(processesMarked("ROW_MARK=klms-matrix-module-early"), []),
+  },
   // Fault classes (issue 12): each row failed before its fix.
-  ...(["process", "thread"] as const).flatMap((mode): Row[] => [
+  ...(["process", "module", "thread"] as const).flatMap((mode): Row[] => [
     {
       name: `${mode}: 2,000 lines then process.exit(0): every line reaches the log`,
       ...tool(mode, "many-lines.mjs"),
@@ -731,7 +780,11 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         CLI,
         "exec",
         ...FAST,
-        ...(row.thread ? ["--worker-thread", row.thread] : ["--worker", row.worker ?? "node succeed.mjs"]),
+        ...(row.thread
+          ? ["--worker-thread", row.thread]
+          : row.module
+            ? ["--worker-module", row.module]
+            : ["--worker", row.worker ?? "node succeed.mjs"]),
         ...(row.flags ?? []),
       ];
       const run = start(klms, task, command, row);
@@ -789,9 +842,25 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
   }
 });
 
-/** A row's worker: the tool module as a process (`node <module>`) or in a worker thread. */
-function tool(mode: "process" | "thread", module: string): Pick<Row, "worker" | "thread"> {
-  return mode === "thread" ? { thread: `${TOOLS}/${module}` } : { worker: `node ${TOOLS}/${module}` };
+/** A row's worker: the tool module as a process (`node <module>`), started ahead of its input, or in a worker thread. */
+function tool(mode: "process" | "module" | "thread", module: string): Pick<Row, "worker" | "thread" | "module"> {
+  if (mode === "thread") return { thread: `${TOOLS}/${module}` };
+  if (mode === "module") return { module: `${TOOLS}/${module}` };
+  return { worker: `node ${TOOLS}/${module}` };
+}
+
+/** The processes whose environment holds `mark` (a row's own variable): what a run left running. */
+function processesMarked(mark: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(mark) && isRunning(Number(pid)))
+        found.push(Number(pid));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
 }
 
 /** The "line NNNN" lines of many-lines.mjs that reached the log, each whole. */

@@ -3,15 +3,21 @@
  * tool, run it, the task and its files, the object store, the errors and the exit codes.
  *
  * ```ts
- * import { defineTool, main, z } from "klms-tool";
+ * import { defineTool, main } from "klms-tool";
+ * import * as z from "klms-tool/zod";
  * const tool = defineTool({ name: "my-tool", parameters: z.object({ x: z.number() }), async run(task) { … } });
  * export default tool;
  * main(import.meta, tool);
  * ```
  *
  * The other tiers: `klms-tool/contract` (the platform's input and output rules, for programs
- * that check task files), `klms-tool/client` (the Data API client), `klms-tool/cli` (the CLI as
+ * that check task files), `klms-tool/zod` (the runtime's zod, for parameter schemas), `klms-tool/client` (the Data API client), `klms-tool/cli` (the CLI as
  * a function) and `klms-tool/internal` (for the kit's own packages only; no stability promise).
+ */
+/**
+ * All of zod as one object. Prefer `import * as z from "klms-tool/zod"`: a bundler keeps only
+ * what the tool uses from that, while this object holds every zod locale (about 600 KB more in
+ * the tool's bundle, loaded by every task). Kept so that existing tools still build.
  */
 export { z } from "zod";
 export { TaskInputError } from "./contract/errors.js";

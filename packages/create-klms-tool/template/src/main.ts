@@ -6,7 +6,8 @@
  * Try it: `npm test` runs it as a real task against a local KLMS; `npm start` builds it and runs
  * it on fixtures/input.json (a task input in the platform's shape) the same way.
  */
-import { defineTool, main, z } from "klms-tool";
+import { defineTool, main } from "klms-tool";
+import * as z from "klms-tool/zod";
 
 const tool = defineTool({
   // The tool's name in the KLMS catalog: 2 to 100 of a-z, 0-9, "_" and "-".

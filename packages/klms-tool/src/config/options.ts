@@ -63,9 +63,21 @@ export const OPTIONS = {
     default: undefined,
     doc:
       "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
-      "it loads while the input is fetched, and saves a Node start (60 to 90 ms, a sixth of a no-op task). A crash in native code " +
+      "it loads while the input is fetched, and no second Node starts (BENCHMARKS.md measures each mode). A crash in native code " +
       "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
       "e.g. --worker-thread bundle/tool/main.mjs",
+  },
+  workerModule: {
+    parts: ["entrypoint"],
+    flag: "--worker-module",
+    env: "KLMS_WORKER_MODULE",
+    unit: "module",
+    default: undefined,
+    doc:
+      "Run the tool module (built with klms-tool: it ends with main(import.meta, tool)) as a child Node process that starts " +
+      "while the input is fetched, rather than after it as --worker does: the two Node starts overlap. The process " +
+      "keeps every guarantee of --worker. The image's run.sh sets it to bundle/tool/main.mjs unless KLMS_WORKER or " +
+      "KLMS_WORKER_THREAD is set. e.g. --worker-module bundle/tool/main.mjs",
   },
   gracePeriod: {
     parts: ["entrypoint", "worker"],

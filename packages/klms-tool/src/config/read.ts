@@ -14,6 +14,7 @@ export interface Settings {
   worker: string;
   /** The tool module to run in a worker thread; undefined: a process. */
   workerThread: string | undefined;
+  workerModule: string | undefined;
   /** Seconds the worker may take to stop after a cancellation. Default 10. */
   gracePeriod: number;
   /** Seconds the whole task may take; undefined: no limit (0 is read as none). */

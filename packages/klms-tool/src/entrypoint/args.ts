@@ -20,6 +20,8 @@ export interface EntrypointOptions {
   worker: string[];
   /** The tool module to run in a worker thread of the entrypoint instead of a process (`--worker-thread`). */
   workerThread?: string;
+  /** The tool module to run as a process started ahead of the input (`--worker-module`); `worker` is then `node <module>`. */
+  workerModule?: string;
   /** `--grace-period` in milliseconds (the table's `gracePeriod`, default 10 s). */
   gracePeriodMs: number;
   /** `--timeout` in milliseconds: overall limit for the task; undefined for none. */
@@ -58,6 +60,9 @@ export const ENTRYPOINT_DEFAULTS = {
 
 /** The options that have a `klms-tool exec` flag. */
 type FlaggedName = { [K in OptionName]: (typeof OPTIONS)[K] extends { flag: string } ? K : never }[OptionName];
+
+/** The three ways to run the tool, of which one is chosen. */
+const WORKER_CHOICES = ["worker", "workerModule", "workerThread"] as const;
 
 /** The options of `klms-tool exec` that have a flag, in the table's order. */
 const FLAGGED = (Object.keys(OPTIONS) as OptionName[]).filter((name) => "flag" in OPTIONS[name]) as FlaggedName[];
@@ -132,16 +137,23 @@ function readFlagged(
     const value = values[OPTIONS[name].flag.slice(2)];
     if (typeof value === "string") flags[name] = value;
   }
-  if (flags.worker !== undefined && flags.workerThread !== undefined) {
-    throw new Error("--worker and --worker-thread exclude each other: run the tool as a process or in a thread");
+  const given = WORKER_CHOICES.filter((name) => flags[name] !== undefined);
+  if (given.length > 1) {
+    throw new Error(
+      `${given.map((name) => OPTIONS[name].flag).join(" and ")} exclude each other: choose how the tool runs (a command, a module in its own process, or a module in a thread)`,
+    );
   }
-  // --worker on the command line beats a thread asked for by the environment.
-  const threadEnv = flags.worker === undefined ? env : { ...env, [OPTIONS.workerThread.env]: undefined };
-  const { values: o } = readOptions(FLAGGED, threadEnv, flags);
-  if (o.workerThread !== undefined && o.workerThread.trim() === "") {
-    throw new Error("--worker-thread: the module is empty");
+  // A choice on the command line beats the environment's; in the environment, the thread beats
+  // the module, which beats the command (run.sh sets the module only when neither other is set).
+  const chosenEnv =
+    given.length === 0 ? env : { ...env, [OPTIONS.workerThread.env]: undefined, [OPTIONS.workerModule.env]: undefined };
+  const { values: o } = readOptions(FLAGGED, chosenEnv, flags);
+  for (const name of ["workerThread", "workerModule"] as const) {
+    if (o[name] !== undefined && o[name].trim() === "") throw new Error(`${OPTIONS[name].flag}: the module is empty`);
   }
-  const worker = o.workerThread !== undefined ? [o.workerThread] : splitCommand(o.worker);
+  const module = o.workerThread ?? o.workerModule;
+  const worker =
+    o.workerThread !== undefined ? [o.workerThread] : module !== undefined ? ["node", module] : splitCommand(o.worker);
   if (worker.length === 0) throw new Error("--worker: the command is empty");
   const options: Omit<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> = {
     worker,
@@ -151,6 +163,7 @@ function readFlagged(
     retryDelayMs: Math.round(o.retryDelay * 1000),
   };
   if (o.workerThread !== undefined) options.workerThread = o.workerThread;
+  else if (o.workerModule !== undefined) options.workerModule = o.workerModule;
   if (o.timeout !== undefined) options.timeoutMs = Math.round(o.timeout * 1000);
   return options;
 }

@@ -26,7 +26,7 @@ import {
   watchCancellation,
 } from "./signals.js";
 import { summarizeInput } from "./summary.js";
-import { superviseWorker, type WorkerEnd } from "./supervisor.js";
+import { superviseWorker, type WorkerEnd, WorkerProcess } from "./supervisor.js";
 import { WorkerThread } from "./thread.js";
 import { withUsage } from "./usage.js";
 import { readOutputFile } from "./worker-output.js";
@@ -212,6 +212,8 @@ class TaskRun {
   #workspace: Workspace | undefined;
   /** With `--worker-thread`: the tool, loading from the start so that it is ready when the input is. */
   #thread: WorkerThread | undefined;
+  /** With `--worker-module`: the tool's process, started (and loading) before the input is fetched. */
+  #process: WorkerProcess | undefined;
 
   constructor(run: TaskRunParts) {
     this.options = run.options;
@@ -264,11 +266,22 @@ class TaskRun {
         masker: this.masker,
       });
     }
+    if (options.workerModule) {
+      this.#process = new WorkerProcess({
+        command: options.worker,
+        cwd: this.io.cwd ?? process.cwd(),
+        env: workerEnv(this.env, options),
+        stdout: this.stdout,
+        stderr: this.stderr,
+        masker: this.masker,
+      });
+    }
     try {
       return await this.fetchAndRun();
     } finally {
-      // A thread whose task never started (input refused, cancelled early) must not outlive the run.
+      // A worker whose task never started (input refused, cancelled early) must not outlive the run.
       await this.#thread?.dispose();
+      await this.#process?.dispose();
     }
   }
 
@@ -323,6 +336,15 @@ class TaskRun {
     if (this.#thread) {
       log.info("worker starting", { thread: options.workerThread });
       worker = await this.#thread.run({
+        inputPath,
+        outputPath,
+        gracePeriodMs: options.gracePeriodMs,
+        cancellation: this.cancellation,
+        log,
+      });
+    } else if (this.#process) {
+      log.info("worker starting", { command: options.worker.join(" "), spawned: "before the input" });
+      worker = await this.#process.run({
         inputPath,
         outputPath,
         gracePeriodMs: options.gracePeriodMs,

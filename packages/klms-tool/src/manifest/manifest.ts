@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ToolDefinition } from "../tool/define.js";
 
 /** A tool's declaration in the shape of the catalog's tool fields, with JSON Schemas. */

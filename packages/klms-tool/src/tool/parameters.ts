@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type * as z from "zod";
 import { KlmsError } from "../errors.js";
 
 /** Raised when the task's parameters do not match the tool's schema; lists every problem. */
@@ -70,9 +70,11 @@ export function parseParameters<S extends z.ZodType>(
 function declaredKeys(schema: z.ZodType): string[] | undefined {
   let s: z.ZodType = schema;
   // Unwrap wrappers that keep an object's shape (default, optional, pipe input).
+  // Read from zod's definition rather than `instanceof z.ZodObject`, so that this module does not
+  // load zod: a tool without schemas then never does (about 40 ms per task, BENCHMARKS.md).
   for (let i = 0; i < 5; i++) {
-    if (s instanceof z.ZodObject) return Object.keys(s.shape);
     const def = (s as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === "object" && isRecord(def.shape)) return Object.keys(def.shape);
     const inner = (def.innerType ?? def.in) as z.ZodType | undefined;
     if (!inner) return undefined;
     s = inner;
@@ -169,4 +171,8 @@ function formatIssues(issues: z.core.$ZodIssue[], value: unknown): string {
     return `- ${pathName(issue.path)}: ${message}${shown}`;
   });
   return `invalid parameters:\n${lines.join("\n")}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
 }

@@ -1,6 +1,8 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ExitCode } from "../exit-codes.js";
+import { servePrestart } from "./prestart.js";
+import { startPipe } from "./start-pipe.js";
 import { isWorkerThread, serveThread } from "./thread.js";
 import { type RunnableTool, runWorker } from "./worker.js";
 
@@ -13,7 +15,8 @@ contract). The output file is always written, also when the tool fails.`;
  * Runs the tool when its module is the program Node started (`node dist/main.js input.json
  * output.json`), and does nothing when the module is imported (by tests, `klms-tool run`, or
  * `klms-tool manifest`). Put it at the end of `src/main.ts`: `main(import.meta, tool)`.
- * In a worker thread started by `klms-tool exec --worker-thread`, it serves the entrypoint instead.
+ * In a worker thread started by `klms-tool exec --worker-thread`, or a process started ahead of its
+ * input by `--worker-module`, it serves the entrypoint instead (the paths come from it).
  */
 export function main(meta: ImportMeta, tool: RunnableTool): void {
   if (isWorkerThread()) {
@@ -21,6 +24,11 @@ export function main(meta: ImportMeta, tool: RunnableTool): void {
     return;
   }
   if (!isProgram(meta.url)) return;
+  const pipe = startPipe();
+  if (pipe !== undefined) {
+    servePrestart(tool, pipe);
+    return;
+  }
   const args = process.argv.slice(2);
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);

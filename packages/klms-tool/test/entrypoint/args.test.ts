@@ -106,6 +106,46 @@ describe("parseEntrypointArgs", () => {
     assert.equal(none.kind === "run" && none.options.workerThread, undefined);
   });
 
+  it("runs the tool module in its own process, started ahead, with --worker-module or KLMS_WORKER_MODULE", () => {
+    const fromArgs = parseEntrypointArgs(["--worker-module", "bundle/tool/main.mjs", ...FOUR], {});
+    assert.equal(fromArgs.kind, "run");
+    if (fromArgs.kind === "run") {
+      assert.equal(fromArgs.options.workerModule, "bundle/tool/main.mjs");
+      assert.equal(fromArgs.options.workerThread, undefined);
+      assert.deepEqual(fromArgs.options.worker, ["node", "bundle/tool/main.mjs"]);
+    }
+    // In the environment the thread beats the module, which beats the command (run.sh's order).
+    const fromEnv = parseEntrypointArgs(FOUR, { KLMS_WORKER_MODULE: "m.mjs", KLMS_WORKER: "python3 main.py" });
+    assert.equal(fromEnv.kind === "run" && fromEnv.options.workerModule, "m.mjs");
+    const thread = parseEntrypointArgs(FOUR, { KLMS_WORKER_MODULE: "m.mjs", KLMS_WORKER_THREAD: "t.mjs" });
+    assert.equal(thread.kind === "run" && thread.options.workerThread, "t.mjs");
+    assert.equal(thread.kind === "run" && thread.options.workerModule, undefined);
+    // Any choice on the command line beats the environment's.
+    for (const flags of [
+      ["--worker", "python3 main.py"],
+      ["--worker-thread", "t.mjs"],
+    ]) {
+      const overridden = parseEntrypointArgs([...flags, ...FOUR], { KLMS_WORKER_MODULE: "m.mjs" });
+      assert.equal(overridden.kind === "run" && overridden.options.workerModule, undefined, flags.join(" "));
+    }
+  });
+
+  it("refuses two ways to run the tool at once, and an empty module", () => {
+    const pairs = [
+      [["--worker", "node a.js", "--worker-module", "a.js"], /--worker and --worker-module exclude each other/],
+      [
+        ["--worker-module", "a.js", "--worker-thread", "a.js"],
+        /--worker-module and --worker-thread exclude each other/,
+      ],
+    ] as const;
+    for (const [flags, error] of pairs) {
+      const parsed = parseEntrypointArgs([...flags, ...FOUR], {});
+      assert.match(parsed.kind === "usage" ? parsed.error : "", error);
+    }
+    const empty = parseEntrypointArgs(["--worker-module", " ", ...FOUR], {});
+    assert.match(empty.kind === "usage" ? empty.error : "", /--worker-module: the module is empty/);
+  });
+
   it("refuses --worker with --worker-thread, and an empty module", () => {
     const both = parseEntrypointArgs(["--worker", "node a.js", "--worker-thread", "a.js", ...FOUR], {});
     assert.equal(both.kind, "usage");

@@ -7,7 +7,8 @@
  * it on fixtures/input.json (a task input in the platform's shape) the same way.
  */
 import { parse } from "csv-parse";
-import { defineTool, main, z } from "klms-tool";
+import { defineTool, main } from "klms-tool";
+import * as z from "klms-tool/zod";
 
 /** Running statistics of one column. */
 interface Column {
