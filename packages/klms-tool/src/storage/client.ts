@@ -98,7 +98,7 @@ export async function createS3Client(settings: MinioSettings, options: S3ClientO
     // round trip before the body; a multipart upload then paid a TCP handshake, a cold window and
     // an extra round trip per part (measured: 67 against 86 MB/s to radosgw, 256 MiB in parts).
     // What it saves, a body not sent to a store that refuses it, is one part's worth at most.
-    expectContinueHeader: Boolean(process.env.XFER_EXPECT),
+    expectContinueHeader: false,
   });
   // The SDK's middleware types are generic over every command's input and output; this one only
   // touches the request's headers.
