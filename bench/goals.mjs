@@ -18,7 +18,12 @@ export function goals(results) {
     );
   }
   for (const store of [...new Set(results.transfers.map((t) => t.store))]) {
-    const list = results.transfers.filter((t) => t.store === store);
+    const all = results.transfers.filter((t) => t.store === store);
+    // A failed transfer has no ratio: it misses every goal it is part of, and is named.
+    for (const f of all.filter((t) => t.failed))
+      rows.push(row([`transfers complete: ${store} ${f.mib} MiB ${f.direction}`, `failed: ${f.failed}`, yes(false)]));
+    const list = all.filter((t) => !Number.isNaN(t.toCurl));
+    if (!list.length) continue;
     const worst = list.reduce((a, b) => (b.toCurl < a.toCurl ? b : a));
     rows.push(
       row([
@@ -27,7 +32,7 @@ export function goals(results) {
         yes(store === "radosgw" || store.startsWith("netns") ? worst.toCurl >= 0.9 : undefined),
       ]),
     );
-    const big = list.filter((t) => t.mib >= 256);
+    const big = list.filter((t) => t.mib >= 256 && !Number.isNaN(t.toOne));
     if (big.length) {
       const least = big.reduce((a, b) => (b.toOne < a.toOne ? b : a));
       rows.push(
@@ -38,7 +43,9 @@ export function goals(results) {
         ]),
       );
     }
-    const rss = Math.max(...list.map((t) => t.rss));
+    const measuredRss = list.filter((t) => t.rss > 0).map((t) => t.rss);
+    if (!measuredRss.length) continue;
+    const rss = Math.max(...measuredRss);
     rows.push(row([`peak RSS ≤ 200 MB: ${store}`, `${(rss / 1e6).toFixed(0)} MB`, yes(rss <= 200e6)]));
   }
   for (const s of results.scale) {

@@ -50,7 +50,10 @@ export function measured(command, args, env = {}) {
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = (performance.now() - t) / 1000;
-  if (r.status !== 0) throw new Error(`${command} ${args.slice(0, 3).join(" ")} failed: ${r.stderr}`);
+  if (r.status !== 0) {
+    const error = new Error(`${command} ${args.slice(0, 3).join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
+    throw Object.assign(error, { status: r.status, stderr: r.stderr ?? "" });
+  }
   const kb = Number(r.stderr.trim().split("\n").pop());
   return { seconds, maxRssBytes: kb * 1024, stdout: r.stdout };
 }

@@ -277,7 +277,7 @@ describe("storage faults against the embedded object store", () => {
     );
     aborted.push(key);
     // The same in parts (a file over singlePutMaxBytes). The first progress event comes when a
-    // part is stored; by then at most queueSize + 1 parts (25 MiB) of the 60 have been read.
+    // part is stored; by then at most uploadConcurrency + 1 parts (40 MiB) of the 60 have been read.
     const parts = make({ singlePutMaxBytes: 5 * MiB });
     try {
       await writeFile(file, Buffer.alloc(60 * MiB, 3));

@@ -12,6 +12,7 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { type ObjectStore, startObjectStore } from "../../klms-local/src/object-store.ts";
 import type { MinioSettings } from "../../klms-tool/src/contract/minio.ts";
@@ -19,7 +20,14 @@ import { createStorage, type Storage, StorageError, type StorageOptions } from "
 
 const MiB = 1024 * 1024;
 /** Small parts and thresholds, so that a few MiB take the parallel paths. */
-const PARALLEL: StorageOptions = { partSize: MiB, concurrency: 4, rangedGetMinBytes: 2 * MiB, singlePutMaxBytes: MiB };
+const PARALLEL: StorageOptions = {
+  partSize: 5 * MiB,
+  uploadConcurrency: 4,
+  singlePutMaxBytes: MiB,
+  downloadConcurrency: 4,
+  downloadRangeSize: MiB,
+  rangedGetMinBytes: 2 * MiB,
+};
 
 function settings(endpoint: string, creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
   const u = new URL(endpoint);
@@ -146,6 +154,40 @@ function parallelSuite(name: string, connect: () => Promise<Server>) {
         done: 9 * MiB + 12_345,
         total: 9 * MiB + 12_345,
       });
+    });
+
+    // Every upload strategy (one PUT, parts one or four at a time, a stream through lib-storage)
+    // and every download strategy (one GET, parallel ranges) with sizes around the 5 MiB part and
+    // the 1 MiB range boundaries, and an empty file.
+    const UPLOADS: Record<string, (file: string) => [StorageOptions, string | (() => Readable)]> = {
+      "one PUT": (file) => [{ ...PARALLEL, singlePutMaxBytes: 64 * MiB }, file],
+      "parts, one at a time": (file) => [{ ...PARALLEL, uploadConcurrency: 1 }, file],
+      "parts, four at a time": (file) => [PARALLEL, file],
+      "a stream": (file) => [PARALLEL, () => createReadStream(file)],
+    };
+    const DOWNLOADS: Record<string, StorageOptions> = {
+      "one GET": { ...PARALLEL, downloadConcurrency: 1 },
+      "parallel ranges": { ...PARALLEL, rangedGetMinBytes: 0 },
+    };
+    const SIZES = [0, 1, 5 * MiB - 1, 5 * MiB + 1, 10 * MiB];
+    test("every upload and download strategy moves the exact bytes, around part and range boundaries", async () => {
+      const data = randomBytes(10 * MiB);
+      for (const size of SIZES) {
+        const file = join(dir, `exact-${size}`);
+        await writeFile(file, data.subarray(0, size));
+        const expected = createHash("sha256").update(data.subarray(0, size)).digest("hex");
+        for (const [up, strategy] of Object.entries(UPLOADS)) {
+          const [options, source] = strategy(file);
+          const key = `s3://${bucket}/exact/${size}`;
+          await make({ ...options, maxAttempts: 1 }).upload(key, typeof source === "string" ? source : source());
+          assert.equal((await storage.stat(key))?.size, size, `${up}, ${size} bytes`);
+          for (const [down, downOptions] of Object.entries(DOWNLOADS)) {
+            const back = await make(downOptions).download(key, join(dir, "exact-back", `${size}`));
+            assert.equal(await sha256(back), expected, `${up} then ${down}, ${size} bytes`);
+          }
+        }
+      }
+      assert.equal(await openUploads(storage, bucket, "exact/"), 0);
     });
 
     test("an empty object and one smaller than a part come back intact", async () => {

@@ -31,7 +31,7 @@ export function configTableMarkdown(): string {
   const rows = ["| option | flag | environment variable | unit | default | what |", "|---|---|---|---|---|---|"];
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
     const deprecated = spec.deprecated
-      ? ` (or ${code(spec.deprecated.env)} in ${spec.deprecated.unit}, deprecated)`
+      ? ` (or ${code(spec.deprecated.env)}${spec.deprecated.unit ? ` in ${spec.deprecated.unit}` : ""}, deprecated)`
       : "";
     const unit = spec.unit === "choice" ? (spec.choices ?? []).map(code).join(", ") : spec.unit;
     rows.push(

@@ -32,8 +32,11 @@ export interface OptionSpec {
   min?: { value: number; exclusive?: boolean };
   /** The accepted words of a `choice`. */
   choices?: readonly string[];
-  /** Read only when this older variable is set and the option's own is not (with a warning). */
-  deprecated?: { env: string; unit: "milliseconds" };
+  /**
+   * Read only when this older variable is set and the option's own is not (with a warning); in
+   * `unit` when given, else in the option's own unit (a renamed variable).
+   */
+  deprecated?: { env: string; unit?: "milliseconds" };
   /** What it does: one or more sentences, shown in `--help` and in the README. */
   doc: string;
 }
@@ -159,33 +162,51 @@ export const OPTIONS = {
     unit: "bytes",
     default: 8 * MiB,
     min: { value: 5 * MiB },
-    doc: "Multipart part size of `task.storage`'s uploads (at least 5 MiB). Memory per upload ≈ part size × queue size.",
+    doc:
+      "Part size of `task.storage`'s multipart uploads (at least 5 MiB). Each part in flight holds one buffer of this size: " +
+      "memory per upload ≈ part size × upload concurrency.",
   },
-  queueSize: {
+  uploadConcurrency: {
     parts: ["storage"],
-    env: "KLMS_S3_QUEUE_SIZE",
+    env: "KLMS_S3_UPLOAD_CONCURRENCY",
     unit: "count",
     default: 4,
     min: { value: 1 },
-    doc: "Parts of one upload sent at once by `task.storage`.",
+    deprecated: { env: "KLMS_S3_QUEUE_SIZE" },
+    doc: "Parts of one multipart upload (a file at or over the single-PUT limit, or a stream) sent at once by `task.storage`.",
   },
   singlePutMaxBytes: {
     parts: ["storage"],
     env: "KLMS_S3_SINGLE_PUT_MAX",
     unit: "bytes",
-    default: 256 * MiB,
+    // One PUT measured faster than parts on this kit's benchmark machine, on radosgw and between
+    // network namespaces alike (BENCHMARKS.md, "Transfers"), so parts are kept for what one PUT
+    // cannot carry: S3 takes at most 5 GiB in one PUT.
+    default: 5 * 1024 * MiB,
     min: { value: 0 },
-    doc: "Files smaller than this go up in one streamed PUT, others in parts sent concurrently.",
+    doc:
+      "Files smaller than this go up in one streamed PUT (one stream, as curl -T; S3 takes at most 5 GiB so); others in " +
+      "parts of the part size, upload concurrency at once. Parts are retried one by one: lower it where a failed " +
+      "multi-GiB PUT would cost more than parts do.",
   },
-  concurrency: {
+  downloadConcurrency: {
     parts: ["storage"],
-    env: "KLMS_S3_CONCURRENCY",
+    env: "KLMS_S3_DOWNLOAD_CONCURRENCY",
     unit: "count",
     default: 4,
     min: { value: 1 },
+    deprecated: { env: "KLMS_S3_CONCURRENCY" },
     doc:
-      "Ranges of a download, or parts of a file's multipart upload, in flight at once in `task.storage` (1: one stream). " +
-      "Ranges and parts are streamed, so memory stays about flat.",
+      "Ranges of one download in flight at once in `task.storage`, for objects of at least the ranged-GET minimum " +
+      "(1: one GET, one stream). Ranges are streamed to the file, so memory stays about flat.",
+  },
+  downloadRangeSize: {
+    parts: ["storage"],
+    env: "KLMS_S3_DOWNLOAD_RANGE_SIZE",
+    unit: "bytes",
+    default: 8 * MiB,
+    min: { value: 64 * 1024 },
+    doc: "Bytes per ranged GET of a parallel download in `task.storage`.",
   },
   rangedGetMinBytes: {
     parts: ["storage"],
@@ -193,7 +214,7 @@ export const OPTIONS = {
     unit: "bytes",
     default: 64 * MiB,
     min: { value: 0 },
-    doc: "Objects of at least this size are downloaded by `task.storage` as parallel ranges of the part size.",
+    doc: "Objects of at least this size are downloaded by `task.storage` as parallel ranges (download concurrency at once).",
   },
   idleTimeout: {
     parts: ["storage"],

@@ -33,12 +33,14 @@ export interface Settings {
   endpoint: string | undefined;
   /** Bytes per multipart part of `task.storage`. Default 8 MiB. */
   partSize: number;
-  /** Parts of one upload sent at once. Default 4. */
-  queueSize: number;
-  /** Bytes up to which a file goes up in one PUT. Default 256 MiB. */
+  /** Parts of one multipart upload sent at once. Default 4. */
+  uploadConcurrency: number;
+  /** Bytes up to which a file goes up in one PUT. Default 5 GiB. */
   singlePutMaxBytes: number;
-  /** Ranges or parts of one transfer in flight at once. Default 4. */
-  concurrency: number;
+  /** Ranges of one download in flight at once (1: one stream). Default 4. */
+  downloadConcurrency: number;
+  /** Bytes per ranged GET of a parallel download. Default 8 MiB. */
+  downloadRangeSize: number;
   /** Bytes from which a download goes in parallel ranges. Default 64 MiB. */
   rangedGetMinBytes: number;
   /** Seconds a storage connection may stay silent. Default 60. */
@@ -78,9 +80,11 @@ export function readOptions<K extends OptionName>(
     if (flag !== undefined) value = parseValue(spec, flag, spec.flag ?? spec.env);
     else if (own !== undefined && own.trim() !== "") value = parseValue(spec, own, spec.env);
     else if (spec.deprecated && (env[spec.deprecated.env] ?? "").trim() !== "") {
-      value = parseDeprecated(spec, env[spec.deprecated.env] as string);
+      const old = spec.deprecated;
+      const raw = env[old.env] as string;
+      value = old.unit ? parseDeprecated(spec, raw) : parseValue(spec, raw, old.env);
       warnings.push(
-        `${spec.deprecated.env} is deprecated: set ${spec.env} in ${spec.unit} instead (here ${String(value)})`,
+        `${old.env} is deprecated: set ${spec.env}${old.unit ? ` in ${spec.unit}` : ""} instead (here ${String(value)})`,
       );
     } else value = spec.default;
     // An option without a default reads 0 as "none" (e.g. --timeout 0).

@@ -74,7 +74,7 @@ const SDK_LOGGER = {
 export async function createS3Client(settings: MinioSettings, options: S3ClientOptions = {}): Promise<S3Client> {
   const { S3Client } = await loadSdk();
   const idle = options.idleTimeoutMs ?? OPTIONS.idleTimeout.default * 1000;
-  return new S3Client({
+  const client = new S3Client({
     endpoint: settings.endpoint,
     region: options.region ?? "us-east-1",
     forcePathStyle: true,
@@ -93,5 +93,30 @@ export async function createS3Client(settings: MinioSettings, options: S3ClientO
     logger: SDK_LOGGER,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // No `Expect: 100-continue` on bodies of 2 MiB or more (the SDK's default): with it the SDK
+    // sends each such request on a new connection of its own, closed afterwards, and waits a
+    // round trip before the body; a multipart upload then paid a TCP handshake, a cold window and
+    // an extra round trip per part (measured: 67 against 86 MB/s to radosgw, 256 MiB in parts).
+    // What it saves, a body not sent to a store that refuses it, is one part's worth at most.
+    expectContinueHeader: false,
   });
+  // The SDK's middleware types are generic over every command's input and output; this one only
+  // touches the request's headers.
+  client.middlewareStack.add(unsignedPayload as never, { step: "build", name: "klmsUnsignedPayload" });
+  return client;
 }
+
+/**
+ * Signs requests without hashing their body (`x-amz-content-sha256: UNSIGNED-PAYLOAD`). Why: over
+ * http the SDK hashes every in-memory body with SHA-256 for SigV4 (streams it cannot hash, so
+ * they already went unsigned), which was the largest CPU cost of a multipart upload (`perf`:
+ * 17 % of its samples). Over https the SDK sends S3 unsigned payloads already; TCP and, where
+ * the store checks them, the parts' ETags cover the bytes as for a streamed upload.
+ */
+const unsignedPayload =
+  (next: (args: { request: unknown }) => Promise<unknown>) =>
+  async (args: { request: unknown }): Promise<unknown> => {
+    const request = args.request as { headers?: Record<string, string>; body?: unknown };
+    if (request.headers && request.body !== undefined) request.headers["x-amz-content-sha256"] ??= "UNSIGNED-PAYLOAD";
+    return next(args);
+  };

@@ -4,7 +4,6 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline as pipelineCallback, type Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
-import { OPTIONS } from "../config/options.js";
 import type { MinioSettings } from "../contract/minio.js";
 import { createS3Client, loadSdk, type S3ClientOptions, type Sdk } from "./client.js";
 import type { Operation } from "./errors.js";
@@ -14,28 +13,16 @@ import { formatPath, type ObjectPath, type PathLike, safeBaseName, safeRelativeP
 import type { ProgressListener } from "./progress.js";
 import { type RangeAnswer, rangedDownload } from "./ranged-download.js";
 import { byteCounter, failOrRelease, linkedAbort, releaseWithOuter } from "./streams.js";
+import { resolveTuning, type Tuning, type TuningOptions } from "./tuning.js";
 
-/** Options of {@link createStorage}. */
-export interface StorageOptions extends S3ClientOptions {
-  /**
-   * Multipart part size in bytes (default 8 MiB; at least 5 MiB). Memory per upload ≈ partSize × queueSize.
-   * For `task.storage`: `KLMS_S3_PART_SIZE` (all defaults: the README's configuration table).
-   */
-  partSize?: number;
-  /** Parts uploaded at once (default 4; `KLMS_S3_QUEUE_SIZE` for `task.storage`). */
-  queueSize?: number;
-  /** Files smaller than this (bytes) go up in one streamed PUT, others in parts sent concurrently (default 256 MiB; `KLMS_S3_SINGLE_PUT_MAX`). */
-  singlePutMaxBytes?: number;
+/**
+ * Options of {@link createStorage}: the S3 client's, the transfer tuning (see {@link TuningOptions};
+ * all defaults: the README's configuration table; a bad value throws `BadOption`), and a
+ * progress listener.
+ */
+export interface StorageOptions extends S3ClientOptions, TuningOptions {
   /** Receives progress events of every transfer (see `progressReporter`). */
   onProgress?: ProgressListener;
-  /**
-   * Ranges of a download, or parts of a file's multipart upload, in flight at once (default 4;
-   * 1 = one stream, as before). Memory per transfer stays about flat: ranges and parts are
-   * streamed, with at most 1 MiB buffered each.
-   */
-  concurrency?: number;
-  /** Objects of at least this size are downloaded as parallel ranges of `partSize` bytes (default 64 MiB). */
-  rangedGetMinBytes?: number;
 }
 
 /** Per-call options of a transfer. */
@@ -65,11 +52,13 @@ export type ObjectData = string | Uint8Array;
 
 const MiB = 1024 * 1024;
 /**
- * Buffer size of the file streams of a transfer. Node's defaults (64 KiB read, 16 KiB write) cost
- * a thread-pool round trip per small chunk; 1 MiB measured ~10 % faster both ways on loopback
- * (BENCHMARKS.md), for 1 MiB more memory per transfer.
+ * Buffer size of the file streams of a transfer (one PUT's reads, one GET's writes). Node's
+ * defaults (64 KiB read, 16 KiB write) cost a thread-pool round trip per small chunk. Larger is
+ * not better for reads: every chunk is a fresh allocation, and from 1 MiB up glibc hands them out
+ * as new pages that the kernel faults in and zeroes on every read (measured on a 128 MiB PUT to
+ * radosgw: 29 600 page faults and 0.69 s system time with 1 MiB, 21 800 and 0.49 s with 256 KiB).
  */
-const FILE_BUFFER = MiB;
+const FILE_BUFFER = 256 * 1024;
 
 /**
  * The object store of a task: stream objects in and out with bounded memory, paths as
@@ -83,13 +72,16 @@ export class Storage {
   /** Bytes written to the store so far. */
   bytesOut = 0;
   readonly #options: StorageOptions;
+  readonly #tuning: Tuning;
   readonly #settings: MinioSettings;
   #client: Promise<S3Client> | undefined;
 
+  /** Throws a {@link StorageError} `BadOption` for a bad tuning option (see {@link TuningOptions}). */
   constructor(settings: MinioSettings, options: StorageOptions = {}) {
     this.endpoint = settings.endpoint;
     this.#settings = settings;
     this.#options = options;
+    this.#tuning = resolveTuning(options);
   }
 
   /** The underlying AWS SDK client, for what this class does not cover (created on first use). */
@@ -222,8 +214,8 @@ export class Storage {
     };
     try {
       await mkdir(dirname(target), { recursive: true }).catch(onLocal);
-      // The strategy: parallel ranges (ranged-download.ts), or one stream when concurrency is 1.
-      if (this.#concurrency() > 1) {
+      // The strategy: parallel ranges (ranged-download.ts), or one stream when downloadConcurrency is 1.
+      if (this.#tuning.downloadConcurrency > 1) {
         await this.#rangedDownload(p, partial, options, (error) => {
           local ??= error;
           return error;
@@ -329,9 +321,10 @@ export class Storage {
   }
 
   /**
-   * Uploads a local file or a stream (of unknown length) as an object, in parts sent
-   * concurrently, with memory bounded by partSize × queueSize. On failure or cancellation the
-   * multipart upload is aborted on the server, so no partial object remains.
+   * Uploads a local file or a stream (of unknown length) as an object: a file under
+   * `singlePutMaxBytes` in one streamed PUT, a larger file or a stream in parts sent
+   * concurrently, with memory bounded by partSize × uploadConcurrency. On failure or
+   * cancellation the multipart upload is aborted on the server, so no partial object remains.
    */
   async upload(
     path: PathLike,
@@ -339,40 +332,35 @@ export class Storage {
     options: TransferOptions & { contentType?: string } = {},
   ): Promise<string> {
     const p = toObjectPath(path, { requireKey: true });
-    let total: number | undefined;
-    let body: Readable;
     if (typeof source === "string") {
-      total = await stat(source).then(
+      const total = await stat(source).then(
         (s) => s.size,
         (error) => {
           throw explainLocal(error, { ...this.#op("upload", p), file: source, source: true });
         },
       );
-      if (total < (this.#options.singlePutMaxBytes ?? OPTIONS.singlePutMaxBytes.default))
-        return this.#putFile(p, source, total, options);
-      // The strategy for a larger file: its parts read from the file and sent concurrently (parallel-upload.ts).
-      if (this.#concurrency() > 1) return this.#uploadParts(p, source, total, options);
-      body = createReadStream(source, { highWaterMark: FILE_BUFFER });
-    } else {
-      body = source;
+      // An empty file too: a multipart upload needs at least one part, and one of zero bytes is refused by some stores.
+      if (total < this.#tuning.singlePutMaxBytes || total === 0) return this.#putFile(p, source, total, options);
+      // A larger file: its parts read from the file and sent concurrently (parallel-upload.ts).
+      return this.#uploadParts(p, source, total, options);
     }
-    const file = typeof source === "string" ? source : undefined;
+    // A stream: lib-storage's multipart upload, which buffers parts as the stream gives them.
     const checked = byteCounter({
-      expected: total,
-      mismatch: (done, expected) => sourceChanged(this.#op("upload", p), file ?? "", done, expected),
+      expected: undefined,
+      mismatch: (done, expected) => sourceChanged(this.#op("upload", p), "", done, expected),
     });
-    const feed = this.#feed(p, body, checked, file, options.signal);
+    const feed = this.#feed(p, source, checked, undefined, options.signal);
     if (options.signal?.aborted) throw feed.fail(cancelled());
     const [{ Upload }, client] = await Promise.all([loadSdk(), this.client()]);
     const upload = new Upload({
       client,
       params: { Bucket: p.bucket, Key: p.key, Body: feed.data, ContentType: options.contentType },
-      partSize: Math.max(OPTIONS.partSize.min.value, this.#options.partSize ?? OPTIONS.partSize.default),
-      queueSize: this.#options.queueSize ?? OPTIONS.queueSize.default,
+      partSize: this.#tuning.partSize,
+      queueSize: this.#tuning.uploadConcurrency,
       leavePartsOnError: false,
       abortController: feed.controller,
     });
-    const report = this.#progress(options, "upload", formatPath(p), total);
+    const report = this.#progress(options, "upload", formatPath(p), undefined);
     let sent = 0;
     upload.on("httpUploadProgress", (e) => {
       const loaded = e.loaded ?? 0;
@@ -456,10 +444,6 @@ export class Storage {
     return formatPath(p);
   }
 
-  #concurrency(): number {
-    return Math.max(1, Math.floor(this.#options.concurrency ?? OPTIONS.concurrency.default));
-  }
-
   /** Downloads an object into `file` as parallel ranges (see ranged-download.ts). */
   async #rangedDownload(p: ObjectPath, file: string, options: TransferOptions, local: (error: unknown) => unknown) {
     let report: ((done: number) => void) | undefined;
@@ -471,9 +455,9 @@ export class Storage {
           { abortSignal: signal },
         ),
       file,
-      partSize: Math.max(MiB, this.#options.partSize ?? 8 * MiB),
-      concurrency: this.#concurrency(),
-      minBytes: this.#options.rangedGetMinBytes ?? OPTIONS.rangedGetMinBytes.default,
+      partSize: this.#tuning.downloadRangeSize,
+      concurrency: this.#tuning.downloadConcurrency,
+      minBytes: this.#tuning.rangedGetMinBytes,
       ...(options.signal ? { signal: options.signal } : {}),
       onTotal: (total) => {
         report = this.#progress(options, "download", formatPath(p), total);
@@ -512,10 +496,8 @@ export class Storage {
             client.send(new sdk.CreateMultipartUploadCommand({ Bucket, Key, ContentType: options.contentType }), {
               abortSignal,
             }),
-          part: (UploadId, PartNumber, Body, ContentLength, abortSignal) =>
-            client.send(new sdk.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body, ContentLength }), {
-              abortSignal,
-            }),
+          part: (UploadId, PartNumber, Body, abortSignal) =>
+            client.send(new sdk.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }), { abortSignal }),
           complete: (UploadId, Parts, abortSignal) =>
             client.send(new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }), {
               abortSignal,
@@ -524,8 +506,8 @@ export class Storage {
         },
         file,
         size,
-        partSize: this.#options.partSize ?? 8 * MiB,
-        concurrency: this.#concurrency(),
+        partSize: this.#tuning.partSize,
+        concurrency: this.#tuning.uploadConcurrency,
         ...(options.signal ? { signal: options.signal } : {}),
         onBytes: (bytes) => {
           sent += bytes;

@@ -21,14 +21,24 @@ export interface FilesContext {
 }
 
 /**
- * `task.storage`'s tuning from the environment (the one table's storage rows: part size, queue
- * size, single-PUT limit, idle timeout, attempts), with the warnings to log (a deprecated
- * variable). A bad value throws a {@link StorageError} `BadOption` naming the variable.
+ * `task.storage`'s tuning from the environment (the one table's storage rows: part size, upload
+ * and download concurrency, single-PUT limit, range size, ranged-GET minimum, idle timeout,
+ * attempts), with the warnings to log (a deprecated variable). A bad value throws a
+ * {@link StorageError} `BadOption` naming the variable.
  */
 export function taskStorageOptions(env?: Env): { options: StorageOptions; warnings: string[] } {
   try {
     const { values, warnings } = readOptions(
-      ["partSize", "queueSize", "singlePutMaxBytes", "concurrency", "rangedGetMinBytes", "idleTimeout", "maxAttempts"],
+      [
+        "partSize",
+        "uploadConcurrency",
+        "singlePutMaxBytes",
+        "downloadConcurrency",
+        "downloadRangeSize",
+        "rangedGetMinBytes",
+        "idleTimeout",
+        "maxAttempts",
+      ],
       env,
     );
     const { idleTimeout, ...rest } = values;

@@ -117,14 +117,16 @@ describe("every option reaches the part that uses it", () => {
     });
     assert.deepEqual(read.options, {
       partSize: 16 * MiB,
-      queueSize: 2,
-      singlePutMaxBytes: 256 * MiB,
-      concurrency: 4,
+      uploadConcurrency: 2,
+      singlePutMaxBytes: 5 * 1024 * MiB,
+      downloadConcurrency: 4,
+      downloadRangeSize: 8 * MiB,
       rangedGetMinBytes: 64 * MiB,
       idleTimeoutMs: 300,
       maxAttempts: 5,
     });
-    assert.equal(read.warnings.length, 1);
+    // KLMS_S3_QUEUE_SIZE is uploadConcurrency's old name; KLMS_S3_IDLE_TIMEOUT_MS idleTimeout's.
+    assert.equal(read.warnings.length, 2);
     assert.throws(
       () => taskStorageOptions({ KLMS_S3_IDLE_TIMEOUT_MS: "soon" }),
       (e: unknown) =>
