@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import { ExitCode } from "../exit-codes.js";
 import { imageCommand } from "../image/command.js";
 import { clusterCommands } from "./cluster.js";
-import { type CliIO, type Command, commandIO, line } from "./command.js";
+import { type CliIO, type Command, type CommandIO, commandIO, line } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
+import { interruptedExitCode, interruptible } from "./interrupt.js";
 import { manifestCommand } from "./manifest.js";
 import { runCommand } from "./run.js";
 import { tryCommand } from "./try.js";
@@ -56,13 +57,24 @@ Run \`klms-tool <command> --help\` for a command's options.
 Options: -h, --help; -v, --version.`;
 }
 
+/** How {@link cli} runs a command beyond its streams. */
+export interface CliOptions {
+  /**
+   * The executable's own process (`dist/cli/main.js`): SIGINT/SIGTERM abort the command's
+   * `io.signal` (its external tools stopped, its private files removed) and the command then
+   * resolves to 130/143 (see interrupt.ts). Commands with `ownsSignals` handle them themselves.
+   * Default false: a program or test calling `cli()` keeps its process's signals to itself.
+   */
+  processSignals?: boolean;
+}
+
 /**
  * Runs `klms-tool <argv…>`: `argv` is what follows the program's name, e.g.
  * `["validate-output", "output.json"]`. Resolves to the exit code (0 success, 1 failure, 2 usage,
- * 3 and 4 from `exec`; see `ExitCode`); an unexpected error is printed on `io.stderr` with its
- * stack and resolves to 1, so the promise never rejects.
+ * 3 and 4 from `exec`, 130/143 interrupted; see `ExitCode`); an unexpected error is printed on
+ * `io.stderr` with its stack and resolves to 1, so the promise never rejects.
  */
-export async function cli(argv: readonly string[], io: CliIO = {}): Promise<number> {
+export async function cli(argv: readonly string[], io: CliIO = {}, options: CliOptions = {}): Promise<number> {
   const streams = commandIO(io);
   const [name, ...rest] = argv;
   try {
@@ -79,9 +91,24 @@ export async function cli(argv: readonly string[], io: CliIO = {}): Promise<numb
       line(streams.stderr, `unknown command "${name}"\n\n${cliHelp()}`);
       return ExitCode.Usage;
     }
-    return await command.run(rest, streams);
+    if (!options.processSignals || command.ownsSignals) return await command.run(rest, streams);
+    return await runInterruptible(command, rest, streams);
   } catch (error) {
     line(streams.stderr, `klms-tool: ${(error as Error).stack ?? String(error)}`);
     return ExitCode.Failure;
+  }
+}
+
+/** `command.run` with the process's SIGINT/SIGTERM aborting its `io.signal`; 130/143 when they did. */
+async function runInterruptible(command: Command, argv: string[], io: CommandIO): Promise<number> {
+  const interruption = interruptible(io.signal, (signal) =>
+    line(io.stderr, `klms-tool ${command.name}: ${signal}: stopping (again to quit at once)`),
+  );
+  try {
+    const code = await command.run(argv, { ...io, signal: interruption.signal });
+    const signal = interruption.received();
+    return signal ? interruptedExitCode(signal) : code;
+  } finally {
+    interruption.dispose();
   }
 }

@@ -3,5 +3,5 @@
 // command (the worker contract sets process.exitCode) is kept.
 import { cli } from "./cli.js";
 
-const code = await cli(process.argv.slice(2));
+const code = await cli(process.argv.slice(2), {}, { processSignals: true });
 if (!process.exitCode) process.exitCode = code;

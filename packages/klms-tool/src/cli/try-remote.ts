@@ -8,11 +8,11 @@
  * secret in it). The user: KLMS_TOKEN when set, else KLMS_USERNAME/KLMS_PASSWORD, else the dev
  * server's default user `dev` / `dev`.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KlmsClient } from "../client/index.js";
 import type { MinioBlock } from "../contract/index.js";
+import { spawnGroup } from "./interrupt.js";
 
 /** Where `klms-tool dev` leaves its state in the project it runs in (relative to the project). */
 export const DEV_STATE_FILE = join(".klms", "dev.json");
@@ -122,14 +122,15 @@ export async function connectRunningKlms(
 function runJob(argv: string[], options: { cwd?: string; env?: Record<string, string> }): Promise<RunResultLike> {
   const [program, ...args] = argv as [string, ...string[]];
   return new Promise((done) => {
-    const child = spawn(program, args, {
+    // Its own process group, killed when the CLI exits (an interrupted try leaves no entrypoint behind).
+    const child = spawnGroup(program, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const text = { stdout: "", stderr: "", logs: "" };
     for (const name of ["stdout", "stderr"] as const) {
-      child[name].on("data", (chunk: Buffer) => {
+      child[name]?.on("data", (chunk: Buffer) => {
         text[name] += chunk.toString();
         text.logs += chunk.toString();
       });

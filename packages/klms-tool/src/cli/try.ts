@@ -255,18 +255,19 @@ async function watchAndRun(session: Session, dir: string): Promise<number> {
 
 /** `npm run build` in the project, its output passed through. */
 async function build(io: CommandIO): Promise<number> {
-  const { spawn } = await import("node:child_process");
+  const { spawnGroup } = await import("./interrupt.js");
   const npm = io.env.npm_execpath?.endsWith("npm-cli.js")
     ? [process.execPath, io.env.npm_execpath]
     : [process.platform === "win32" ? "npm.cmd" : "npm"];
   return new Promise((done) => {
-    const child = spawn(npm[0] as string, [...npm.slice(1), "run", "build"], {
+    const child = spawnGroup(npm[0] as string, [...npm.slice(1), "run", "build"], {
       cwd: io.cwd,
       env: io.env,
       stdio: ["ignore", "pipe", "pipe"],
+      signal: io.signal,
     });
-    child.stdout.on("data", (d) => io.stdout.write(d));
-    child.stderr.on("data", (d) => io.stderr.write(d));
+    child.stdout?.on("data", (d) => io.stdout.write(d));
+    child.stderr?.on("data", (d) => io.stderr.write(d));
     child.on("error", () => done(127));
     child.on("close", (code) => done(code ?? 1));
   });

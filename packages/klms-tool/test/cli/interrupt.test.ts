@@ -1,0 +1,95 @@
+/**
+ * SIGINT/SIGTERM to the `klms-tool` executable (attack5 F2): the command's external tool is stopped
+ * with its whole process group, its private auth folder is removed, and the CLI exits 130/143.
+ * The CLI runs as a real process (dist/cli/main.js); the builder is a stand-in `podman` script on
+ * PATH (an external program, not our code) that logs in, writes its auth file as podman does, and
+ * then pushes "forever" with a child process of its own.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CLI } from "../support.ts";
+
+const FAKE_PODMAN = `#!/bin/sh
+# A stand-in podman: login reads the password and writes the auth file; push hangs with a child.
+prev=""
+for a in "$@"; do
+  [ "$prev" = "--authfile" ] && auth="$a"
+  prev="$a"
+done
+case " $* " in
+  *" login "*) cat >/dev/null; echo '{"auths":{"x":{"auth":"c2VjcmV0"}}}' >"$auth"; exit 0 ;;
+  *" push "*) sleep 300 & echo "$$ $!" >"$STATE/pids.tmp"; mv "$STATE/pids.tmp" "$STATE/pids"; wait; exit 0 ;;
+esac
+exit 1
+`;
+
+let scratch: string;
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "klms-interrupt-"));
+  await mkdir(join(scratch, "bin"));
+  await writeFile(join(scratch, "bin", "podman"), FAKE_PODMAN);
+  await chmod(join(scratch, "bin", "podman"), 0o755);
+});
+after(() => rm(scratch, { recursive: true, force: true }));
+
+/** Whether `pid` is a live process (a zombie waiting for its parent counts as ended). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
+
+/** Waits until `check` holds, polling: the test's own timeout bounds it. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await sleep(50);
+}
+
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  test(`${signal} during image push: the builder's process group ends, the auth folder is removed, exit ${code}`, async () => {
+    const state = await mkdtemp(join(scratch, "state-"));
+    const tmp = await mkdtemp(join(scratch, "tmp-"));
+    const child = spawn(
+      process.execPath,
+      [CLI, "image", "push", "127.0.0.1:1/stelar/t:0.1.0", "--builder", "podman"].concat([
+        "--tls-verify",
+        "false",
+        "--username",
+        "$app",
+        "--password-stdin",
+        "--quiet",
+      ]),
+      {
+        env: { PATH: `${join(scratch, "bin")}:/usr/bin:/bin`, HOME: scratch, TMPDIR: tmp, STATE: state },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    child.stdin.end("the-registry-password");
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    await until(() => existsSync(join(state, "pids")));
+    const [podman, grandchild] = (await readFile(join(state, "pids"), "utf8")).trim().split(" ").map(Number);
+    assert.deepEqual((await readdir(tmp)).length, 1, "the private folder exists while the push runs");
+    child.kill(signal); // the CLI only, as `timeout -s INT` or a CI runner does: not the group
+    assert.equal(await exited, code, stderr);
+    assert.match(stderr, new RegExp(`klms-tool image: ${signal}: stopping`));
+    assert.deepEqual(await readdir(tmp), [], "no klms-push-* folder (with the auth file) is left");
+    await until(() => !alive(podman as number) && !alive(grandchild as number));
+    assert.doesNotMatch(stderr, /the-registry-password/);
+  });
+}
