@@ -29,6 +29,17 @@ export interface PushImageOptions {
   signal?: AbortSignal;
   /** The builder's environment; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the credentials come from and what to check when the registry refuses them, e.g.
+   * "check --username and the password given on stdin". Default: "check them".
+   */
+  refusedLoginFix?: string;
+  /**
+   * Runs after a successful login (right away without credentials), before the push; its error
+   * stops the push. `publish` creates a new catalog entry there: the platform makes the tool's
+   * repository with it, and a registry that cannot be reached or refuses the login leaves no entry.
+   */
+  afterLogin?: () => Promise<void>;
 }
 
 /** How one push runs: the builder, its environment, the private folder. */
@@ -69,6 +80,7 @@ export async function pushImage(o: PushImageOptions): Promise<{ digest?: string 
       secrets: o.credentials ? [o.credentials.password] : [],
     };
     if (o.credentials) await login(run, o.credentials);
+    await o.afterLogin?.();
     return await push(run);
   } finally {
     await privateDir.remove();
@@ -98,7 +110,16 @@ async function login(run: PushRun, credentials: { username: string; password: st
     ...(run.o.signal ? { signal: run.o.signal } : {}),
   });
   if (result.code !== 0)
-    throw failure({ builder: run.builder, action: "login", subject: run.registry, registry: run.registry }, result);
+    throw failure(
+      {
+        builder: run.builder,
+        action: "login",
+        subject: run.registry,
+        registry: run.registry,
+        ...(run.o.refusedLoginFix ? { refusedLoginFix: run.o.refusedLoginFix } : {}),
+      },
+      result,
+    );
 }
 
 /** The push itself; the digest from podman's/buildah's --digestfile, or docker's "digest: sha256:…" line. */
