@@ -108,11 +108,14 @@ export async function connectRunningKlms(
     getTask: (id) => client.tasks.get(id) as Promise<{ exec_state: string }>,
     async getOutcome(id) {
       const record = (await client.tasks.get(id)) as {
+        exec_state?: string;
         messages?: string | null;
         metrics?: Record<string, unknown> | null;
       };
-      // The API shows registered outputs only; the paths asked for are where the tool wrote.
-      return { output: tasks.get(id)?.outputs ?? {}, metrics: record.metrics ?? {}, message: record.messages ?? null };
+      // The API shows registered outputs only; the paths asked for are where the tool wrote, when
+      // it succeeded. A failed task posted no output (as the embedded KLMS reports it: none; attack5 F5).
+      const output = record.exec_state === "succeeded" ? (tasks.get(id)?.outputs ?? {}) : {};
+      return { output, metrics: record.metrics ?? {}, message: record.messages ?? null };
     },
     stop: async () => {},
   };

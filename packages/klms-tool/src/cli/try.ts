@@ -9,6 +9,7 @@
  */
 import { existsSync, watch } from "node:fs";
 import { resolve } from "node:path";
+import type { Writable } from "node:stream";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, type CommandIO, line, parse } from "./command.js";
 import { connectRunningKlms, type RunningKlms, runningDevServer } from "./try-remote.js";
@@ -49,7 +50,10 @@ options:
   --fresh                   start a local KLMS for the run even when klms-tool dev runs
   --list                    list this project's runs (task, state, start, seconds, output
                             folder, KLMS) and exit
-  --json                    with --list: the runs as a JSON array
+  --json                    with --list: the runs as a JSON array; with a run: the run as one
+                            JSON object on stdout ({task, state, message, metrics, outputs:
+                            {name: {path, files, missing?}}, outDir, klms}), the logs and
+                            the report on stderr. Not with --watch
   -h, --help                this help
 
 exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).
@@ -88,6 +92,10 @@ export const tryCommand: Command = {
     if ("exit" in args) return args.exit;
     const v = args.values as Record<string, unknown>;
     if (v.list) return listRuns(io, Boolean(v.json));
+    if (v.json && v.watch) {
+      line(io.stderr, "klms-tool try: --json does not go with --watch (one JSON result per run: run try --json)");
+      return ExitCode.Usage;
+    }
     const options: TryOptions = {
       inputs: (v.input as string[] | undefined) ?? [],
       params: (v.param as string[] | undefined) ?? [],
@@ -103,15 +111,18 @@ export const tryCommand: Command = {
       line(io.stderr, "klms-tool try needs the klms-local package: npm install --save-dev klms-local");
       return ExitCode.Usage;
     }
+    // --json: stdout holds the one JSON result; every human line goes to stderr (attack5 F6).
+    const human: CommandIO = v.json ? { ...io, stdout: io.stderr } : io;
     let running: RunningKlms | undefined;
     try {
-      running = await runningKlms(v, io);
+      running = await runningKlms(v, human);
     } catch (error) {
       line(io.stderr, `klms-tool try: ${(error as Error).message}`);
       return ExitCode.Failure;
     }
     const session: Session = {
-      io,
+      io: human,
+      ...(v.json ? { json: io.stdout } : {}),
       local,
       options,
       worker: (v.worker as string | undefined) ?? "node dist/main.js",
@@ -139,6 +150,8 @@ interface Session {
   outDir: string;
   /** A KLMS that was running before `try` (klms-tool dev, --url): used, never stopped. */
   running?: RunningKlms;
+  /** --json: where the run's JSON result goes (the real stdout; `io.stdout` is then stderr). */
+  json?: Writable;
 }
 
 /**
@@ -199,7 +212,16 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     ...(klms ? { klms } : {}),
   });
   try {
-    await printTryResult(result, session.outDir, io);
+    const outputs = await printTryResult(result, session.outDir, io);
+    if (session.json) {
+      const { id } = result.task;
+      const { state, message, metrics } = result;
+      const klmsUrl = session.running?.apiUrl ?? "embedded";
+      line(
+        session.json,
+        JSON.stringify({ task: id, state, message, metrics, outputs, outDir: session.outDir, klms: klmsUrl }, null, 2),
+      );
+    }
   } finally {
     await result.stop();
     await recordRun(io.cwd, {

@@ -93,3 +93,17 @@ for (const [signal, code] of [
     assert.doesNotMatch(stderr, /the-registry-password/);
   });
 }
+
+test("a reader that closes stdout early (| head -1): exit 141 quietly, no EPIPE stack trace", async () => {
+  for (const argv of [["--help"], ["try", "--list"], ["publish", "--help"]]) {
+    const child = spawn(process.execPath, [CLI, ...argv], { cwd: scratch, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy(); // closed before the CLI writes: its first write meets EPIPE
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    assert.equal(code, 141, `${argv.join(" ")}: ${stderr}`);
+    assert.equal(stderr, "", argv.join(" "));
+  }
+});
