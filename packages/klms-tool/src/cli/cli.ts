@@ -9,7 +9,7 @@ import { imageCommand } from "../image/command.js";
 import { clusterCommands } from "./cluster.js";
 import { type CliIO, type Command, type CommandIO, commandIO, line } from "./command.js";
 import { devCommand, execCommand, jobCommand } from "./delegated.js";
-import { interruptedExitCode, interruptible } from "./interrupt.js";
+import { interruptible } from "./interrupt.js";
 import { manifestCommand } from "./manifest.js";
 import { runCommand } from "./run.js";
 import { tryCommand } from "./try.js";
@@ -60,12 +60,35 @@ Options: -h, --help; -v, --version.`;
 /** How {@link cli} runs a command beyond its streams. */
 export interface CliOptions {
   /**
-   * The executable's own process (`dist/cli/main.js`): SIGINT/SIGTERM abort the command's
+   * The executable's own process (`dist/cli/main.js`). SIGINT/SIGTERM abort the command's
    * `io.signal` (its external tools stopped, its private files removed) and the command then
-   * resolves to 130/143 (see interrupt.ts). Commands with `ownsSignals` handle them themselves.
-   * Default false: a program or test calling `cli()` keeps its process's signals to itself.
+   * resolves to 130/143 (see interrupt.ts); commands with `ownsSignals` handle them themselves.
+   * A reader that closes stdout or stderr (`| head -1`) ends the command quietly with 141, as git
+   * does, except a command with `ownsSignals` (the entrypoint must still post the task's outcome,
+   * the worker contract still write output.json, dev keep serving): it goes on, its output lost.
+   * Default false: a program or test calling `cli()` keeps its process to itself.
    */
-  processSignals?: boolean;
+  executable?: boolean;
+}
+
+/** 128 + SIGPIPE: what a shell shows for a command whose reader went away. */
+const CLOSED_OUTPUT_EXIT = 141;
+
+/**
+ * The process's stdout/stderr closed by their reader (EPIPE): see {@link CliOptions.executable}.
+ * `interrupt` stops the command as Ctrl-C does (its children told, its files removed), quietly.
+ */
+function onClosedOutput(interrupt: ((exitCode: number, reason: string) => void) | undefined): void {
+  let told = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      // A write after the first EPIPE fails with ERR_STREAM_DESTROYED: the same closed reader, once.
+      const closed = error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED";
+      if (!closed) throw error;
+      if (!told) interrupt?.(CLOSED_OUTPUT_EXIT, "the output's reader went away");
+      told = true;
+    });
+  }
 }
 
 /**
@@ -77,6 +100,8 @@ export interface CliOptions {
 export async function cli(argv: readonly string[], io: CliIO = {}, options: CliOptions = {}): Promise<number> {
   const streams = commandIO(io);
   const [name, ...rest] = argv;
+  // Help, version, an unknown command: nothing to stop, so a closed reader ends the process now.
+  if (options.executable && !COMMANDS.some((c) => c.name === name)) onClosedOutput((code) => process.exit(code));
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       line(name === undefined ? streams.stderr : streams.stdout, cliHelp());
@@ -91,7 +116,11 @@ export async function cli(argv: readonly string[], io: CliIO = {}, options: CliO
       line(streams.stderr, `unknown command "${name}"\n\n${cliHelp()}`);
       return ExitCode.Usage;
     }
-    if (!options.processSignals || command.ownsSignals) return await command.run(rest, streams);
+    if (!options.executable) return await command.run(rest, streams);
+    if (command.ownsSignals) {
+      onClosedOutput(undefined); // goes on: its output is lost, its work (posting the outcome) is not
+      return await command.run(rest, streams);
+    }
     return await runInterruptible(command, rest, streams);
   } catch (error) {
     line(streams.stderr, `klms-tool: ${(error as Error).stack ?? String(error)}`);
@@ -104,10 +133,10 @@ async function runInterruptible(command: Command, argv: string[], io: CommandIO)
   const interruption = interruptible(io.signal, (signal) =>
     line(io.stderr, `klms-tool ${command.name}: ${signal}: stopping (again to quit at once)`),
   );
+  onClosedOutput(interruption.interrupt);
   try {
     const code = await command.run(argv, { ...io, signal: interruption.signal });
-    const signal = interruption.received();
-    return signal ? interruptedExitCode(signal) : code;
+    return interruption.exitCode() ?? code;
   } finally {
     interruption.dispose();
   }

@@ -47,8 +47,9 @@ export interface Command {
   /** Full help, shown by `klms-tool <command> --help`. */
   help: string;
   /**
-   * The command handles SIGINT/SIGTERM itself (the entrypoint, the worker contract, `dev`): the
-   * executable then leaves the process's signals alone (see `cli()`'s `processSignals`). Default false.
+   * The command handles SIGINT/SIGTERM itself and must go on when its output's reader goes away
+   * (the entrypoint, the worker contract, `dev`): the executable then leaves the process's signals
+   * alone and ignores EPIPE for it (see `cli()`'s `executable`). Default false.
    */
   ownsSignals?: boolean;
   /** Runs the command with the arguments after its name; resolves to the exit code. */

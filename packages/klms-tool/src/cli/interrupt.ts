@@ -42,10 +42,15 @@ export function interruptedExitCode(signal: NodeJS.Signals): number {
 
 /** What {@link interruptible} gives the command runner. */
 export interface Interruption {
-  /** Aborted by SIGINT/SIGTERM, or when `parent` aborts. Hand it to the command as `io.signal`. */
+  /** Aborted by SIGINT/SIGTERM, {@link Interruption.interrupt}, or when `parent` aborts. Hand it to the command as `io.signal`. */
   signal: AbortSignal;
-  /** The signal that interrupted the command, if one did. */
-  received(): NodeJS.Signals | undefined;
+  /**
+   * Interrupts the command as a signal does: aborts `signal`, arms the grace timer; a second call
+   * (or signal) exits at once. `exitCode` is what the command then ends with (141 for a closed stdout).
+   */
+  interrupt(exitCode: number, reason: string): void;
+  /** The exit code of the interruption, if there was one: 130 SIGINT, 143 SIGTERM, or what `interrupt` was given. */
+  exitCode(): number | undefined;
   /** Removes the signal handlers (the exit hook stays). */
   dispose(): void;
 }
@@ -68,20 +73,26 @@ export function interruptible(
   const forward = () => controller.abort(parent.reason);
   if (parent.aborted) forward();
   else parent.addEventListener("abort", forward, { once: true });
-  let received: NodeJS.Signals | undefined;
-  const handler = (signal: NodeJS.Signals) => {
-    if (received) process.exit(interruptedExitCode(received)); // the second Ctrl-C: now
-    received = signal;
-    onSignal(signal);
-    controller.abort(new Error(`interrupted by ${signal}`));
+  let code: number | undefined;
+  const interrupt = (exitCode: number, reason: string) => {
+    if (code !== undefined) process.exit(code); // the second Ctrl-C: now
+    code = exitCode;
+    // Also when the command has already returned (a closed stdout noticed after its last write).
+    process.exitCode = exitCode;
+    controller.abort(new Error(reason));
     // unref: a command that cleans up in time ends the process itself, without waiting for the timer.
-    setTimeout(() => process.exit(interruptedExitCode(signal)), graceMs).unref();
+    setTimeout(() => process.exit(exitCode), graceMs).unref();
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    if (code === undefined) onSignal(signal);
+    interrupt(interruptedExitCode(signal), `interrupted by ${signal}`);
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
   return {
     signal: controller.signal,
-    received: () => received,
+    interrupt,
+    exitCode: () => code,
     dispose() {
       process.off("SIGINT", handler);
       process.off("SIGTERM", handler);
@@ -132,6 +143,16 @@ export interface PrivateDir {
   path: string;
   /** Removes the folder and everything in it; safe to call twice. */
   remove(): Promise<void>;
+}
+
+/**
+ * Registers a folder someone else made (a temporary local KLMS's data) to be removed when the
+ * process exits, in case its owner cannot remove it first. Returns the function that unregisters it.
+ */
+export function removeAtExit(path: string): () => void {
+  installExitHook();
+  privateDirs.add(path);
+  return () => privateDirs.delete(path);
 }
 
 /**

@@ -79,6 +79,7 @@ export async function connectRunningKlms(
   apiUrl: string,
   env: NodeJS.ProcessEnv,
   caFile?: string,
+  signal?: AbortSignal,
 ): Promise<RunningKlms> {
   const client = env.KLMS_TOKEN
     ? await KlmsClient.withToken(apiUrl, env.KLMS_TOKEN)
@@ -103,7 +104,7 @@ export async function connectRunningKlms(
     },
     async runTask(id, options = {}) {
       const signature = tasks.get(id)?.signature ?? (await client.tasks.signature(id));
-      return runJob([...(options.command ?? []), token, `${base}/`, id, signature], options);
+      return runJob([...(options.command ?? []), token, `${base}/`, id, signature], { ...options, signal });
     },
     getTask: (id) => client.tasks.get(id) as Promise<{ exec_state: string }>,
     async getOutcome(id) {
@@ -122,14 +123,19 @@ export async function connectRunningKlms(
 }
 
 /** The entrypoint with the Job's four arguments, as a pod runs it: its output captured as the log. */
-function runJob(argv: string[], options: { cwd?: string; env?: Record<string, string> }): Promise<RunResultLike> {
+function runJob(
+  argv: string[],
+  options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal | undefined },
+): Promise<RunResultLike> {
   const [program, ...args] = argv as [string, ...string[]];
   return new Promise((done) => {
-    // Its own process group, killed when the CLI exits (an interrupted try leaves no entrypoint behind).
+    // Its own process group: an interrupted try sends it SIGTERM, as a terminated pod gets, so the
+    // entrypoint reports the task cancelled before try ends (attack5 F15); killed if the CLI exits first.
     const child = spawnGroup(program, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const text = { stdout: "", stderr: "", logs: "" };
     for (const name of ["stdout", "stderr"] as const) {

@@ -12,8 +12,9 @@ import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, type CommandIO, line, parse } from "./command.js";
+import { removeAtExit } from "./interrupt.js";
 import { connectRunningKlms, type RunningKlms, runningDevServer } from "./try-remote.js";
-import { printTryResult, type ToolTaskResultLike } from "./try-report.js";
+import { type OutputReport, printTryResult, type ToolTaskResultLike } from "./try-report.js";
 import { buildTryRequest, type TryOptions, type TryRequest, TryUsageError } from "./try-request.js";
 import { formatRuns, readRuns, recordRun } from "./try-runs.js";
 
@@ -78,7 +79,7 @@ const OPTIONS = {
 
 /** What `try` needs from klms-local (typed here: klms-local depends on this package, not back). */
 interface KlmsLocalModule {
-  startLocalKlms(options: { quiet?: boolean }): Promise<{ stop(): Promise<void> }>;
+  startLocalKlms(options: { quiet?: boolean }): Promise<{ stop(): Promise<void>; dataDir: string }>;
   runToolTask(options: Record<string, unknown>): Promise<ToolTaskResultLike>;
 }
 
@@ -160,7 +161,7 @@ interface Session {
  */
 async function runningKlms(v: Record<string, unknown>, io: CommandIO): Promise<RunningKlms | undefined> {
   if (typeof v.url === "string") {
-    const klms = await connectRunningKlms(v.url, io.env).catch((error: Error) => {
+    const klms = await connectRunningKlms(v.url, io.env, undefined, io.signal).catch((error: Error) => {
       throw new Error(
         `the KLMS at --url ${v.url} cannot be used (${error.message}): start it (klms-tool dev) or fix the URL`,
       );
@@ -171,7 +172,7 @@ async function runningKlms(v: Record<string, unknown>, io: CommandIO): Promise<R
   const dev = v.fresh ? undefined : runningDevServer(io.cwd);
   if (!dev) return undefined;
   try {
-    const klms = await connectRunningKlms(dev.apiUrl, io.env, dev.caFile);
+    const klms = await connectRunningKlms(dev.apiUrl, io.env, dev.caFile, io.signal);
     line(
       io.stdout,
       `Using the local KLMS of klms-tool dev at ${klms.apiUrl} (pid ${dev.pid}; --fresh starts a new one)`,
@@ -195,6 +196,24 @@ async function listRuns(io: CommandIO, json: boolean): Promise<number> {
 
 /** One task: request, run, report, recorded in the runs list. Starts (and stops) its own local KLMS unless given one. */
 async function runOnce(session: Session, klms: { stop(): Promise<void> } | undefined): Promise<number> {
+  if (klms) return runTask(session, klms);
+  // Its own local KLMS, started here rather than by runToolTask so that an interrupted try (Ctrl-C,
+  // SIGTERM, a closed stdout) stops it, its runs and its temporary folder with it (attack5 F9, F15).
+  const own = await session.local.startLocalKlms({ quiet: true });
+  const forget = removeAtExit(own.dataDir); // also when the process is forced to exit first
+  const stop = () => void own.stop().catch(() => {});
+  session.io.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await runTask(session, own);
+  } finally {
+    session.io.signal.removeEventListener("abort", stop);
+    await own.stop();
+    forget();
+  }
+}
+
+/** {@link runOnce} on `klms`: the task run, reported, recorded. */
+async function runTask(session: Session, klms: { stop(): Promise<void> }): Promise<number> {
   const { io } = session;
   let request: TryRequest;
   try {
@@ -205,23 +224,17 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     return ExitCode.Usage;
   }
   const started = new Date();
-  const result = await session.local.runToolTask({
-    ...request,
-    cwd: io.cwd,
-    worker: session.worker,
-    ...(klms ? { klms } : {}),
-  });
+  let result: ToolTaskResultLike;
+  try {
+    result = await session.local.runToolTask({ ...request, cwd: io.cwd, worker: session.worker, klms });
+  } catch (error) {
+    if (!io.signal.aborted) throw error;
+    line(io.stderr, "klms-tool try: interrupted: the task was stopped");
+    return ExitCode.Failure;
+  }
   try {
     const outputs = await printTryResult(result, session.outDir, io);
-    if (session.json) {
-      const { id } = result.task;
-      const { state, message, metrics } = result;
-      const klmsUrl = session.running?.apiUrl ?? "embedded";
-      line(
-        session.json,
-        JSON.stringify({ task: id, state, message, metrics, outputs, outDir: session.outDir, klms: klmsUrl }, null, 2),
-      );
-    }
+    if (session.json) printJson(session, result, outputs);
   } finally {
     await result.stop();
     await recordRun(io.cwd, {
@@ -234,6 +247,14 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     });
   }
   return result.state === "succeeded" ? ExitCode.Success : ExitCode.Failure;
+}
+
+/** `--json`: the run as one object on the real stdout. */
+function printJson(session: Session, result: ToolTaskResultLike, outputs: Record<string, OutputReport>): void {
+  const { state, message, metrics } = result;
+  const klms = session.running?.apiUrl ?? "embedded";
+  const run = { task: result.task.id, state, message, metrics, outputs, outDir: session.outDir, klms };
+  if (session.json) line(session.json, JSON.stringify(run, null, 2));
 }
 
 /** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM or `io.signal`. */

@@ -13,6 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { cli } from "../../src/cli/cli.ts";
+import { KlmsClient } from "../../src/client/index.ts";
+import { Collect } from "../cli-io.ts";
 import { CLI } from "../support.ts";
 
 const FAKE_PODMAN = `#!/bin/sh
@@ -106,4 +109,103 @@ test("a reader that closes stdout early (| head -1): exit 141 quietly, no EPIPE 
     assert.equal(code, 141, `${argv.join(" ")}: ${stderr}`);
     assert.equal(stderr, "", argv.join(" "));
   }
+});
+
+/** A tool that says it started (a file next to it) and then waits for its task to be cancelled. */
+const WAITING_TOOL = (started: string) => `import { writeFileSync } from "node:fs";
+import { defineTool, main } from ${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)};
+const tool = defineTool({
+  name: "waits",
+  async run(task) {
+    writeFileSync(${JSON.stringify(started)}, "started");
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, 600000); // keeps the process alive until cancelled
+      task.signal.addEventListener("abort", () => { clearTimeout(timer); reject(new Error("stopped")); });
+    });
+    return {};
+  },
+});
+export default tool;
+main(import.meta, tool);
+`;
+
+for (const [signal, code] of [
+  ["SIGTERM", 143],
+  ["SIGINT", 130],
+] as const) {
+  test(`${signal} to try alone (reusing a running KLMS): the entrypoint is told, reports the task, try exits ${code}`, async () => {
+    const project = await mkdtemp(join(scratch, "try-"));
+    const started = join(project, "started");
+    await writeFile(join(project, "waits.mjs"), WAITING_TOOL(started));
+    const devOut = new Collect();
+    const stopDev = new AbortController();
+    const dev = cli(["dev", "--quiet"], {
+      stdout: devOut,
+      stderr: new Collect(),
+      cwd: scratch,
+      signal: stopDev.signal,
+    });
+    try {
+      await until(() => devOut.text.includes("Local KLMS running"));
+      const apiUrl = /API URL +(\S+)/.exec(devOut.text)?.[1] as string;
+      const child = spawn(
+        process.execPath,
+        [CLI, "try", "--tool", "waits.mjs", "--worker", "node waits.mjs", "--url", apiUrl],
+        { cwd: project, env: { PATH: process.env.PATH, HOME: scratch }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      const exited = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+      await until(() => existsSync(started));
+      child.kill(signal);
+      assert.equal(await exited, code, out);
+      const id = /▸ Logs of task ([0-9a-f-]+)/.exec(out)?.[1] as string;
+      assert.ok(id, out);
+      const client = await KlmsClient.login(apiUrl, "dev", "dev");
+      const task = await client.tasks.get(id);
+      assert.equal(task.exec_state, "failed", "the entrypoint posted the outcome before try ended");
+      assert.match(String(task.messages), /cancel|SIGTERM|stopped/i);
+    } finally {
+      stopDev.abort();
+      await dev;
+    }
+  });
+}
+
+test("SIGTERM to try --fresh: its own local KLMS is stopped and its temporary folder removed, exit 143", async () => {
+  const project = await mkdtemp(join(scratch, "fresh-"));
+  const tmp = await mkdtemp(join(scratch, "fresh-tmp-"));
+  const started = join(project, "started");
+  await writeFile(join(project, "waits.mjs"), WAITING_TOOL(started));
+  const child = spawn(process.execPath, [CLI, "try", "--tool", "waits.mjs", "--worker", "node waits.mjs", "--fresh"], {
+    cwd: project,
+    env: { PATH: process.env.PATH, HOME: scratch, TMPDIR: tmp },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+  await until(() => existsSync(started));
+  assert.ok(
+    (await readdir(tmp)).some((f) => f.startsWith("klms-local-")),
+    "the run's KLMS keeps its data there",
+  );
+  child.kill("SIGTERM");
+  assert.equal(await exited, 143, out);
+  assert.deepEqual(
+    (await readdir(tmp)).filter((f) => f.startsWith("klms-local-")),
+    [],
+    "no temporary KLMS (its secret, task records) is left",
+  );
+  assert.doesNotMatch(out, /\n\s+at /, "no stack trace");
 });
