@@ -96,10 +96,11 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   }
   out(banner(klms, request.options.dataDir !== undefined, request.runs, request.options.registry));
   // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
-  const removeState = writeDevState(io.cwd ?? process.cwd(), {
-    apiUrl: klms.apiUrl,
-    ...(klms.caFile ? { caFile: klms.caFile } : {}),
-  });
+  const removeState = writeDevState(
+    io.cwd ?? process.cwd(),
+    { apiUrl: klms.apiUrl, ...(klms.caFile ? { caFile: klms.caFile } : {}) },
+    (text) => err(`klms-tool dev: ${text}\n`),
+  );
   io.onReady?.(klms);
   const exitCode = await untilStopped(klms, io, err);
   out("Stopping the local KLMS…\n");
