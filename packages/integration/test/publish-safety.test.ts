@@ -108,6 +108,36 @@ describe("publish keeps what it does not own", () => {
   });
 });
 
+describe("publish: what it is told to publish", () => {
+  let k: Awaited<ReturnType<typeof klmsWithLogin>>;
+  before(async () => {
+    k = await klmsWithLogin({}, { PATH: process.env.PATH });
+  });
+  after(() => k?.stop());
+
+  it("F17: a module of another project is refused (the image is built from this folder)", async () => {
+    const other = resolve(PROJECT, "../sum/dist/main.js");
+    for (const main of [other, "../sum/dist/main.js"]) {
+      const r = await klmsTool(["publish", "--no-image", main], k.env);
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.err, /is not in this project \(.*correlations\): publish builds the image from this folder/);
+    }
+    assert.equal(await k.client.tools.find("sum"), undefined);
+    const own = await klmsTool(["publish", "--no-image", "--dry-run", "dist/main.js"], k.env);
+    assert.equal(own.code, 0, own.err);
+  });
+
+  it("F18: a dry run with --no-build or --image says the image would only be pushed", async () => {
+    const registry = ["--registry", "http://127.0.0.1:1", "--dry-run"];
+    const noBuild = await klmsTool(["publish", ...registry, "--no-build"], k.env);
+    assert.match(noBuild.out, /^image 127\.0\.0\.1:1\/stelar\/correlations:1\.0\.0 \(already built\) would be pushed/);
+    const image = await klmsTool(["publish", ...registry, "--image", "127.0.0.1:1/stelar/correlations:1.0.0"], k.env);
+    assert.match(image.out, /^image 127\.0\.0\.1:1\/stelar\/correlations:1\.0\.0 \(already built\) would be pushed/);
+    const build = await klmsTool(["publish", ...registry], k.env);
+    assert.match(build.out, /^image 127\.0\.0\.1:1\/stelar\/correlations:1\.0\.0 would be built and pushed/);
+  });
+});
+
 /** Whether podman and docker-registry are installed (the tests with a real registry need both). */
 function haveRegistryTools(): boolean {
   try {

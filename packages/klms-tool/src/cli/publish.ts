@@ -10,6 +10,7 @@
  * entry, `tools.py:91-98`, and refuses one that exists; a push failing after it says so); an
  * existing entry is patched only after the push, so that its profile never names a missing tag.
  */
+import { isAbsolute, relative, resolve } from "node:path";
 import type { ToolRecord } from "../client/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ImageError } from "../image/errors.js";
@@ -53,8 +54,8 @@ tool that tasks can run by name:
      profiles only default.image is written: other profiles and limits set in the console stay.
      A deleted entry is restored. A new entry is made once the registry accepted the login.
 
-<main.js> is the built tool module; default: package.json's "main" (e.g. dist/main.js). Build it
-first (npm run build).
+<main.js> is the built tool module, in this project (the image is built from this folder);
+default: package.json's "main" (e.g. dist/main.js). Build it first (npm run build).
 
 options:
   --tag <tag>           the image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -);
@@ -131,6 +132,7 @@ export const publishCommand = {
 
 async function publish(v: Values, main: string | undefined, io: ClusterStreams): Promise<number> {
   const prebuilt = checkOptions(v);
+  checkMain(main, io.cwd);
   const fields = await toolFields(io.cwd, main, (v.tag as string | undefined) ?? prebuilt?.tag);
   const name = fields.name as string;
   const tag = imageTagOf(fields);
@@ -165,7 +167,8 @@ async function publish(v: Values, main: string | undefined, io: ClusterStreams):
     } else await entry("before")();
     await entry("after")();
   }
-  report(io, { action, dry, name, changes, image, id: tool?.id ?? null, target, json: Boolean(v.json) });
+  const build = !prebuilt && !v["no-build"];
+  report(io, { action, dry, build, name, changes, image, id: tool?.id ?? null, target, json: Boolean(v.json) });
   return ExitCode.Success;
 }
 
@@ -196,6 +199,20 @@ async function pushAfterLogin(
       error.output,
     );
   }
+}
+
+/**
+ * The image is built from this folder (its Dockerfile and code), so the module that names the tool
+ * must be this project's: a module of another project would put this code under its name (attack5 F17).
+ */
+function checkMain(main: string | undefined, cwd: string): void {
+  if (main === undefined) return;
+  const inside = relative(cwd, resolve(cwd, main));
+  if (inside.startsWith("..") || isAbsolute(inside))
+    throw new UsageError(
+      `${main} is not in this project (${cwd}): publish builds the image from this folder, so run it in the ` +
+        "module's own project (cd there; klms-tool publish)",
+    );
 }
 
 /** A new entry goes in before the push (it makes the repository on the platform); a change after it. */
@@ -267,6 +284,8 @@ async function apply(
 interface Outcome {
   action: string;
   dry: boolean;
+  /** Whether publish builds the image (not with --no-build or --image). */
+  build: boolean;
   name: string;
   changes: Fields;
   image: ImageReport | null;
@@ -280,12 +299,13 @@ function report(io: ClusterStreams, o: Outcome): void {
     sayJson(io.stdout, { action: o.action, dryRun: o.dry, tool: o.name, id: o.id, changes: o.changes, image: o.image });
     return;
   }
-  if (o.image && o.target) say(io.stdout, describeImage(o.image, o.target, o.dry));
+  if (o.image && o.target) say(io.stdout, describeImage(o.image, o.target, o.dry, o.build));
   say(io.stdout, describeEntry(o.action, o.dry, o.name, o.changes));
 }
 
-function describeImage(image: ImageReport, target: ImageTarget, dry: boolean): string {
-  if (dry) return `image ${image.reference} would be built and pushed (registry from ${target.source})`;
+function describeImage(image: ImageReport, target: ImageTarget, dry: boolean, build: boolean): string {
+  const what = build ? "would be built and pushed" : "(already built) would be pushed";
+  if (dry) return `image ${image.reference} ${what} (registry from ${target.source})`;
   const digest = image.digest ? ` (${image.digest})` : "";
   return `image ${image.reference} ${image.built ? "built and " : ""}pushed${digest}`;
 }
