@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KlmsClient } from "../client/index.js";
 import type { MinioBlock } from "../contract/index.js";
+import { caFetch } from "./ca-fetch.js";
 import { spawnGroup } from "./interrupt.js";
 
 /** Where `klms-tool dev` leaves its state in the project it runs in (relative to the project). */
@@ -84,7 +85,11 @@ export async function connectRunningKlms(
   const client = env.KLMS_TOKEN
     ? await KlmsClient.withToken(apiUrl, env.KLMS_TOKEN)
     : await KlmsClient.login(apiUrl, env.KLMS_USERNAME ?? "dev", env.KLMS_PASSWORD ?? "dev");
-  const s3 = await client.s3(env);
+  // The store of `klms-tool dev --tls` has a certificate of the dev server's own CA: trusted here
+  // for the STS call, and handed to the entrypoint as the local KLMS's own runs get it (attack5 F13).
+  const ca = caFile && existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
+  const s3 = await client.s3(env, ca ? caFetch(ca) : undefined);
+  const caEnv = caFile && ca ? caEnvironment(caFile) : {};
   const token = `Bearer ${client.session?.token ?? ""}`;
   const tasks = new Map<string, { signature: string; outputs: Record<string, string> }>();
   const base = apiUrl.replace(/\/+$/, "");
@@ -92,7 +97,7 @@ export async function connectRunningKlms(
     apiUrl: base,
     token,
     minio: { endpoint_url: s3.endpoint, id: s3.accessKeyId, key: s3.secretAccessKey, skey: s3.sessionToken ?? "" },
-    ...(caFile && existsSync(caFile) ? { ca: readFileSync(caFile, "utf8") } : {}),
+    ...(ca ? { ca } : {}),
     createProcess: (fields = {}) => client.processes.create({ owner_org: "stelar-klms", ...fields }),
     async createTask(spec) {
       const created = await client.tasks.create(spec as never);
@@ -104,7 +109,8 @@ export async function connectRunningKlms(
     },
     async runTask(id, options = {}) {
       const signature = tasks.get(id)?.signature ?? (await client.tasks.signature(id));
-      return runJob([...(options.command ?? []), token, `${base}/`, id, signature], { ...options, signal });
+      const env = { ...caEnv, ...options.env };
+      return runJob([...(options.command ?? []), token, `${base}/`, id, signature], { ...options, env, signal });
     },
     getTask: (id) => client.tasks.get(id) as Promise<{ exec_state: string }>,
     async getOutcome(id) {
@@ -120,6 +126,11 @@ export async function connectRunningKlms(
     },
     stop: async () => {},
   };
+}
+
+/** The variables that make Node, Python (requests, boto3) and OpenSSL trust `caFile`, as klms-local sets for its runs. */
+function caEnvironment(caFile: string): Record<string, string> {
+  return { NODE_EXTRA_CA_CERTS: caFile, SSL_CERT_FILE: caFile, REQUESTS_CA_BUNDLE: caFile, AWS_CA_BUNDLE: caFile };
 }
 
 /** The entrypoint with the Job's four arguments, as a pod runs it: its output captured as the log. */

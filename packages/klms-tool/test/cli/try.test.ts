@@ -237,6 +237,47 @@ describe("klms-tool try with a running local KLMS, and the list of runs", () => 
     assert.equal(existsSync(join(project, ".klms", "dev.json")), false, "the state file goes with the server");
   });
 
+  test("klms-tool dev --tls in the project is reused: its CA (dev.json's caFile) trusted for the store and the run", async () => {
+    const project = join(dir, "with-tls-dev");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "with-tls-dev", version: "0.1.0" }));
+    await writeFile(join(project, "a.txt"), "over tls\n");
+    const devOut = new Watched();
+    const stop = new AbortController();
+    const dev = cli(["dev", "--tls", "--quiet"], {
+      stdout: devOut,
+      stderr: new Watched(),
+      cwd: project,
+      signal: stop.signal,
+    });
+    try {
+      await devOut.until((t) => t.includes("Local KLMS running"));
+      const state = JSON.parse(await readFile(join(project, ".klms", "dev.json"), "utf8"));
+      assert.ok(state.caFile, "dev --tls names its CA");
+      const stdout = new Watched();
+      const stderr = new Watched();
+      const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+      const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=4"], {
+        stdout,
+        stderr,
+        cwd: project,
+        env,
+      });
+      assert.equal(code, 0, `${stdout.text}\n${stderr.text}`);
+      assert.match(stdout.text, /^Using the local KLMS of klms-tool dev at /);
+      assert.equal(await readFile(join(project, "try-output", "echo"), "utf8"), "hello 4: over tls\n");
+      // Without the CA, the STS call says what is wrong: the certificate, not "no reply".
+      const client = await KlmsClient.login(state.apiUrl, "dev", "dev");
+      await assert.rejects(
+        client.s3({}),
+        /the object store https:\/\/127\.0\.0\.1:\d+'s TLS certificate is not trusted \(/,
+      );
+    } finally {
+      stop.abort();
+      assert.equal(await dev, 0);
+    }
+  });
+
   test("--url naming no KLMS fails and says so; --list without runs says how to make one", async () => {
     const stderr = new Watched();
     const code = await cli([...base, "--param", "n=1", "--url", "http://127.0.0.1:9"], {
