@@ -44,9 +44,11 @@ Options:
                           project[:DIR]    the tool project's built worker through klms-tool exec,
                                            as its image's run.sh (default: this folder, when it
                                            is a tool project)
-                          command:CMD      CMD, split like a shell (no expansion)
+                          command:CMD      CMD, split like a shell (no expansion); the four
+                                           arguments stay on its command line (ps) for the run
                           podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
-                                           host network
+                                           host network (create, then start --attach: the four
+                                           arguments only on the short create's command line)
                           none             nothing: the task's pod stays Pending
                         A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
   --run-tool NAME=SPEC
