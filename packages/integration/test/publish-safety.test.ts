@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -225,5 +225,32 @@ describe("publish with a real registry and podman: login first, failures named",
     );
     assert.equal(r.code, 1, r.out);
     assert.match(r.err, /refused the username or password: check --username \$app and the password given on stdin/);
+  });
+});
+
+describe("publish in a Python project (attack5 F14)", () => {
+  it("says that a Python tool has no declaration to publish, and what to do instead", async () => {
+    const project = mkdtempSync(join(tmpdir(), "klms-publish-python-"));
+    try {
+      writeFileSync(join(project, "package.json"), JSON.stringify({ name: "py-tool", version: "0.1.0" }));
+      writeFileSync(join(project, "main.py"), "print('hi')\n");
+      const stderr = new PassThrough();
+      const err: Buffer[] = [];
+      stderr.on("data", (c: Buffer) => err.push(c));
+      const env = { PATH: process.env.PATH, HOME: project, XDG_CONFIG_HOME: join(project, "config") };
+      const code = await cli(["publish", "--no-image", "--dry-run"], {
+        env,
+        cwd: project,
+        stdout: new PassThrough(),
+        stderr,
+      });
+      assert.equal(code, 2);
+      assert.match(
+        Buffer.concat(err).toString(),
+        /this is a Python tool \(main\.py\): publish makes the catalog entry from a defineTool declaration.*image build \/ image push/s,
+      );
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,7 @@
  * cpu_limit, backoff_limit… that an admin set in the console are kept: read-modify-write), and a
  * field the project does not know (no version, no description, no repository) is not sent at all.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ToolRecord } from "../client/index.js";
 import { CATALOG_NAME, CATALOG_NAME_RULE } from "../contract/names.js";
@@ -42,9 +42,15 @@ export async function toolFields(cwd: string, main: string | undefined, tag: str
   try {
     tool = await loadTool(path, cwd);
   } catch (error) {
-    if (error instanceof ToolLoadError)
-      throw new UsageError(`${error.message}: build it first (npm run build), or name it`);
-    throw error;
+    if (!(error instanceof ToolLoadError)) throw error;
+    // The python template: no JavaScript module, so no declaration to make the entry from (attack5 F14).
+    if (main === undefined && existsSync(resolve(cwd, "main.py")))
+      throw new UsageError(
+        "this is a Python tool (main.py): publish makes the catalog entry from a defineTool declaration, which a " +
+          "Python tool has not. Build and push its image with klms-tool image build / image push " +
+          "<registry>/stelar/<tool>:<tag>, and create its catalog entry in the KLMS console (or KlmsClient's tools.create)",
+      );
+    throw new UsageError(`${error.message}: build it first (npm run build), or name it`);
   }
   const { toolManifest } = await import("../manifest/manifest.js");
   const m = toolManifest(tool);
