@@ -1,8 +1,10 @@
 // `npm create klms-tool [dir] [options]`: asks on a terminal, takes flags otherwise, scaffolds,
 // installs, runs the new tool's tests and prints the next commands.
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { kitCheckout, packCheckout } from "./checkout.js";
 import { ask } from "./prompt.js";
 import { DEFAULT_DESCRIPTION, scaffold, TEMPLATES, toolNameFrom } from "./scaffold.js";
 
@@ -28,7 +30,9 @@ options:
   --klms-local <spec>    the klms-local dev dependency (default: ^<this kit's version>)
   --kit <dir>            a folder of the kit's packed tarballs (klms-tool-<v>.tgz,
                          klms-local-<v>.tgz): copied into vendor/ and depended on as
-                         file:vendor/…, so that the image build sees them
+                         file:vendor/…, so that the image build sees them. Run from a
+                         clone of the kit (and installing), its own packages are packed
+                         and vendored this way unless a spec is given
   -h, --help             this help
 
 With npm create, options go after "--": npm create klms-tool my-tool -- --template csv`;
@@ -97,19 +101,31 @@ async function create(choices, values, streams, say, complain) {
   const target = resolve(streams.cwd, choices.dir);
   const rel = relative(streams.cwd, target);
   const shown = rel === "" ? "." : rel.startsWith("..") ? target : rel;
+  let packed;
   try {
+    let kit = values.kit === undefined ? undefined : resolve(streams.cwd, values.kit);
+    const checkout =
+      kit || values["klms-tool"] || values["klms-local"] || values["no-install"] ? undefined : kitCheckout();
+    if (checkout) {
+      // klms-tool and klms-local are not on the npm registry yet: a clone of the kit is their source.
+      say(`Vendoring klms-tool and klms-local from the kit's checkout ${checkout} (npm pack; as --kit does).`);
+      packed = await packCheckout(checkout);
+      kit = packed;
+    }
     const files = await scaffold(target, {
       name: choices.name ?? toolNameFrom(choices.dir),
       description: choices.description,
       template: choices.template,
       klmsTool: values["klms-tool"],
       klmsLocal: values["klms-local"],
-      ...(values.kit === undefined ? {} : { kit: resolve(streams.cwd, values.kit) }),
+      ...(kit === undefined ? {} : { kit }),
     });
     say(`Created ${files.length} files in ${shown} (template: ${choices.template}).`);
   } catch (error) {
     complain(`create-klms-tool: ${error.message}`);
     return 1;
+  } finally {
+    if (packed) await rm(packed, { recursive: true, force: true });
   }
   if (values["no-install"]) {
     say(nextSteps(shown, false, choices.template));

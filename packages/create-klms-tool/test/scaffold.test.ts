@@ -92,6 +92,45 @@ describe("create-klms-tool, in-process", () => {
     assert.match(r.stdout, /Next:\n {2}cd asked-tool\n {2}npm install\n {2}npm test .*\n {2}npm start /);
   });
 
+  test("run from the kit's checkout, it vendors the checkout's own packages (they are not on the npm registry)", async () => {
+    // npm install and npm test of the new project are not this test's subject: a stand-in npm
+    // (npm_execpath, as `npm create` sets it) records them; the packing runs the real npm.
+    const fakeNpm = join(work, "npm-cli.js");
+    await writeFile(
+      fakeNpm,
+      `require("node:fs").appendFileSync(${JSON.stringify(join(work, "npm-calls"))}, process.argv.slice(2).join(" ") + "\\n");\n`,
+    );
+    const stdout = new Collect();
+    const stderr = new Collect();
+    const code = await cli(["from-checkout", "--yes"], {
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      cwd: work,
+      env: { ...env, npm_execpath: fakeNpm },
+      interactive: false,
+    });
+    assert.equal(code, 0, stderr.text);
+    assert.match(
+      stdout.text,
+      /Vendoring klms-tool and klms-local from the kit's checkout .* \(npm pack; as --kit does\)/,
+    );
+    const dir = join(work, "from-checkout");
+    const version = JSON.parse(await readFile(join(repo, "packages", "klms-tool", "package.json"), "utf8")).version;
+    assert.deepEqual((await readdir(join(dir, "vendor"))).sort(), [
+      `klms-local-${version}.tgz`,
+      `klms-tool-${version}.tgz`,
+    ]);
+    const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+    assert.equal(pkg.dependencies["klms-tool"], `file:vendor/klms-tool-${version}.tgz`);
+    assert.equal(pkg.devDependencies["klms-local"], `file:vendor/klms-local-${version}.tgz`);
+    assert.equal(await readFile(join(work, "npm-calls"), "utf8"), "install --no-audit --no-fund\ntest\n");
+    // With a spec of its own, or without installing, the registry specs stay (the user's choice).
+    const spec = await create(["with-spec", "--yes", "--no-install"]);
+    assert.equal(spec.code, 0, spec.stderr);
+    assert.doesNotMatch(spec.stdout, /Vendoring/);
+  });
+
   test("--kit vendors the kit's tarballs into the project, inside the image's build context", async () => {
     const kit = join(work, "kit");
     await mkdir(kit);
@@ -199,7 +238,8 @@ describe("create-klms-tool: the steps it names fit the project (attack5 F14, F16
     const stdout = new Collect();
     const stderr = new Collect();
     const { npm_execpath: _exec, ...rest } = env;
-    const code = await cli(["npm-404", "--yes"], {
+    // A dependency spec given: no vendoring from this clone, npm asked for it as a user outside a clone would.
+    const code = await cli(["npm-404", "--yes", "--klms-tool", "^0.1.0"], {
       stdin: new PassThrough(),
       stdout,
       stderr,

@@ -6,14 +6,15 @@
  * platform's terminate) stops its pods with their grace period; once ended they are gone from the
  * pod list, as on the cluster, but their logs stay on disk.
  *
- * Pods and logs live under `<dataDir>/logs/<task id>/`: `<pod name>.log` and `pods.json`.
+ * Pods and logs live under `<dataDir>/logs/<task id>/`: `<pod name>.log` and `pods.json` (written
+ * crash-safely in the background on every pod change; the pod list is served from memory).
  */
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Masker } from "klms-tool/internal";
-import { writeFileDurably } from "./records.js";
+import type { DurableWriter } from "./durable-writer.js";
 import type { PodView } from "./routes/tasks.js";
 import type { RunResult, StartedRun } from "./runner.js";
 import type { PodLauncher, PodStart } from "./runners.js";
@@ -46,6 +47,8 @@ export interface JobOptions {
   graceMs: number;
   /** The server's log sink; none when quiet. */
   log?: (line: string) => void;
+  /** Writes `pods.json` off the event loop; whoever stops the server flushes it. */
+  writer: DurableWriter;
 }
 
 /** The platform's default profile (data-api src/execution/kubernetes.py:117-126). */
@@ -232,6 +235,8 @@ export class Jobs {
     if (!job) {
       job = { taskId, jobName, pods: [], runs: new Map(), deleted: false };
       this.#jobs.set(taskId, job);
+      // Private before the first pod's log file is opened there (the writer would make it too, later).
+      mkdirSync(join(this.#dir, taskId), { recursive: true, mode: 0o700 });
     }
     return job;
   }
@@ -260,12 +265,8 @@ export class Jobs {
   }
 
   #save(job: JobState): void {
-    const dir = join(this.#dir, job.taskId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileDurably(
-      join(dir, "pods.json"),
-      `${JSON.stringify({ jobName: job.jobName, condition: job.condition, pods: job.pods }, null, 2)}\n`,
-    );
+    const text = `${JSON.stringify({ jobName: job.jobName, condition: job.condition, pods: job.pods }, null, 2)}\n`;
+    void this.#options.writer.write(join(this.#dir, job.taskId, "pods.json"), text);
   }
 
   #logFile(taskId: string, pod: string): string {

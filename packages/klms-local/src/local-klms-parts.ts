@@ -11,6 +11,7 @@ import { createStorage, minioSettings, type Storage } from "klms-tool";
 import { DEV_USERNAME, loadServerSecret, nameUuid, verifyToken } from "./auth.js";
 import { Catalog } from "./catalog/catalog.js";
 import { applySeed, checkSeedShape, readSeed, type Seed } from "./catalog/seed.js";
+import { DurableWriter } from "./durable-writer.js";
 import { type ObjectStore, startObjectStore } from "./object-store.js";
 import type { MinioInput } from "./server.js";
 import { TaskStore } from "./tasks.js";
@@ -56,6 +57,11 @@ export interface KlmsState {
   catalog: Catalog;
   /** The id of the running process `klms-local-dev` that tasks can belong to. */
   processId: string;
+  /**
+   * Writes the task, catalog and pod records in the background (crash-safely, coalesced per
+   * file); `flush()` it before the data dir is read by anything else or removed.
+   */
+  writer: DurableWriter;
 }
 
 /**
@@ -69,10 +75,11 @@ export function openState(
   warn: (line: string) => void,
 ): KlmsState {
   const secret = loadServerSecret(dataDir, options.secret);
-  const store = new TaskStore(dataDir, warn);
-  const catalog = new Catalog(dataDir, { warn, tasksOf: (pid) => taskSummaries(store, pid) });
+  const writer = new DurableWriter({ warn });
+  const store = new TaskStore(dataDir, warn, writer);
+  const catalog = new Catalog(dataDir, { warn, writer, tasksOf: (pid) => taskSummaries(store, pid) });
   if (seed) applySeed(catalog, seed, typeof options.seed === "string" ? `seed file ${options.seed}` : "seed");
-  return { secret, store, catalog, processId: devProcess(catalog) };
+  return { secret, store, catalog, processId: devProcess(catalog), writer };
 }
 
 /** The seed as given: a file to read, or its content to check. Throws naming what is wrong. */

@@ -25,7 +25,7 @@ import { toJsValue } from "./python-json.js";
 import { AppTokens } from "./registry/app-tokens.js";
 import { RegistryImages } from "./registry/images.js";
 import { OciRegistry, type RegistryOptions } from "./registry/oci.js";
-import { type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
+import { POD_NICENESS, type RunOptions, type RunResult, type StartedRun, TERMINATION_GRACE_MS } from "./runner.js";
 import { launcherFor, type Runner } from "./runners.js";
 import { createApp, listen, type MinioInput, type PodView, type RunningServer } from "./server.js";
 import { ensureTls } from "./store/tls.js";
@@ -61,6 +61,12 @@ export interface LocalKlmsOptions {
   retryDelayMs?: number;
   /** A pod's termination grace period, SIGTERM to SIGKILL; default 30 000 ms (Kubernetes). */
   terminationGraceMs?: number;
+  /**
+   * The niceness of the pods' processes (command and project runners), 0 to 19: default 19, the
+   * lowest CPU priority, so that the local KLMS keeps answering while its pods use every core (on
+   * the cluster the API server has its own node). 0 runs them at the server's priority.
+   */
+  podNiceness?: number;
   /** No request log on stderr. */
   quiet?: boolean;
   /** Users besides the default `dev` / `dev` (an admin); a user named `dev` replaces the default. */
@@ -144,7 +150,11 @@ export interface LocalKlms {
   job(id: string): JobStatus | undefined;
   /** {@link LocalKlms.startTask} and wait for the end. */
   runTask(id: string, options?: RunOptions): Promise<RunResult>;
-  /** Stops runs, the server and the object store; removes the data dir if it was a temp one. */
+  /**
+   * Stops runs, the server and the object store; waits until every task, pod and catalog record
+   * is on disk; removes the data dir if it was a temp one. Rejects, after all that, naming the
+   * records that could not be written.
+   */
   stop(): Promise<void>;
 }
 
@@ -197,19 +207,22 @@ class LocalKlmsServer implements LocalKlms {
    * listens; on failure undoes what was made (the store stopped, a temp data dir removed).
    */
   static async start(options: LocalKlmsOptions): Promise<LocalKlmsServer> {
+    checkNiceness(options.podNiceness);
     const seed = seedOf(options.seed);
     const accounts = new Accounts([...(seed?.users ?? []), ...(options.users ?? [])]);
     const dir = openDataDir(options.dataDir);
     const warn = options.warn ?? ((line: string) => process.stderr.write(`klms-local: warning: ${line}\n`));
     let objects: ObjectSide | undefined;
+    let state: KlmsState | undefined;
     try {
-      const state = openState(dir.path, options, seed, warn);
+      state = openState(dir.path, options, seed, warn);
       const log = options.quiet ? undefined : (line: string) => process.stderr.write(`klms-local: ${line}\n`);
       const jobs = new Jobs(join(dir.path, "logs"), {
         backoffLimit: options.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
         retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
         graceMs: options.terminationGraceMs ?? TERMINATION_GRACE_MS,
         log,
+        writer: state.writer,
       });
       const registry = openRegistry(options.registry, state, warn);
       objects = await openObjectStore(options.objectStore, dir.path, state.secret, Boolean(options.tls));
@@ -219,6 +232,8 @@ class LocalKlmsServer implements LocalKlms {
       return klms;
     } catch (error) {
       await objects?.embedded?.stop();
+      // The records written so far land before the folder goes (a temp one is removed).
+      await state?.writer.flush().catch(() => undefined);
       dir.release();
       throw error;
     }
@@ -357,8 +372,15 @@ class LocalKlmsServer implements LocalKlms {
     this.#stopping ??= (async () => {
       await this.#parts.jobs.stopAll();
       await this.#server?.close();
+      // Every record on disk before stop() resolves (a failed write is reported after the rest stopped).
+      const flushed = this.#parts.state.writer.flush().then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      const failure = await flushed;
       await this.#parts.objects.embedded?.stop();
       this.#parts.dir.release();
+      if (failure) throw failure;
     })();
     return this.#stopping;
   }
@@ -411,8 +433,17 @@ class LocalKlmsServer implements LocalKlms {
         : [token, `${this.apiUrl}/`, task.id, signatureOf(task.id, secret)];
     // A local store over https: the run trusts its CA as a pod trusts MinIO's certificate.
     const env = trustEnv(this.#parts.objects.embedded?.caFile);
-    return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs };
+    const niceness = this.#parts.options.podNiceness ?? POD_NICENESS;
+    return { jobArgs, env, secrets: [task.secrets], timeoutMs: run.timeoutMs, niceness };
   }
+}
+
+/** `podNiceness`: a whole number from 0 to 19 (what `setpriority` takes for a lower priority), or absent. */
+function checkNiceness(niceness: number | undefined): void {
+  if (niceness === undefined || (Number.isInteger(niceness) && niceness >= 0 && niceness <= 19)) return;
+  throw new Error(
+    `podNiceness must be a whole number from 0 (the server's priority) to 19 (the lowest), not ${JSON.stringify(niceness)}`,
+  );
 }
 
 /** The registry of the `registry` option, its tags cache, and the catalog reading images from it. */

@@ -64,6 +64,8 @@ export interface PodStart {
   timeoutMs?: number;
   /** Variables the local KLMS adds for every run (a TLS store's CA trust); the runner's `env` wins. */
   env?: Record<string, string>;
+  /** The pod process's niceness (`StartRunOptions.niceness`); podman's containers are not its children and keep theirs. */
+  niceness?: number;
 }
 
 /** Starts one pod's container; or, when nothing can run the task, the reason its pod stays Pending. */
@@ -96,6 +98,7 @@ function runOptions(pod: PodStart) {
     graceMs: pod.graceMs,
     secrets: pod.secrets,
     timeoutMs: pod.timeoutMs,
+    ...(pod.niceness !== undefined ? { niceness: pod.niceness } : {}),
     ...(pod.masker ? { masker: pod.masker } : {}),
   };
 }

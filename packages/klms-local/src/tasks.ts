@@ -1,11 +1,13 @@
 /**
  * Tasks: the records the local KLMS keeps, the state machine the platform applies to them, and
  * the task record users read (`GET /api/v2/task/<id>`, `tasks.py:421-470`). One JSON file per
- * task under `<dataDir>/tasks/`, written crash-safely, so a restart finds every task where it was.
+ * task under `<dataDir>/tasks/`, written crash-safely (off the event loop, by a DurableWriter), so a
+ * restart finds every task where it was.
  */
 import { join } from "node:path";
 import { type OutcomeState, outcomeOf, type TaskOutput } from "klms-tool/contract";
 import { checkTagRows } from "./db-constraints.js";
+import { DurableWriter } from "./durable-writer.js";
 import { ApiError } from "./envelope.js";
 import { RecordDir } from "./records.js";
 import { isCanonicalUuid } from "./schema.js";
@@ -106,12 +108,17 @@ export class TaskStore {
   readonly #files: RecordDir<StoredTask>;
   readonly #tasks = new Map<string, StoredTask>();
 
-  /** Opens (and creates) `<dataDir>/tasks`, loading every task found there; unreadable files are set aside. */
+  /**
+   * Opens (and creates) `<dataDir>/tasks`, loading every task found there; unreadable files are set
+   * aside. Tasks are written by `writer` (default: one of its own, for a store only read); whoever
+   * stops the server flushes it.
+   */
   constructor(
     dataDir: string,
     warn: (message: string) => void = (m) => process.stderr.write(`klms-local: warning: ${m}\n`),
+    writer: DurableWriter = new DurableWriter({ warn }),
   ) {
-    this.#files = new RecordDir(join(dataDir, "tasks"));
+    this.#files = new RecordDir(join(dataDir, "tasks"), writer);
     for (const task of this.#files.loadAll(checkStoredTask, warn)) this.#tasks.set(task.id, task);
   }
 
@@ -132,15 +139,18 @@ export class TaskStore {
     return [...this.#tasks.values()];
   }
 
-  /** Writes the task's file crash-safely and updates the map. */
+  /**
+   * Updates the map (what every route reads) and writes the task's file crash-safely in the
+   * background; the writer's `flush()` waits for it.
+   */
   save(task: StoredTask): void {
-    this.#files.write(task.id, task);
+    void this.#files.write(task.id, task);
     this.#tasks.set(task.id, task);
   }
 
   /** Removes the task (`DELETE /task/<id>`). */
   remove(id: string): void {
-    this.#files.remove(id);
+    void this.#files.remove(id);
     this.#tasks.delete(id);
   }
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { nameUuid, userIdOf } from "../auth.js";
+import { DurableWriter } from "../durable-writer.js";
 import { ApiError } from "../envelope.js";
 import { RecordDir } from "../records.js";
 import { isCanonicalUuid, loadBody, validationError } from "../schema.js";
@@ -37,6 +38,8 @@ export interface CatalogOptions {
   tasksOf?: (processId: string) => TaskSummary[];
   /** Where warnings about set-aside records go. */
   warn?: (message: string) => void;
+  /** Writes the entity files (off the event loop); default: one of its own. Whoever stops the server flushes it. */
+  writer?: DurableWriter;
 }
 
 /** The catalog of one local KLMS. */
@@ -48,9 +51,9 @@ export class Catalog {
 
   /** Loads `<dataDir>/catalog`, then makes sure the default organization exists. */
   constructor(dataDir: string, options: CatalogOptions = {}) {
-    this.#files = new RecordDir(join(dataDir, "catalog"));
-    this.#tasksOf = options.tasksOf ?? (() => []);
     const warn = options.warn ?? ((m: string) => process.stderr.write(`klms-local: warning: ${m}\n`));
+    this.#files = new RecordDir(join(dataDir, "catalog"), options.writer ?? new DurableWriter({ warn }));
+    this.#tasksOf = options.tasksOf ?? (() => []);
     for (const e of this.#files.loadAll(checkStored, warn)) this.#entities.set(e.id, e);
     if (!this.#byName("organization", DEFAULT_ORGANIZATION)) {
       this.insert("organization", { name: DEFAULT_ORGANIZATION, title: "STELAR KLMS" }, "dev", {
@@ -327,11 +330,11 @@ export class Catalog {
 
   #drop(id: string): void {
     this.#entities.delete(id);
-    this.#files.remove(id);
+    void this.#files.remove(id);
   }
 
   #save(e: StoredEntity): void {
-    this.#files.write(e.id, e);
+    void this.#files.write(e.id, e);
     this.#entities.set(e.id, e);
   }
 

@@ -12,7 +12,7 @@ import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { RecordDir, writeFileDurably } from "../records.js";
+import { loadRecords, writeFileDurably } from "../records.js";
 import { s3Errors } from "./errors.js";
 
 /** One object's metadata, as kept in its `.json` file. */
@@ -95,7 +95,7 @@ export class DiskStore {
     const folder = join(this.#dir, bucket);
     // The one rule for unreadable records (set aside, named in a warning) lives in records.ts.
     const warnStore = (line: string) => warn(`object store: ${line}`);
-    for (const meta of new RecordDir<ObjectMeta>(folder).loadAll(checkMeta, warnStore)) objects.set(meta.key, meta);
+    for (const meta of loadRecords<ObjectMeta>(folder, checkMeta, warnStore)) objects.set(meta.key, meta);
     const names = await readdir(folder);
     const used = new Set([...objects.values()].map((m) => m.data));
     for (const name of names)

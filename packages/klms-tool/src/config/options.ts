@@ -60,7 +60,7 @@ export const OPTIONS = {
     default: undefined,
     doc:
       "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
-      "it loads while the input is fetched, and saves a Node start (60 to 90 ms, a sixth of a no-op task). A crash in native code " +
+      "it loads while the input is fetched, and no second Node starts (BENCHMARKS.md measures each mode). A crash in native code " +
       "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
       "e.g. --worker-thread bundle/tool/main.mjs",
   },

@@ -5,7 +5,7 @@
  */
 import { Transform } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { secretForms } from "./secret-forms.js";
+import { literalAnchor, secretForms } from "./secret-forms.js";
 
 /** What a masked value is replaced with. */
 export const MASK = "***";
@@ -31,10 +31,9 @@ export const MIN_MASKED_LENGTH = 4;
  * character by character) is not recognised.
  */
 export class Masker {
-  /** Regular-expression sources, one per form, and the longest text any of them matches. */
-  #sources = new Set<string>();
+  /** One matcher per form, by its regular-expression source. */
+  #forms = new Map<string, FormMatcher>();
   #longest = 0;
-  #pattern: RegExp | undefined;
 
   /** Registers a secret value (a string or number). Returns false when it is too short to be masked. */
   add(value: unknown): boolean {
@@ -42,10 +41,9 @@ export class Masker {
     const secret = String(value);
     if (secret.length < MIN_MASKED_LENGTH) return secret.length === 0;
     for (const form of secretForms(secret)) {
-      if (form.text.length < MIN_MASKED_LENGTH || this.#sources.has(form.source)) continue;
-      this.#sources.add(form.source);
+      if (form.text.length < MIN_MASKED_LENGTH || this.#forms.has(form.source)) continue;
+      this.#forms.set(form.source, { source: form.source, anchor: literalAnchor(form.text), pattern: undefined });
       this.#longest = Math.max(this.#longest, form.text.length);
-      this.#pattern = undefined;
     }
     return true;
   }
@@ -69,15 +67,25 @@ export class Masker {
     return this.#longest;
   }
 
-  /** Masks every registered value in `text`. */
+  /**
+   * Masks every registered value in `text`: each occurrence of any form, and where two overlap,
+   * the whole of both. Why not one regular expression of all the forms: it was compiled again
+   * whenever a secret was added (twice per task: the token, then the input's credentials), and
+   * its size (a JWT's forms run to thousands of characters) made that cost tens of milliseconds
+   * on every task's critical path (BENCHMARKS.md). A form's literal anchor skips its expression
+   * on the lines that cannot hold it, which is nearly all of them.
+   */
   mask(text: string): string {
-    if (this.#sources.size === 0) return text;
-    if (!this.#pattern) {
-      // Longest first, so that a value is masked whole before any of its parts.
-      const sorted = [...this.#sources].sort((a, b) => b.length - a.length);
-      this.#pattern = new RegExp(sorted.join("|"), "g");
+    const spans: Array<[number, number]> = [];
+    for (const form of this.#forms.values()) {
+      if (form.anchor !== "" && !text.includes(form.anchor)) continue;
+      form.pattern ??= new RegExp(form.source, "g");
+      form.pattern.lastIndex = 0;
+      for (let match = form.pattern.exec(text); match; match = form.pattern.exec(text)) {
+        spans.push([match.index, match.index + match[0].length]);
+      }
     }
-    return text.replace(this.#pattern, MASK);
+    return spans.length > 0 ? replaceSpans(text, spans) : text;
   }
 
   /**
@@ -85,7 +93,7 @@ export class Masker {
    * report's message, error, metrics values and output paths, or a whole output.json.
    */
   maskValue<T>(value: T): T {
-    if (this.#sources.size === 0) return value;
+    if (this.#forms.size === 0) return value;
     return maskJson(value, (s) => this.mask(s)) as T;
   }
 
@@ -157,6 +165,36 @@ export class LineMasker {
     this.#pending = "";
     return rest;
   }
+}
+
+/** How the masker looks for one form of a secret. */
+interface FormMatcher {
+  source: string;
+  /** A literal part every match contains (secret-forms.ts: literalAnchor). */
+  anchor: string;
+  /** The form's expression, compiled on the first text that holds its anchor. */
+  pattern: RegExp | undefined;
+}
+
+/** `text` with every span (start, end) replaced by {@link MASK}; overlapping spans become one. */
+function replaceSpans(text: string, spans: Array<[number, number]>): string {
+  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = "";
+  let from = 0;
+  let current: [number, number] | undefined;
+  for (const span of spans) {
+    if (current && span[0] < current[1]) {
+      current[1] = Math.max(current[1], span[1]);
+      continue;
+    }
+    if (current) {
+      out += text.slice(from, current[0]) + MASK;
+      from = current[1];
+    }
+    current = [span[0], span[1]];
+  }
+  if (current) out += text.slice(from, current[0]) + MASK;
+  return out + text.slice(current ? current[1] : from);
 }
 
 /** Applies `mask` to every string of a JSON value, keys included, with an explicit stack (no depth limit). */

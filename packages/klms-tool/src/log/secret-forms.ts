@@ -190,20 +190,39 @@ function pythonDumps(value: unknown, depth: number): string | undefined {
   return `{${parts.join(", ")}}`;
 }
 
+/** A `%XX` or `\uXXXX` escape in a form's text: its hexadecimal digits match in either case. */
+const HEX_ESCAPE = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}/g;
+
 /** A regular-expression source for `text`, with `%XX` and `\uXXXX` escapes matching in either case. */
 function toSource(text: string): string {
+  // One pass over the escapes, the text between them quoted: the forms of a long token (a JWT,
+  // its hex and base64) run to thousands of characters, and every task registers them.
   let source = "";
-  for (let i = 0; i < text.length; i++) {
-    const hexEscape = /^(%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})/.exec(text.slice(i, i + 6))?.[1];
-    if (hexEscape) {
-      source += hexEscape.startsWith("%") ? "%" : "\\\\u";
-      for (const digit of hexEscape.slice(hexEscape.startsWith("%") ? 1 : 2)) {
-        source += /[0-9]/.test(digit) ? digit : `[${digit.toLowerCase()}${digit.toUpperCase()}]`;
-      }
-      i += hexEscape.length - 1;
-    } else {
-      source += (text[i] as string).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  let from = 0;
+  for (const match of text.matchAll(HEX_ESCAPE)) {
+    source += quote(text.slice(from, match.index));
+    const hex = match[0];
+    source += hex.startsWith("%") ? "%" : "\\\\u";
+    for (const digit of hex.slice(hex.startsWith("%") ? 1 : 2)) {
+      source += digit >= "0" && digit <= "9" ? digit : `[${digit.toLowerCase()}${digit.toUpperCase()}]`;
     }
+    from = match.index + hex.length;
   }
-  return source;
+  return source + quote(text.slice(from));
+}
+
+/** `text` as a regular-expression source that matches it literally. */
+function quote(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/**
+ * The longest part of a form's text that its source matches exactly (outside every hexadecimal
+ * escape): a text that lacks it cannot hold the form, so the masker tests it with `includes`
+ * before it runs the form's regular expression. Empty when the form is escapes only.
+ */
+export function literalAnchor(text: string): string {
+  let anchor = "";
+  for (const part of text.split(HEX_ESCAPE)) if (part.length > anchor.length) anchor = part;
+  return anchor;
 }

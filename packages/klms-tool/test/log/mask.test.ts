@@ -124,6 +124,20 @@ describe("Masker: the forms of a secret", () => {
     assert.equal(m.mask("xabcdefghx"), `x${MASK}x`);
   });
 
+  it("masks two secrets that overlap in the text whole, leaving no part of either; adjacent ones each", () => {
+    const m = maskerOf("abcdXYZW", "XYZWefgh");
+    assert.equal(m.mask("[abcdXYZWefgh]"), `[${MASK}]`);
+    assert.equal(m.mask("abcdXYZW XYZWefgh abcdXYZWXYZWefgh"), `${MASK} ${MASK} ${MASK}${MASK}`);
+  });
+
+  it("finds a form made only of escapes, in either case (percent-encoded non-ASCII)", () => {
+    const m = maskerOf("äöüß");
+    assert.equal(
+      m.mask(`q=${encodeURIComponent("äöüß")}&r=${encodeURIComponent("äöüß").toLowerCase()}`),
+      `q=${MASK}&r=${MASK}`,
+    );
+  });
+
   it("treats regular-expression characters in a secret literally", () => {
     const m = maskerOf("a.b*c+d?(e)[f]{g}|h^$\\/");
     assert.equal(m.mask("a.b*c+d?(e)[f]{g}|h^$\\/"), MASK);
