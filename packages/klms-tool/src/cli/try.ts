@@ -58,7 +58,9 @@ options:
   -h, --help                this help
 
 exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).
-With --watch it runs until Ctrl-C and exits 0.`;
+With --watch it runs until Ctrl-C (exit 130; SIGTERM: 143).
+Interrupted (Ctrl-C, SIGTERM, a closed stdout), it tells the entrypoint it runs (SIGTERM: the
+task is reported cancelled) and stops the local KLMS it started.`;
 
 const OPTIONS = {
   from: { type: "string" },
