@@ -128,12 +128,20 @@ async function create(choices, values, streams, say, complain) {
     if (packed) await rm(packed, { recursive: true, force: true });
   }
   if (values["no-install"]) {
-    say(nextSteps(shown, false));
+    say(nextSteps(shown, false, choices.template));
     return 0;
   }
   for (const step of [["install", "--no-audit", "--no-fund"], ["test"]]) {
     say(`\n$ npm ${step[0]}`);
-    const code = await npm(step, target, streams);
+    const { code, stderr } = await npm(step, target, streams);
+    // Until klms-tool and klms-local are on the npm registry, only --kit installs them (attack5 F16).
+    if (
+      code !== 0 &&
+      step[0] === "install" &&
+      values.kit === undefined &&
+      /(E404|404 Not Found)[\s\S]*klms-(tool|local)/.test(stderr)
+    )
+      complain(NOT_ON_NPM);
     if (code !== 0) {
       complain(
         `\nnpm ${step[0]} failed (exit code ${code}) in ${shown}; fix what it printed, then run it again there.`,
@@ -141,20 +149,23 @@ async function create(choices, values, streams, say, complain) {
       return 1;
     }
   }
-  say(nextSteps(shown, true));
+  say(nextSteps(shown, true, choices.template));
   return 0;
 }
 
-/** The next three commands, as the scaffold's README explains them. */
-function nextSteps(dir, installed) {
+/** The next three commands, as the scaffold's README explains them; the file to edit is the template's. */
+function nextSteps(dir, installed, template) {
   const cd = dir === "." ? [] : [`  cd ${dir}`];
+  // The python template has no src/: its tool is main.py (variants/python/variant.json).
+  const source = template === "python" ? "main.py" : "src/main.ts";
+  const watched = template === "python" ? "main.py" : "src/";
   const lines = installed
     ? [
         "",
         "Installed, and its tests pass. Next:",
         ...cd,
         "  npm start          # builds, then runs the tool on fixtures/input.json through a local KLMS",
-        "  npm run dev        # the same, again on every change of src/",
+        `  npm run dev        # the same, again on every change of ${watched}`,
         "  make build IMGTAG=yourusername/yourimagereponame:yourversiontag   # the image",
       ]
     : [
@@ -165,11 +176,18 @@ function nextSteps(dir, installed) {
         "  npm test           # runs the tool as a task against a local KLMS",
         "  npm start          # builds, then runs the tool on fixtures/input.json",
       ];
-  return [...lines, "", "Edit src/main.ts to make the tool yours; README.md says how the KLMS runs it."].join("\n");
+  return [...lines, "", `Edit ${source} to make the tool yours; README.md says how the KLMS runs it.`].join("\n");
 }
 
+/** What to do when npm has no klms-tool / klms-local (they are not published on the npm registry yet). */
+const NOT_ON_NPM =
+  "\nklms-tool and klms-local are not on the npm registry (yet): scaffold from the kit's tarballs instead. " +
+  "In the kit's checkout: npm ci && npm run build && npm pack -w packages/klms-tool -w packages/klms-local " +
+  "--pack-destination kit; then npx create-klms-tool my-tool --kit <that kit folder> (the files written here " +
+  "can stay: run it again in an empty folder, or npm install ../kit/klms-tool-*.tgz ../kit/klms-local-*.tgz here).";
+
 /**
- * Runs npm in the new project, its output passed through. Under `npm create`/`npx` the npm that
+ * Runs npm in the new project, its output passed through (stderr also kept, to recognise a failure). Under `npm create`/`npx` the npm that
  * started us is used (npm_execpath), so the versions match; elsewhere the npm on the PATH.
  */
 function npm(args, cwd, streams) {
@@ -182,12 +200,16 @@ function npm(args, cwd, streams) {
   const { NODE_TEST_CONTEXT: _, ...env } = streams.env;
   return new Promise((done) => {
     const child = spawn(command, [...prefix, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
     child.stdout.on("data", (d) => streams.stdout.write(d));
-    child.stderr.on("data", (d) => streams.stderr.write(d));
+    child.stderr.on("data", (d) => {
+      stderr = (stderr + d.toString()).slice(-20_000);
+      streams.stderr.write(d);
+    });
     child.on("error", (error) => {
       streams.stderr.write(`cannot run npm: ${error.message}\n`);
-      done(127);
+      done({ code: 127, stderr });
     });
-    child.on("close", (code) => done(code ?? 1));
+    child.on("close", (code) => done({ code: code ?? 1, stderr }));
   });
 }

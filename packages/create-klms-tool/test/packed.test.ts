@@ -124,7 +124,10 @@ test("from the tarballs: npx create-klms-tool, its tests, klms-tool try on a loc
     ],
     { cwd: dir, env },
   );
-  assert.match(run.stdout, /true run --rm --network host .* "<token>" "http:\/\/127\.0\.0\.1:1\/" "t1" "<signature>"/);
+  assert.match(
+    run.stdout,
+    /true create --rm --network host .* "<token>" "http:\/\/127\.0\.0\.1:1\/" "t1" "<signature>", then true start --attach <container>/,
+  );
   assert.doesNotMatch(run.stdout + run.stderr, /SECRET/);
 });
 

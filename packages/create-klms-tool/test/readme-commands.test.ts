@@ -42,7 +42,11 @@ const COVERED: [RegExp, string, RegExp][] = [
   [/^npm run manifest$/, "packages/create-klms-tool/test/packed.test.ts", /\["run", "--silent", "manifest"\]/],
   [/^cd my-tool$/, "packages/create-klms-tool/test/scaffold.test.ts", /cd asked-tool/],
   [/^make (build )?IMGTAG=/, "scripts/image-e2e.sh", /make build DOCKER=buildah IMGTAG=/],
-  [/^make run IMGTAG=/, "packages/create-klms-tool/test/packed.test.ts", /"run",\s*"DOCKER=true"/],
+  [
+    /^TOKEN="Bearer …" SIGNATURE=… make run IMGTAG=/,
+    "packages/create-klms-tool/test/packed.test.ts",
+    /"run",\s*"DOCKER=true"/,
+  ],
   [/^scripts\/image-base\.sh$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/image-base\.sh"$/m],
   [/^scripts\/registry\.sh start$/, "scripts/image-e2e.sh", /"\$ROOT\/scripts\/registry\.sh" start$/m],
   [

@@ -215,3 +215,44 @@ describe("create-klms-tool in the repository, started as users start it", () => 
     assert.equal(r.stdout, `${pkg.version}\n`);
   });
 });
+
+describe("create-klms-tool: the steps it names fit the project (attack5 F14, F16)", () => {
+  test("the python template's next steps name main.py, not src/main.ts", async () => {
+    const r = await create(["py-next", "--template", "python", "--yes", "--no-install"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Edit main\.py to make the tool yours/);
+    assert.doesNotMatch(r.stdout, /src\//);
+    const ts = await create(["ts-next", "--yes", "--no-install"]);
+    assert.match(ts.stdout, /Edit src\/main\.ts to make the tool yours/);
+  });
+
+  test("npm install meeting a 404 for klms-tool/klms-local says to scaffold with --kit", async () => {
+    // A stand-in npm (an external program) that fails as the registry does for unpublished packages.
+    const bin = join(work, "fake-npm-bin");
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, "npm"),
+      "#!/bin/sh\necho 'npm error 404 Not Found - GET https://registry.npmjs.org/klms-local - Not found' >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
+    const stdout = new Collect();
+    const stderr = new Collect();
+    const { npm_execpath: _exec, ...rest } = env;
+    // A dependency spec given: no vendoring from this clone, npm asked for it as a user outside a clone would.
+    const code = await cli(["npm-404", "--yes", "--klms-tool", "^0.1.0"], {
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      cwd: work,
+      env: { ...rest, PATH: `${bin}:${process.env.PATH}` },
+      interactive: false,
+    });
+    assert.equal(code, 1);
+    assert.match(
+      stderr.text,
+      /klms-tool and klms-local are not on the npm registry \(yet\): scaffold from the kit's tarballs/,
+    );
+    assert.match(stderr.text, /npm pack -w packages\/klms-tool -w packages\/klms-local --pack-destination kit/);
+    assert.match(stderr.text, /--kit <that kit folder>/);
+  });
+});

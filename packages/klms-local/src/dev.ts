@@ -44,9 +44,11 @@ Options:
                           project[:DIR]    the tool project's built worker through klms-tool exec,
                                            as its image's run.sh (default: this folder, when it
                                            is a tool project)
-                          command:CMD      CMD, split like a shell (no expansion)
+                          command:CMD      CMD, split like a shell (no expansion); the four
+                                           arguments stay on its command line (ps) for the run
                           podman[:IMAGE]   the task's image (or IMAGE) with podman --runtime runc,
-                                           host network
+                                           host network (create, then start --attach: the four
+                                           arguments only on the short create's command line)
                           none             nothing: the task's pod stays Pending
                         A pod that exits non-zero is retried up to 3 times (the Job's backoffLimit).
   --run-tool NAME=SPEC
@@ -96,10 +98,11 @@ export async function devMain(argv: string[], io: DevIo = {}): Promise<number> {
   }
   out(banner(klms, request.options.dataDir !== undefined, request.runs, request.options.registry));
   // So that `klms-tool try` in this project runs its tasks here (dev-state.ts).
-  const removeState = writeDevState(io.cwd ?? process.cwd(), {
-    apiUrl: klms.apiUrl,
-    ...(klms.caFile ? { caFile: klms.caFile } : {}),
-  });
+  const removeState = writeDevState(
+    io.cwd ?? process.cwd(),
+    { apiUrl: klms.apiUrl, ...(klms.caFile ? { caFile: klms.caFile } : {}) },
+    (text) => err(`klms-tool dev: ${text}\n`),
+  );
   io.onReady?.(klms);
   const exitCode = await untilStopped(klms, io, err);
   out("Stopping the local KLMS…\n");

@@ -127,8 +127,7 @@ function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
       // The container gets no environment (the Job sets none; a TLS store's CA is not mounted
       // here, unlike scripts/image-e2e.*); podman itself gets the caller's.
       // The host's network and the limits podman cannot raise on such hosts: the image module's run settings.
-      const args = ["run", "--rm", "--name", pod.name, ...runArgs("podman"), image];
-      const run = startRun([...podman, ...args], pod.jobArgs, { ...runOptions(pod), fullEnv: true });
+      const run = startContainer(podman, pod, image);
       // Signals to the podman client do not reach a detached container: stop it by name.
       const control = (...words: string[]) => {
         const [program, ...rest] = podman as [string, ...string[]];
@@ -146,6 +145,41 @@ function podmanLauncher(runner: PodmanRunner, task: LaunchedTask): PodLauncher {
       };
     },
   };
+}
+
+/**
+ * The four arguments must not sit on a host command line for the whole task (`ps` shows every
+ * process's arguments to every user; attack5 F7): `podman create` gets them, for its own short
+ * life (well under a second), and `podman start --attach`, which lasts the whole run, does not.
+ * A shell between them takes them from its environment (readable by the owner only) and drops
+ * them before it becomes `podman start`. The image's ENTRYPOINT still gets the four arguments.
+ * @param count how many job arguments (4, or 3 in the seed-era form)
+ */
+function createThenStart(count: number): string {
+  const names = Array.from({ length: count }, (_, i) => `KLMS_JOB_ARG_${i + 1}`);
+  return (
+    `"$0" "$@" ${names.map((n) => `"$${n}"`).join(" ")} >/dev/null || exit 125\n` +
+    `unset ${names.join(" ")}\n` +
+    'exec "$0" $KLMS_PODMAN_GLOBAL start --attach "$KLMS_POD_NAME"\n'
+  );
+}
+
+/** `podman create … IMAGE <four arguments>` then `podman start --attach`, see {@link createThenStart}. */
+function startContainer(podman: readonly string[], pod: PodStart, image: string) {
+  const [program, ...global] = podman as [string, ...string[]];
+  const create = [...global, "create", "--rm", "--name", pod.name, ...runArgs("podman"), image];
+  const env: Record<string, string> = { KLMS_PODMAN_GLOBAL: global.join(" "), KLMS_POD_NAME: pod.name };
+  pod.jobArgs.forEach((value, i) => {
+    env[`KLMS_JOB_ARG_${i + 1}`] = value;
+  });
+  // Masked in the log as before: the arguments are no longer where startRun finds them itself.
+  const secrets = [...(pod.secrets ?? []), pod.jobArgs[0], ...pod.jobArgs.slice(3)];
+  return startRun(["/bin/sh", "-c", createThenStart(pod.jobArgs.length), program, ...create], [], {
+    ...runOptions(pod),
+    secrets,
+    env,
+    fullEnv: true,
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -319,3 +319,30 @@ async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
   }
   throw new Error("gave up waiting");
 }
+
+test("a second dev in a project where a live one wrote .klms/dev.json leaves it alone and says so", async (t) => {
+  const project = mkdtempSync(join(tmpdir(), "klms-dev-two-"));
+  t.after(() => rmSync(project, { recursive: true, force: true }));
+  writeFileSync(join(project, "package.json"), "{}");
+  mkdirSync(join(project, ".klms"));
+  // The first dev server: another live process of this machine (the test runner that started us).
+  const first = `${JSON.stringify({ apiUrl: "http://127.0.0.1:18437", pid: process.ppid }, null, 2)}\n`;
+  writeFileSync(join(project, ".klms", "dev.json"), first);
+  const second = await startDev(["--quiet"], project);
+  assert.equal(readFileSync(join(project, ".klms", "dev.json"), "utf8"), first, "not taken over");
+  assert.match(
+    second.lines.err,
+    new RegExp(
+      `klms-tool dev already runs in this project \\(pid ${process.ppid}, http://127\\.0\\.0\\.1:18437\\): klms-tool try keeps using that one; this one \\(${second.klms.apiUrl.replace(/\./g, "\\.")}\\) is not written`,
+    ),
+  );
+  await second.stop();
+  assert.equal(readFileSync(join(project, ".klms", "dev.json"), "utf8"), first, "not removed by the second's stop");
+
+  // A file left by a dev that is gone (a crash) is taken over, and removed by its stop.
+  writeFileSync(join(project, ".klms", "dev.json"), JSON.stringify({ apiUrl: "http://x", pid: 2 ** 22 + 1 }));
+  const third = await startDev(["--quiet"], project);
+  assert.equal(JSON.parse(readFileSync(join(project, ".klms", "dev.json"), "utf8")).apiUrl, third.klms.apiUrl);
+  await third.stop();
+  assert.equal(existsSync(join(project, ".klms", "dev.json")), false);
+});

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -25,6 +25,22 @@ const specFor = (klms: LocalKlms) => ({
   outputs: { report: { url: "s3://klms-bucket/out/report.csv" } },
   parameters: {},
 });
+
+/** The command lines of this PID namespace's processes that contain one of `secrets`. */
+function hostProcessesShowing(secrets: string[]): string[] {
+  const own = readlinkSync("/proc/self/ns/pid");
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/pid`) !== own) continue; // a container's own process
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      if (secrets.some((s) => cmdline.includes(s))) found.push(`${pid}: ${cmdline.slice(0, 80)}…`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
 
 /** Polls until `check` returns a value (a guard against hanging, not a timing assertion). */
 async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined): Promise<T> {
@@ -121,8 +137,13 @@ describe("the podman runner", { skip: podmanMissing }, () => {
       token: klms.token,
       body: { ...specFor(klms), image: "localhost/klms-test/tool:hang" },
     });
-    const { id } = assertSuccess(reply) as { id: string };
+    const { id, signature } = assertSuccess(reply) as { id: string; signature: string };
     const pod = await waitFor(() => klms.pods(id).find((p) => p.logs.includes("input: 200")));
+    // While it runs, no host process (outside the container's own PID namespace) shows the
+    // token or the signature in its arguments: podman start holds none (attack5 F7).
+    assert.match(signature, /^[0-9a-f]{64}$/);
+    const secrets = [klms.token.replace(/^Bearer /, ""), signature];
+    assert.deepEqual(hostProcessesShowing(secrets), [], "no host command line holds them");
     assertSuccess(await call(klms.apiUrl, "POST", `/api/v2/task/${id}/terminate`, { token: klms.token }));
     await waitFor(() => (klms.pods(id).length === 0 ? true : undefined));
     const [program, ...args] = podman as [string, ...string[]];

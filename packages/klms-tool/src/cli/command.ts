@@ -18,8 +18,8 @@ export interface CliIO {
   /** The folder relative paths are resolved against. Default: `process.cwd()`. */
   cwd?: string;
   /**
-   * Stops a command that runs until interrupted (`try --watch`), as SIGINT/SIGTERM do.
-   * Default: a signal that never aborts.
+   * Stops a command: `try --watch` ends, external tools (podman, npm) are stopped, private temporary
+   * files removed. The executable aborts it on SIGINT/SIGTERM. Default: a signal that never aborts.
    */
   signal?: AbortSignal;
 }
@@ -46,6 +46,12 @@ export interface Command {
   summary: string;
   /** Full help, shown by `klms-tool <command> --help`. */
   help: string;
+  /**
+   * The command handles SIGINT/SIGTERM itself and must go on when its output's reader goes away
+   * (the entrypoint, the worker contract, `dev`): the executable then leaves the process's signals
+   * alone and ignores EPIPE for it (see `cli()`'s `executable`). Default false.
+   */
+  ownsSignals?: boolean;
   /** Runs the command with the arguments after its name; resolves to the exit code. */
   run(argv: string[], io: CommandIO): Promise<ExitCode | number>;
 }

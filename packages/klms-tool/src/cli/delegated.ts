@@ -7,10 +7,17 @@ type Main = (argv: string[], io: CommandIO) => Promise<number>;
  * A command whose code lives in a module loaded only when the command runs: the entrypoint
  * (`exec`) must not pay for the others, and `dev` lives in the separate klms-local package.
  */
-function delegated(name: string, summary: string, load: () => Promise<Main>, missing?: string): Command {
+function delegated(
+  name: string,
+  summary: string,
+  load: () => Promise<Main>,
+  missing?: string,
+  ownsSignals = false,
+): Command {
   return {
     name,
     summary,
+    ownsSignals,
     help: `run \`klms-tool ${name} --help\``,
     async run(argv, io) {
       let main: Main;
@@ -45,6 +52,8 @@ export const execCommand = delegated(
     const { runEntrypoint } = await import(modules.entrypoint);
     return (argv, io) => runEntrypoint(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env, cwd: io.cwd });
   },
+  undefined,
+  true, // the platform's SIGTERM contract: entrypoint/signals.ts forwards it to the worker and reports
 );
 
 /** `klms-tool dev`: the local KLMS. */
@@ -62,6 +71,7 @@ export const devCommand = delegated(
       });
   },
   "klms-tool dev needs the klms-local package: npm install --save-dev klms-local",
+  true, // devMain stops its servers on SIGINT/SIGTERM itself
 );
 
 /** `klms-tool job`: the Kubernetes Job the platform would create. */

@@ -125,13 +125,34 @@ export async function buildProjectImage(o: BuildPush): Promise<Builder> {
   return (await buildImage({ dir: o.dir, tag: o.target.reference, ...project, ...common(o) })).builder;
 }
 
-/** Pushes `target.reference` with the KLMS's credential; the manifest digest when the builder reports it. */
+/**
+ * What to check when the registry refuses the credential the KLMS issued: the user's own KLMS
+ * login is fine (the KLMS issued it); the KLMS's registry account is what is wrong (attack5 F10).
+ */
+const REFUSED_KLMS_CREDENTIAL =
+  `the registry refused the push credential the KLMS issued (${APP_TOKEN_USERNAME}, token "${PUBLISH_TOKEN_TITLE}"): ` +
+  "the KLMS's registry account does not match the registry's. For klms-tool dev: give it the registry's password " +
+  "file (klms-tool dev --registry-auth .klms/registry/auth, as scripts/registry.sh start --auth wrote it), and " +
+  "restart klms-tool dev after the registry was restarted (it reads the file once, at start)";
+
+/**
+ * Pushes `target.reference` with the KLMS's credential; the manifest digest when the builder reports it.
+ * `afterLogin` runs once the registry accepted the login, before the push (see pushImage).
+ */
 export async function pushProjectImage(
   o: BuildPush,
   credentials: { username: string; password: string },
+  afterLogin?: () => Promise<void>,
 ): Promise<{ digest?: string }> {
   o.onStep(`pushing ${o.target.reference} to ${o.target.registry}`);
-  return pushImage({ tag: o.target.reference, credentials, tlsVerify: o.target.tlsVerify, ...common(o) });
+  return pushImage({
+    tag: o.target.reference,
+    credentials,
+    tlsVerify: o.target.tlsVerify,
+    refusedLoginFix: REFUSED_KLMS_CREDENTIAL,
+    ...(afterLogin ? { afterLogin } : {}),
+    ...common(o),
+  });
 }
 
 function common(o: BuildPush) {

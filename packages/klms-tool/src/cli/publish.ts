@@ -5,10 +5,12 @@
  * happen and changes nothing (no build, no credential, no entry).
  *
  * Order, so that a failure leaves nothing half-done that a task could meet: the build first (it
- * changes nothing remote); a new entry is created before the push (the platform creates the
- * tool's registry repository with the entry, `tools.py:91-98`, and refuses one that exists); an
+ * changes nothing remote); then the push credential and the registry login; a new entry is created
+ * after the login and before the push (the platform creates the tool's registry repository with the
+ * entry, `tools.py:91-98`, and refuses one that exists; a push failing after it says so); an
  * existing entry is patched only after the push, so that its profile never names a missing tag.
  */
+import { isAbsolute, relative, resolve } from "node:path";
 import type { ToolRecord } from "../client/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ImageError } from "../image/errors.js";
@@ -23,7 +25,7 @@ import {
   sayJson,
   UsageError,
 } from "./cluster-io.js";
-import { changed, type Fields, toolFields } from "./publish-fields.js";
+import { changed, type Fields, imageTagOf, patchBody, toolFields } from "./publish-fields.js";
 import {
   type BuildPush,
   buildProjectImage,
@@ -48,13 +50,16 @@ tool that tasks can run by name:
   3. creates the tool's catalog entry, or updates the fields that differ (PATCH), from its
      declaration (defineTool: name, version, description, inputs, outputs, parameters),
      programming_language, git_repository (package.json's repository) and a default profile
-     whose image is the tag, so that \`klms-tool task run <tool name>\` runs that image.
+     whose image is the tag, so that \`klms-tool task run <tool name>\` runs that image. Of the
+     profiles only default.image is written: other profiles and limits set in the console stay.
+     A deleted entry is restored. A new entry is made once the registry accepted the login.
 
-<main.js> is the built tool module; default: package.json's "main" (e.g. dist/main.js). Build it
-first (npm run build).
+<main.js> is the built tool module, in this project (the image is built from this folder);
+default: package.json's "main" (e.g. dist/main.js). Build it first (npm run build).
 
 options:
-  --tag <tag>           the image tag; default the tool's version, else latest
+  --tag <tag>           the image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -);
+                        default the tool's version, else latest
   --registry <url>      the registry to push to; default KLMS_REGISTRY, else the one the KLMS's
                         /help names (klms-tool dev --registry), else https://img.<its domain>
   --dry-run             print the image, the registry and the entry's changes; change nothing
@@ -92,6 +97,9 @@ const OPTIONS = {
 
 type Values = Record<string, string | string[] | boolean | undefined>;
 
+/** An image tag (the OCI distribution spec's rule): 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -. */
+const OCI_TAG = "[\\w][\\w.-]{0,127}";
+
 /** What publish did (or would do) with the image. */
 interface ImageReport {
   reference: string;
@@ -124,9 +132,10 @@ export const publishCommand = {
 
 async function publish(v: Values, main: string | undefined, io: ClusterStreams): Promise<number> {
   const prebuilt = checkOptions(v);
+  checkMain(main, io.cwd);
   const fields = await toolFields(io.cwd, main, (v.tag as string | undefined) ?? prebuilt?.tag);
   const name = fields.name as string;
-  const tag = (fields.profiles as { default: { image: string } }).default.image;
+  const tag = imageTagOf(fields);
   const { client } = await connect(io.env);
   const target = v["no-image"]
     ? undefined
@@ -145,21 +154,65 @@ async function publish(v: Values, main: string | undefined, io: ClusterStreams):
   let tool: ToolRecord | undefined = current;
   if (!dry) {
     const steps = target ? stepsOf(v, io, target, main) : undefined;
-    const entry = (when: "before" | "after") =>
-      when === entryTime(action) ? apply(client, current, fields, changes) : undefined;
     if (steps && image && !prebuilt && !v["no-build"]) {
       steps.builder = await buildProjectImage(steps);
       image.built = true;
     }
-    tool = (await entry("before")) ?? tool;
+    const entry = (when: "before" | "after") => async () => {
+      if (when === entryTime(action)) tool = (await apply(client, current, fields, changes)) ?? tool;
+    };
     if (steps && image) {
-      const pushed = await pushProjectImage(steps, await registryLogin(client));
+      const pushed = await pushAfterLogin(steps, client, entry("before"), action === "create" ? name : undefined);
       Object.assign(image, { pushed: true, digest: pushed.digest ?? null });
-    }
-    tool = (await entry("after")) ?? tool;
+    } else await entry("before")();
+    await entry("after")();
   }
-  report(io, { action, dry, name, changes, image, id: tool?.id ?? null, target, json: Boolean(v.json) });
+  const build = !prebuilt && !v["no-build"];
+  report(io, { action, dry, build, name, changes, image, id: tool?.id ?? null, target, json: Boolean(v.json) });
   return ExitCode.Success;
+}
+
+/**
+ * The push, the new entry `create` made once the registry accepted the login (a registry that is
+ * down or refuses the credential leaves no entry, attack5 F3). When the push then fails, the error
+ * says that the entry `created` exists without its image.
+ */
+async function pushAfterLogin(
+  steps: BuildPush,
+  client: Awaited<ReturnType<typeof connect>>["client"],
+  create: () => Promise<void>,
+  created: string | undefined,
+): Promise<{ digest?: string }> {
+  let made = false;
+  const afterLogin = async () => {
+    await create();
+    made = created !== undefined;
+  };
+  try {
+    return await pushProjectImage(steps, await registryLogin(client), afterLogin);
+  } catch (error) {
+    if (!made || !(error instanceof ImageError)) throw error;
+    throw new ImageError(
+      `${error.message}\n  The catalog entry ${created} was created before the push (the platform makes the ` +
+        `image repository with it) and names ${steps.target.reference.split(":").pop()}, which the registry does ` +
+        "not have: run klms-tool publish again once the push can succeed (it pushes and keeps the entry).",
+      error.output,
+    );
+  }
+}
+
+/**
+ * The image is built from this folder (its Dockerfile and code), so the module that names the tool
+ * must be this project's: a module of another project would put this code under its name (attack5 F17).
+ */
+function checkMain(main: string | undefined, cwd: string): void {
+  if (main === undefined) return;
+  const inside = relative(cwd, resolve(cwd, main));
+  if (inside.startsWith("..") || isAbsolute(inside))
+    throw new UsageError(
+      `${main} is not in this project (${cwd}): publish builds the image from this folder, so run it in the ` +
+        "module's own project (cd there; klms-tool publish)",
+    );
 }
 
 /** A new entry goes in before the push (it makes the repository on the platform); a change after it. */
@@ -175,9 +228,14 @@ function checkOptions(v: Values): { reference: string; tag: string } | undefined
   if (exclusive.length > 1) throw new UsageError(`--${exclusive.join(" and --")} do not go together: choose one`);
   if (v["no-image"] && v.registry) throw new UsageError("--registry and --no-image do not go together");
   if (v.quiet && v.verbose) throw new UsageError("--quiet and --verbose do not go together");
+  // Before anything: the tag becomes the image's name and the catalog profile's image (attack5 F8).
+  if (v.tag !== undefined && !new RegExp(`^${OCI_TAG}$`).test(v.tag as string))
+    throw new UsageError(
+      `--tag ${JSON.stringify(v.tag)}: an image tag is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -`,
+    );
   const ref = v.image as string | undefined;
   if (ref === undefined) return undefined;
-  const match = /^[^/]+\/stelar\/[a-z0-9_-]+:([\w][\w.-]{0,127})$/.exec(ref);
+  const match = new RegExp(`^[^/]+/stelar/[a-z0-9_-]+:(${OCI_TAG})$`).exec(ref);
   if (!match)
     throw new UsageError(
       `--image takes <registry>/stelar/<tool>:<tag>, e.g. 127.0.0.1:5000/stelar/my-tool:0.1.0, got ${ref}`,
@@ -220,12 +278,14 @@ async function apply(
 ): Promise<ToolRecord | undefined> {
   if (!current) return client.tools.create({ ...fields, owner_org: "stelar-klms" });
   if (Object.keys(changes).length === 0) return current;
-  return client.tools.patch(current.id, changes);
+  return client.tools.patch(current.id, patchBody(current, changes));
 }
 
 interface Outcome {
   action: string;
   dry: boolean;
+  /** Whether publish builds the image (not with --no-build or --image). */
+  build: boolean;
   name: string;
   changes: Fields;
   image: ImageReport | null;
@@ -239,12 +299,13 @@ function report(io: ClusterStreams, o: Outcome): void {
     sayJson(io.stdout, { action: o.action, dryRun: o.dry, tool: o.name, id: o.id, changes: o.changes, image: o.image });
     return;
   }
-  if (o.image && o.target) say(io.stdout, describeImage(o.image, o.target, o.dry));
+  if (o.image && o.target) say(io.stdout, describeImage(o.image, o.target, o.dry, o.build));
   say(io.stdout, describeEntry(o.action, o.dry, o.name, o.changes));
 }
 
-function describeImage(image: ImageReport, target: ImageTarget, dry: boolean): string {
-  if (dry) return `image ${image.reference} would be built and pushed (registry from ${target.source})`;
+function describeImage(image: ImageReport, target: ImageTarget, dry: boolean, build: boolean): string {
+  const what = build ? "would be built and pushed" : "(already built) would be pushed";
+  if (dry) return `image ${image.reference} ${what} (registry from ${target.source})`;
   const digest = image.digest ? ` (${image.digest})` : "";
   return `image ${image.reference} ${image.built ? "built and " : ""}pushed${digest}`;
 }
@@ -253,5 +314,7 @@ function describeEntry(action: string, dry: boolean, name: string, changes: Fiel
   const verb = dry ? "would be" : "was";
   if (action === "none") return `tool ${name} is up to date in the catalog`;
   const keys = Object.keys(changes).join(", ");
+  if (changes.state === "active")
+    return `tool ${name} ${verb} restored (it was deleted in the catalog) and updated: ${keys}`;
   return action === "create" ? `tool ${name} ${verb} created (${keys})` : `tool ${name} ${verb} updated: ${keys}`;
 }

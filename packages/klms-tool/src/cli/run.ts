@@ -16,6 +16,7 @@ export const runCommand: Command = {
   name: "run",
   summary: "run a tool's module on input.json and write output.json",
   help,
+  ownsSignals: true, // the worker contract: worker/own-process.ts handles SIGTERM/SIGINT
   async run(argv, io) {
     const args = parse(argv, {}, help, { min: 3, max: 3 }, io);
     if ("exit" in args) return args.exit;

@@ -9,10 +9,12 @@
  */
 import { existsSync, watch } from "node:fs";
 import { resolve } from "node:path";
+import type { Writable } from "node:stream";
 import { ExitCode } from "../exit-codes.js";
 import { type Command, type CommandIO, line, parse } from "./command.js";
+import { removeAtExit } from "./interrupt.js";
 import { connectRunningKlms, type RunningKlms, runningDevServer } from "./try-remote.js";
-import { printTryResult, type ToolTaskResultLike } from "./try-report.js";
+import { type OutputReport, printTryResult, type ToolTaskResultLike } from "./try-report.js";
 import { buildTryRequest, type TryOptions, type TryRequest, TryUsageError } from "./try-request.js";
 import { formatRuns, readRuns, recordRun } from "./try-runs.js";
 
@@ -49,11 +51,16 @@ options:
   --fresh                   start a local KLMS for the run even when klms-tool dev runs
   --list                    list this project's runs (task, state, start, seconds, output
                             folder, KLMS) and exit
-  --json                    with --list: the runs as a JSON array
+  --json                    with --list: the runs as a JSON array; with a run: the run as one
+                            JSON object on stdout ({task, state, message, metrics, outputs:
+                            {name: {path, files, missing?}}, outDir, klms}), the logs and
+                            the report on stderr. Not with --watch
   -h, --help                this help
 
 exit codes: 0 the task succeeded; 1 it failed; 2 usage (a missing file, a bad option).
-With --watch it runs until Ctrl-C and exits 0.`;
+With --watch it runs until Ctrl-C (exit 130; SIGTERM: 143).
+Interrupted (Ctrl-C, SIGTERM, a closed stdout), it tells the entrypoint it runs (SIGTERM: the
+task is reported cancelled) and stops the local KLMS it started.`;
 
 const OPTIONS = {
   from: { type: "string" },
@@ -74,7 +81,7 @@ const OPTIONS = {
 
 /** What `try` needs from klms-local (typed here: klms-local depends on this package, not back). */
 interface KlmsLocalModule {
-  startLocalKlms(options: { quiet?: boolean }): Promise<{ stop(): Promise<void> }>;
+  startLocalKlms(options: { quiet?: boolean }): Promise<{ stop(): Promise<void>; dataDir: string }>;
   runToolTask(options: Record<string, unknown>): Promise<ToolTaskResultLike>;
 }
 
@@ -88,6 +95,10 @@ export const tryCommand: Command = {
     if ("exit" in args) return args.exit;
     const v = args.values as Record<string, unknown>;
     if (v.list) return listRuns(io, Boolean(v.json));
+    if (v.json && v.watch) {
+      line(io.stderr, "klms-tool try: --json does not go with --watch (one JSON result per run: run try --json)");
+      return ExitCode.Usage;
+    }
     const options: TryOptions = {
       inputs: (v.input as string[] | undefined) ?? [],
       params: (v.param as string[] | undefined) ?? [],
@@ -103,15 +114,18 @@ export const tryCommand: Command = {
       line(io.stderr, "klms-tool try needs the klms-local package: npm install --save-dev klms-local");
       return ExitCode.Usage;
     }
+    // --json: stdout holds the one JSON result; every human line goes to stderr (attack5 F6).
+    const human: CommandIO = v.json ? { ...io, stdout: io.stderr } : io;
     let running: RunningKlms | undefined;
     try {
-      running = await runningKlms(v, io);
+      running = await runningKlms(v, human);
     } catch (error) {
       line(io.stderr, `klms-tool try: ${(error as Error).message}`);
       return ExitCode.Failure;
     }
     const session: Session = {
-      io,
+      io: human,
+      ...(v.json ? { json: io.stdout } : {}),
       local,
       options,
       worker: (v.worker as string | undefined) ?? "node dist/main.js",
@@ -139,6 +153,8 @@ interface Session {
   outDir: string;
   /** A KLMS that was running before `try` (klms-tool dev, --url): used, never stopped. */
   running?: RunningKlms;
+  /** --json: where the run's JSON result goes (the real stdout; `io.stdout` is then stderr). */
+  json?: Writable;
 }
 
 /**
@@ -147,7 +163,7 @@ interface Session {
  */
 async function runningKlms(v: Record<string, unknown>, io: CommandIO): Promise<RunningKlms | undefined> {
   if (typeof v.url === "string") {
-    const klms = await connectRunningKlms(v.url, io.env).catch((error: Error) => {
+    const klms = await connectRunningKlms(v.url, io.env, undefined, io.signal).catch((error: Error) => {
       throw new Error(
         `the KLMS at --url ${v.url} cannot be used (${error.message}): start it (klms-tool dev) or fix the URL`,
       );
@@ -158,7 +174,7 @@ async function runningKlms(v: Record<string, unknown>, io: CommandIO): Promise<R
   const dev = v.fresh ? undefined : runningDevServer(io.cwd);
   if (!dev) return undefined;
   try {
-    const klms = await connectRunningKlms(dev.apiUrl, io.env, dev.caFile);
+    const klms = await connectRunningKlms(dev.apiUrl, io.env, dev.caFile, io.signal);
     line(
       io.stdout,
       `Using the local KLMS of klms-tool dev at ${klms.apiUrl} (pid ${dev.pid}; --fresh starts a new one)`,
@@ -182,6 +198,24 @@ async function listRuns(io: CommandIO, json: boolean): Promise<number> {
 
 /** One task: request, run, report, recorded in the runs list. Starts (and stops) its own local KLMS unless given one. */
 async function runOnce(session: Session, klms: { stop(): Promise<void> } | undefined): Promise<number> {
+  if (klms) return runTask(session, klms);
+  // Its own local KLMS, started here rather than by runToolTask so that an interrupted try (Ctrl-C,
+  // SIGTERM, a closed stdout) stops it, its runs and its temporary folder with it (attack5 F9, F15).
+  const own = await session.local.startLocalKlms({ quiet: true });
+  const forget = removeAtExit(own.dataDir); // also when the process is forced to exit first
+  const stop = () => void own.stop().catch(() => {});
+  session.io.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await runTask(session, own);
+  } finally {
+    session.io.signal.removeEventListener("abort", stop);
+    await own.stop();
+    forget();
+  }
+}
+
+/** {@link runOnce} on `klms`: the task run, reported, recorded. */
+async function runTask(session: Session, klms: { stop(): Promise<void> }): Promise<number> {
   const { io } = session;
   let request: TryRequest;
   try {
@@ -192,14 +226,17 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     return ExitCode.Usage;
   }
   const started = new Date();
-  const result = await session.local.runToolTask({
-    ...request,
-    cwd: io.cwd,
-    worker: session.worker,
-    ...(klms ? { klms } : {}),
-  });
+  let result: ToolTaskResultLike;
   try {
-    await printTryResult(result, session.outDir, io);
+    result = await session.local.runToolTask({ ...request, cwd: io.cwd, worker: session.worker, klms });
+  } catch (error) {
+    if (!io.signal.aborted) throw error;
+    line(io.stderr, "klms-tool try: interrupted: the task was stopped");
+    return ExitCode.Failure;
+  }
+  try {
+    const outputs = await printTryResult(result, session.outDir, io);
+    if (session.json) printJson(session, result, outputs);
   } finally {
     await result.stop();
     await recordRun(io.cwd, {
@@ -212,6 +249,14 @@ async function runOnce(session: Session, klms: { stop(): Promise<void> } | undef
     });
   }
   return result.state === "succeeded" ? ExitCode.Success : ExitCode.Failure;
+}
+
+/** `--json`: the run as one object on the real stdout. */
+function printJson(session: Session, result: ToolTaskResultLike, outputs: Record<string, OutputReport>): void {
+  const { state, message, metrics } = result;
+  const klms = session.running?.apiUrl ?? "embedded";
+  const run = { task: result.task.id, state, message, metrics, outputs, outDir: session.outDir, klms };
+  if (session.json) line(session.json, JSON.stringify(run, null, 2));
 }
 
 /** Runs, then again after each change under `dir` (rebuilt first), until SIGINT/SIGTERM or `io.signal`. */
@@ -255,18 +300,19 @@ async function watchAndRun(session: Session, dir: string): Promise<number> {
 
 /** `npm run build` in the project, its output passed through. */
 async function build(io: CommandIO): Promise<number> {
-  const { spawn } = await import("node:child_process");
+  const { spawnGroup } = await import("./interrupt.js");
   const npm = io.env.npm_execpath?.endsWith("npm-cli.js")
     ? [process.execPath, io.env.npm_execpath]
     : [process.platform === "win32" ? "npm.cmd" : "npm"];
   return new Promise((done) => {
-    const child = spawn(npm[0] as string, [...npm.slice(1), "run", "build"], {
+    const child = spawnGroup(npm[0] as string, [...npm.slice(1), "run", "build"], {
       cwd: io.cwd,
       env: io.env,
       stdio: ["ignore", "pipe", "pipe"],
+      signal: io.signal,
     });
-    child.stdout.on("data", (d) => io.stdout.write(d));
-    child.stderr.on("data", (d) => io.stderr.write(d));
+    child.stdout?.on("data", (d) => io.stdout.write(d));
+    child.stderr?.on("data", (d) => io.stderr.write(d));
     child.on("error", () => done(127));
     child.on("close", (code) => done(code ?? 1));
   });

@@ -106,12 +106,15 @@ export class KlmsClient {
     return this.transport.call("GET", "/api/v1/users/me");
   }
 
-  /** S3 credentials for the object store `/help` names (see {@link s3Credentials}). */
-  async s3(env?: NodeJS.ProcessEnv): Promise<S3Credentials> {
+  /**
+   * S3 credentials for the object store `/help` names (see {@link s3Credentials}).
+   * @param fetch for the STS call, e.g. one that trusts a private CA; default the kit's httpFetch
+   */
+  async s3(env?: NodeJS.ProcessEnv, fetch?: FetchLike): Promise<S3Credentials> {
     const { s3_api } = await this.help();
     if (!s3_api) throw new Error("this KLMS names no object store (its /help has no s3_api)");
     const token = this.transport.session?.token ?? "";
-    return s3Credentials(s3_api, token, { env });
+    return s3Credentials(s3_api, token, { env, ...(fetch ? { fetch } : {}) });
   }
 }
 

@@ -55,10 +55,15 @@ export async function s3Credentials(
     status = reply.status;
     text = await reply.text();
   } catch (error) {
+    // A reply came, but its certificate is not trusted: say so, not "no reply" (attack5 F13).
+    const code = String((error as NodeJS.ErrnoException).code ?? "");
+    const untrusted = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code);
     throw new KlmsApiError({
       status: 0,
       code: "NetworkError",
-      message: `no reply from the object store ${url.origin}`,
+      message: untrusted
+        ? `the object store ${url.origin}'s TLS certificate is not trusted (${code}): give its CA (NODE_EXTRA_CA_CERTS=<ca.pem>)`
+        : `no reply from the object store ${url.origin}`,
       request,
       cause: error,
     });

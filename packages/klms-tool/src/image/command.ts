@@ -102,7 +102,9 @@ async function push(tag: string, v: Values, io: CommandIO) {
   const digest = await pushImage({
     tag,
     tlsVerify: v["tls-verify"] !== "false",
-    ...(credentials ? { credentials } : {}),
+    ...(credentials
+      ? { credentials, refusedLoginFix: `check --username ${credentials.username} and the password given on stdin` }
+      : {}),
     ...common(v, io),
   });
   return { tag, ...digest };

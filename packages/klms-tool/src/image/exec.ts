@@ -3,11 +3,11 @@
  * password for `login --password-stdin`), stdout and stderr as lines to `onLine`, the last lines
  * kept for error messages. Every line has the given secrets replaced by "***" before anyone sees it.
  */
-import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
+import { spawnGroup } from "../cli/interrupt.js";
 
 /** How many output lines an error message may quote. */
 const TAIL_LINES = 15;
@@ -22,6 +22,7 @@ export interface ExecOptions {
   /** Strings that must never appear in a line (passwords): replaced by "***". */
   secrets?: string[];
   onLine?: (line: string) => void;
+  /** Aborting it sends SIGTERM to the command's whole process group. */
   signal?: AbortSignal;
 }
 
@@ -40,7 +41,8 @@ export function execBuilder(o: ExecOptions): Promise<ExecResult> {
   const clean = (text: string) => secrets.reduce((t, s) => t.split(s).join("***"), text);
   const tail: string[] = [];
   return new Promise((done) => {
-    const child = spawn(o.command, o.args, {
+    // Its own process group: an abort stops podman's helpers too, not only podman (attack5 F2).
+    const child = spawnGroup(o.command, o.args, {
       env: o.env ?? process.env,
       stdio: [o.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       ...(o.signal ? { signal: o.signal } : {}),

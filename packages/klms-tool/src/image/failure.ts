@@ -13,6 +13,8 @@ export interface FailureContext {
   /** The image tag (build, push) or the registry (login). */
   subject: string;
   registry?: string;
+  /** login: what to check when the registry refuses the credentials (who gave them). Default "check them". */
+  refusedLoginFix?: string;
 }
 
 /** A known cause: a pattern of the builders' output, and what to do about it. */
@@ -46,7 +48,7 @@ const CAUSES: Cause[] = [
   {
     actions: ["login"],
     pattern: /unauthori[sz]ed|incorrect username or password|invalid username|401/i,
-    fix: (c) => `${c.registry} refused the username or password: check them (klms-tool login for the KLMS registry)`,
+    fix: (c) => `${c.registry} refused the username or password: ${c.refusedLoginFix ?? "check them"}`,
   },
   {
     actions: ["push"],

@@ -4,9 +4,9 @@
  * file in a private temporary folder (mode 0700; DOCKER_CONFIG for docker, --authfile for podman
  * and buildah) that is removed afterwards: nothing lands in ~/.docker or the user's podman auth.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { makePrivateDir } from "../cli/interrupt.js";
 import { hasRunc, requireBuilder } from "./detect.js";
 import { ImageError } from "./errors.js";
 import { execBuilder } from "./exec.js";
@@ -29,6 +29,17 @@ export interface PushImageOptions {
   signal?: AbortSignal;
   /** The builder's environment; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the credentials come from and what to check when the registry refuses them, e.g.
+   * "check --username and the password given on stdin". Default: "check them".
+   */
+  refusedLoginFix?: string;
+  /**
+   * Runs after a successful login (right away without credentials), before the push; its error
+   * stops the push. `publish` creates a new catalog entry there: the platform makes the tool's
+   * repository with it, and a registry that cannot be reached or refuses the login leaves no entry.
+   */
+  afterLogin?: () => Promise<void>;
 }
 
 /** How one push runs: the builder, its environment, the private folder. */
@@ -52,24 +63,27 @@ export async function pushImage(o: PushImageOptions): Promise<{ digest?: string 
   if (!o.tag) throw new ImageError("no image tag given: pass the tag the image was built with");
   const baseEnv = o.env ?? process.env;
   const builder = o.builder ?? (await requireBuilder(baseEnv));
-  const dir = await mkdtemp(join(tmpdir(), "klms-push-"));
-  const registry = registryOf(o.tag);
-  // Docker keeps logins in $DOCKER_CONFIG/config.json: a private one keeps this login out of ~/.docker.
-  const env = o.credentials && builder === "docker" ? { ...baseEnv, DOCKER_CONFIG: dir } : baseEnv;
-  const run: PushRun = {
-    o,
-    builder,
-    env,
-    global: globalArgs(builder, await hasRunc(baseEnv)),
-    dir,
-    registry,
-    secrets: o.credentials ? [o.credentials.password] : [],
-  };
+  // Removed in the finally below, and by the exit hook if the CLI is interrupted before that runs.
+  const privateDir = await makePrivateDir("klms-push-");
   try {
+    const dir = privateDir.path;
+    const registry = registryOf(o.tag);
+    // Docker keeps logins in $DOCKER_CONFIG/config.json: a private one keeps this login out of ~/.docker.
+    const env = o.credentials && builder === "docker" ? { ...baseEnv, DOCKER_CONFIG: dir } : baseEnv;
+    const run: PushRun = {
+      o,
+      builder,
+      env,
+      global: globalArgs(builder, await hasRunc(baseEnv)),
+      dir,
+      registry,
+      secrets: o.credentials ? [o.credentials.password] : [],
+    };
     if (o.credentials) await login(run, o.credentials);
+    await o.afterLogin?.();
     return await push(run);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await privateDir.remove();
   }
 }
 
@@ -96,7 +110,16 @@ async function login(run: PushRun, credentials: { username: string; password: st
     ...(run.o.signal ? { signal: run.o.signal } : {}),
   });
   if (result.code !== 0)
-    throw failure({ builder: run.builder, action: "login", subject: run.registry, registry: run.registry }, result);
+    throw failure(
+      {
+        builder: run.builder,
+        action: "login",
+        subject: run.registry,
+        registry: run.registry,
+        ...(run.o.refusedLoginFix ? { refusedLoginFix: run.o.refusedLoginFix } : {}),
+      },
+      result,
+    );
 }
 
 /** The push itself; the digest from podman's/buildah's --digestfile, or docker's "digest: sha256:…" line. */

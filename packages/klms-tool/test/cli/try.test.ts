@@ -103,6 +103,34 @@ describe("klms-tool try", () => {
     }
   });
 
+  test("--json: the run as one JSON object on stdout, the report on stderr; not with --watch", async () => {
+    const stdout = new Watched();
+    const stderr = new Watched();
+    const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=2", "--json"], {
+      stdout,
+      stderr,
+      cwd: dir,
+    });
+    assert.equal(code, 0, stderr.text);
+    const run = JSON.parse(stdout.text);
+    assert.equal(run.state, "succeeded");
+    assert.match(run.task, /^[0-9a-f-]{36}$/);
+    assert.equal(run.klms, "embedded");
+    assert.equal(run.outDir, join(dir, "try-output"));
+    assert.deepEqual(run.outputs.echo.files, [join(dir, "try-output", "echo")]);
+    assert.match(run.outputs.echo.path, /^s3:\/\/klms-bucket\/outputs\/.*\/echo$/);
+    assert.match(stderr.text, /▸ Logs of task/);
+    const failed = new Watched();
+    assert.equal(
+      await cli([...base, "--param", "n=x", "--json"], { stdout: failed, stderr: new Watched(), cwd: dir }),
+      1,
+    );
+    assert.deepEqual([JSON.parse(failed.text).state, JSON.parse(failed.text).outputs], ["failed", {}]);
+    const watchErr = new Watched();
+    assert.equal(await cli([...base, "--json", "--watch"], { stdout: new Watched(), stderr: watchErr, cwd: dir }), 2);
+    assert.match(watchErr.text, /--json does not go with --watch/);
+  });
+
   test("a failing task exits 1 with the reason", async () => {
     const stdout = new Watched();
     const code = await cli([...base, "--param", "n=not-a-number"], { stdout, cwd: dir });
@@ -162,6 +190,19 @@ describe("klms-tool try with a running local KLMS, and the list of runs", () => 
       const client = await KlmsClient.login(apiUrl, "dev", "dev");
       assert.equal((await client.tasks.get(id)).exec_state, "succeeded");
 
+      // A failed task on the reused KLMS: its report, no output downloaded, no stack trace (attack5 F5).
+      const failedOut = new Watched();
+      const failedErr = new Watched();
+      const failed = await cli([...base, "--param", "n=not-a-number"], {
+        stdout: failedOut,
+        stderr: failedErr,
+        cwd: project,
+      });
+      assert.equal(failed, 1, failedOut.text + failedErr.text);
+      assert.match(failedOut.text, /state {5}failed\n {2}message {3}invalid parameters:/);
+      assert.doesNotMatch(failedOut.text, /▸ Output/, "a failed task posted no output: none is downloaded");
+      assert.equal(failedErr.text, "");
+
       const fresh = new Watched();
       assert.equal(await cli([...base, "--param", "n=3", "--fresh"], { stdout: fresh, cwd: project }), 0, fresh.text);
       assert.doesNotMatch(fresh.text, /Using the local KLMS/);
@@ -169,11 +210,12 @@ describe("klms-tool try with a running local KLMS, and the list of runs", () => 
       const listed = new Watched();
       assert.equal(await cli(["try", "--list", "--json"], { stdout: listed, cwd: project }), 0);
       const runs = JSON.parse(listed.text);
-      assert.equal(runs.length, 2);
+      assert.equal(runs.length, 3);
       assert.deepEqual(
         runs.map((r: Record<string, unknown>) => [r.state, r.outDir, r.klms]),
         [
           ["succeeded", "try-output", apiUrl],
+          ["failed", "try-output", apiUrl],
           ["succeeded", "try-output", "embedded"],
         ],
       );
@@ -193,6 +235,47 @@ describe("klms-tool try with a running local KLMS, and the list of runs", () => 
       assert.equal(await dev, 0);
     }
     assert.equal(existsSync(join(project, ".klms", "dev.json")), false, "the state file goes with the server");
+  });
+
+  test("klms-tool dev --tls in the project is reused: its CA (dev.json's caFile) trusted for the store and the run", async () => {
+    const project = join(dir, "with-tls-dev");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "with-tls-dev", version: "0.1.0" }));
+    await writeFile(join(project, "a.txt"), "over tls\n");
+    const devOut = new Watched();
+    const stop = new AbortController();
+    const dev = cli(["dev", "--tls", "--quiet"], {
+      stdout: devOut,
+      stderr: new Watched(),
+      cwd: project,
+      signal: stop.signal,
+    });
+    try {
+      await devOut.until((t) => t.includes("Local KLMS running"));
+      const state = JSON.parse(await readFile(join(project, ".klms", "dev.json"), "utf8"));
+      assert.ok(state.caFile, "dev --tls names its CA");
+      const stdout = new Watched();
+      const stderr = new Watched();
+      const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+      const code = await cli([...base, "--input", "docs=a.txt", "--param", "n=4"], {
+        stdout,
+        stderr,
+        cwd: project,
+        env,
+      });
+      assert.equal(code, 0, `${stdout.text}\n${stderr.text}`);
+      assert.match(stdout.text, /^Using the local KLMS of klms-tool dev at /);
+      assert.equal(await readFile(join(project, "try-output", "echo"), "utf8"), "hello 4: over tls\n");
+      // Without the CA, the STS call says what is wrong: the certificate, not "no reply".
+      const client = await KlmsClient.login(state.apiUrl, "dev", "dev");
+      await assert.rejects(
+        client.s3({}),
+        /the object store https:\/\/127\.0\.0\.1:\d+'s TLS certificate is not trusted \(/,
+      );
+    } finally {
+      stop.abort();
+      assert.equal(await dev, 0);
+    }
   });
 
   test("--url naming no KLMS fails and says so; --list without runs says how to make one", async () => {

@@ -31,10 +31,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the registry and the storage; resolves when /v2/ answers (401 without credentials). */
-export async function startTestRegistry(): Promise<TestRegistry> {
+/**
+ * Starts the registry and the storage; resolves when /v2/ answers (401 without credentials).
+ * @param username the one account's user name (default "pusher"; "$app" as a KLMS's registry)
+ */
+export async function startTestRegistry(username = "pusher"): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "klms-registry-"));
-  const username = "pusher";
   const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
   const hash = execFileSync("perl", ["-e", 'print crypt($ENV{P}, "\\$2y\\$05\\$abcdefghijklmnopqrstuu")'], {
     env: { ...process.env, P: password },
