@@ -146,10 +146,12 @@ describe("the podman runner", { skip: podmanMissing }, () => {
     assert.deepEqual(hostProcessesShowing(secrets), [], "no host command line holds them");
     assertSuccess(await call(klms.apiUrl, "POST", `/api/v2/task/${id}/terminate`, { token: klms.token }));
     await waitFor(() => (klms.pods(id).length === 0 ? true : undefined));
+    // `create --rm` leaves the removal to conmon's cleanup once `start --attach` has returned, a
+    // moment after the pod ended: the container must be gone soon, not at once.
     const [program, ...args] = podman as [string, ...string[]];
-    const left = execFileSync(program, [...args, "ps", "-a", "--filter", `name=${pod.name}`, "-q"], {
-      encoding: "utf8",
-    });
-    assert.equal(left.trim(), "", "the container is gone");
+    const listed = () =>
+      execFileSync(program, [...args, "ps", "-a", "--filter", `name=${pod.name}`, "-q"], { encoding: "utf8" }).trim();
+    const gone = await waitFor(() => (listed() === "" ? "gone" : undefined)).catch(() => listed());
+    assert.equal(gone, "gone", "the container is gone");
   });
 });
