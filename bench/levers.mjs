@@ -35,6 +35,23 @@ export async function levers({ work }) {
       { name: `entrypoint --help, unbundled dist/ (${label})`, command: bin, args: [dist, "--help"] },
       { name: `entrypoint --help, esbuild bundle (${label})`, command: bin, args: [entry, "--help"] },
     );
+    // The floor of the modes that start the tool's own process: the entrypoint's load and the
+    // tool's, one after the other (as --worker-module does: the tool is spawned once the
+    // entrypoint has loaded) or both started at once (as run.sh could, before Node starts).
+    const noop = tools["no schema (bench/noop: zod never loads)"];
+    const pair = ['"$0" "$1" --help >/dev/null', '"$0" "$2" --help >/dev/null'];
+    variants.push(
+      {
+        name: `entrypoint --help, then the no-op tool's --help (${label})`,
+        command: "/bin/sh",
+        args: ["-c", `${pair[0]}; ${pair[1]}`, bin, entry, noop],
+      },
+      {
+        name: `entrypoint --help and the no-op tool's --help started together (${label})`,
+        command: "/bin/sh",
+        args: ["-c", `${pair[0]} & ${pair[1]}; wait`, bin, entry, noop],
+      },
+    );
     if (label === "Node 24")
       variants.push({
         name: "entrypoint --help, bundle + compile cache (Node 24)",
@@ -58,7 +75,9 @@ export async function levers({ work }) {
 ${RUNS * 2} runs each, interleaved. \`--help\` loads every module the entrypoint loads before its first
 request, then prints and exits: its time minus \`node -e 0\` is what the entrypoint's code costs to load.
 The same for the tool's bundle (its modules load, then \`main()\` prints its usage), by how the tool
-writes its parameter schema. Every process gets the task's environment (PATH, HOME, TMPDIR, LANG).
+writes its parameter schema. The pair rows time both loads one after the other and both started at once
+(\`sh -c\`, under 2 ms of its own): what a tool's process costs when its start waits for the entrypoint's,
+and when it does not. Every process gets the task's environment (PATH, HOME, TMPDIR, LANG).
 
 | what | median | min | p90 |
 |---|---|---|---|
