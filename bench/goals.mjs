@@ -32,14 +32,19 @@ export function goals(results) {
         yes(store === "radosgw" || store.startsWith("netns") ? worst.toCurl >= 0.9 : undefined),
       ]),
     );
-    const big = list.filter((t) => t.mib >= 256 && !Number.isNaN(t.toOne));
-    if (big.length) {
+    for (const direction of ["upload", "download"]) {
+      const big = list.filter((t) => t.direction === direction && t.mib >= 256 && !Number.isNaN(t.toOne));
+      if (!big.length) continue;
       const least = big.reduce((a, b) => (b.toOne < a.toOne ? b : a));
+      // Where the default is itself one stream, "ours / one stream" is the same path twice: noise
+      // around 1.00, never a strategy above one stream. Missed, and said so.
+      const same = big.filter((t) => t.oneStream).map((t) => `${t.mib}`);
+      const note = same.length ? `; at ${same.join(", ")} MiB the default is one stream` : "";
       rows.push(
         row([
-          `above one stream from 256 MiB: ${store} (least: ${least.mib} MiB ${least.direction})`,
+          `above one stream from 256 MiB, ${direction}s: ${store} (least: ${least.mib} MiB${note})`,
           least.toOne.toFixed(2),
-          yes(least.toOne > 1),
+          yes(same.length === 0 && least.toOne > 1),
         ]),
       );
     }

@@ -136,6 +136,12 @@ export async function transfersOn(work, server, results, prefix = [], sizes = SI
   attempt(`${label} warm-up`, 60, (t) =>
     curl(prefix, ["-sf", ...auth, "-T", warm, `${endpoint}/${bucket}/warm-up`], t),
   );
+  const { OPTIONS } = await import("../packages/klms-tool/dist/config/options.js");
+  // Whether the default strategy is itself one stream at a size: then "above one stream" cannot be met.
+  const oneStreamByDefault = {
+    upload: (bytes) => bytes < OPTIONS.singlePutMaxBytes.default,
+    download: (bytes) => bytes < OPTIONS.rangedGetMinBytes.default,
+  };
   for (const mib of sizes) {
     const file = join(work, `blob-${mib}`);
     if (!existsSync(file))
@@ -155,15 +161,20 @@ export async function transfersOn(work, server, results, prefix = [], sizes = SI
       ["upload", m.up, m.upOne, m.upCurl],
       ["download", m.down, m.downOne, m.downCurl],
     ]) {
-      rows.push(transferRow(results, label, mib, dir, a, one, curl));
+      const entry = { store: label, mib, direction: dir, oneStream: oneStreamByDefault[dir](mib * 1024 * 1024) };
+      rows.push(transferRow(results, entry, a, one, curl));
     }
     log(`transfers: ${label} ${mib} MiB done`);
   }
   return rows;
 }
 
-/** One row of the table (and its entry in `results.transfers`); a failed transfer's cells say so. */
-function transferRow(results, label, mib, dir, a, one, curl) {
+/**
+ * One row of the table (and its entry in `results.transfers`: `entry` plus the ratios); a failed
+ * transfer's cells say so. `entry.oneStream`: the default strategy is one stream at this size.
+ */
+function transferRow(results, entry, a, one, curl) {
+  const { store: label, mib, direction: dir } = entry;
   const bytes = mib * 1024 * 1024;
   const cell = (x, f) => (x.failed ? `failed: ${x.failed.replaceAll("|", "\\|")}` : f(x));
   const mbps = (x) => cell(x, (y) => `${(bytes / 1e6 / y.seconds).toFixed(0)} MB/s`);
@@ -173,7 +184,7 @@ function transferRow(results, label, mib, dir, a, one, curl) {
   const toOne = ratio(a, one);
   const shown = (r) => (Number.isNaN(r) ? "n/a" : r.toFixed(2));
   const failed = [a, one, curl].find((x) => x.failed)?.failed;
-  results.transfers.push({ store: label, mib, direction: dir, toCurl, toOne, rss: a.maxRssBytes, failed });
+  results.transfers.push({ ...entry, toCurl, toOne, rss: a.maxRssBytes, failed });
   return `| ${label} | ${mib} MiB | ${dir} | ${mbps(a)} | ${mbps(one)} | ${mbps(curl)} | **${shown(toCurl)}** | ${shown(toOne)} | ${mb(a)} | ${mb(one)} | ${mb(curl)} |`;
 }
 
