@@ -10,20 +10,12 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { freePort } from "../../klms-tool/test/image/registry.ts";
 
 const SCRIPT = resolve(import.meta.dirname, "../../../scripts/registry.sh");
 
 function installed(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
-}
-
-/** A port the OS says is free now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 describe("scripts/registry.sh", { skip: !installed("docker-registry") }, () => {

@@ -22,8 +22,8 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** A port the OS says is free now. */
-async function freePort(): Promise<number> {
+/** A port the OS says is free now (also for the integration tests' registries). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const { port } = server.address() as { port: number };
