@@ -1,11 +1,31 @@
 // Start-up levers, each measured alone: what one Node start costs, what the entrypoint's bundle
 // adds before its first request (`--help` loads the same modules and returns), with and without
-// Node's compile cache, and what a worker thread's start adds.
+// Node's compile cache or a V8 startup snapshot, what a worker thread's start adds, and what the
+// tool's bundle costs by how it writes its schemas.
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { bundled, log, ms, node24, RUNS, root, row, stats, taskEnv, timed, WARMUP } from "./lib.mjs";
 
 const THREAD = `const { Worker } = require("node:worker_threads"); new Worker("0", { eval: true });`;
+
+/** esbuild's CommonJS bundle of `entry` at `outfile`. */
+function bundledCjs(entry, outfile) {
+  const esbuild = join(root, "node_modules", ".bin", "esbuild");
+  const flags = ["--bundle", "--platform=node", "--format=cjs", "--target=node20", "--log-level=error"];
+  execFileSync(esbuild, [entry, ...flags, `--outfile=${outfile}`]);
+  return outfile;
+}
+
+/**
+ * A V8 startup snapshot built by `bin` from `builder` (`node --build-snapshot`; each Node version
+ * reads only its own); returns the blob's path. Node warns that worker_threads is not verified
+ * in snapshots: fine for --help, which is all the row runs.
+ */
+function snapshotOf(bin, builder, blob) {
+  execFileSync(bin, ["--snapshot-blob", blob, "--build-snapshot", builder], { stdio: "ignore" });
+  return blob;
+}
 
 export async function levers({ work }) {
   log("levers: Node start, the entrypoint's load, compile cache, worker thread");
@@ -13,6 +33,11 @@ export async function levers({ work }) {
   mkdirSync(join(dir, "cache"), { recursive: true });
   const entry = bundled(join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js"), dir);
   const dist = join(root, "packages", "klms-tool", "dist", "entrypoint", "main.js");
+  // A snapshot's builder script must be one CommonJS file.
+  const snapshotEntry = bundledCjs(
+    join(root, "bench", "levers-tools", "snapshot-entry.mjs"),
+    join(dir, "snapshot-entry.cjs"),
+  );
   // The tool's bundle, as `npm run bundle` makes it, by how it writes its schemas.
   const tools = {
     "no schema (bench/noop: zod never loads)": bundled(join(root, "bench", "noop", "main.mjs"), join(dir, "noop")),
@@ -52,6 +77,16 @@ export async function levers({ work }) {
         args: ["-c", `${pair[0]} & ${pair[1]}; wait`, bin, entry, noop],
       },
     );
+    variants.push({
+      name: `entrypoint --help from a V8 startup snapshot of its modules (${label})`,
+      command: bin,
+      args: [
+        "--snapshot-blob",
+        snapshotOf(bin, snapshotEntry, join(dir, `snapshot-${label.replace(" ", "")}.blob`)),
+        "--",
+        "--help",
+      ],
+    });
     if (label === "Node 24")
       variants.push({
         name: "entrypoint --help, bundle + compile cache (Node 24)",
@@ -77,7 +112,8 @@ request, then prints and exits: its time minus \`node -e 0\` is what the entrypo
 The same for the tool's bundle (its modules load, then \`main()\` prints its usage), by how the tool
 writes its parameter schema. The pair rows time both loads one after the other and both started at once
 (\`sh -c\`, under 2 ms of its own): what a tool's process costs when its start waits for the entrypoint's,
-and when it does not. Every process gets the task's environment (PATH, HOME, TMPDIR, LANG).
+and when it does not. The snapshot rows start Node from a V8 startup snapshot (\`node --build-snapshot\`)
+taken after the entrypoint's modules were loaded and evaluated. Every process gets the task's environment (PATH, HOME, TMPDIR, LANG).
 
 | what | median | min | p90 |
 |---|---|---|---|
