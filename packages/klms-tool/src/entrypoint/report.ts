@@ -25,9 +25,17 @@ export function describeWorkerEnd(worker: WorkerEnd, command: string[]): string 
     return `the ${name} ${JSON.stringify(command.join(" "))} could not be started (${worker.spawnError})`;
   }
   const oom = worker.outOfMemory !== undefined ? ` (out of memory: ${worker.outOfMemory})` : "";
+  const loading = worker.stoppedLoading
+    ? " while its module was loading (it had not called main(import.meta, tool))"
+    : "";
+  return `${describeEnd(worker, name)}${loading}${oom}`;
+}
+
+/** How the worker's process or thread ended, without the notes {@link describeWorkerEnd} adds. */
+function describeEnd(worker: WorkerEnd, name: string): string {
   if (worker.thread && worker.forceKilled) {
     const when = worker.forceKilled === "grace-period" ? "after the grace period" : "at a second signal";
-    return `the worker thread was stopped ${when}${oom}`;
+    return `the worker thread was stopped ${when}`;
   }
   if (worker.signal) {
     let how = `the worker was killed by signal ${worker.signal}`;
@@ -36,9 +44,9 @@ export function describeWorkerEnd(worker: WorkerEnd, command: string[]): string 
     else if (worker.signal === "SIGKILL" && !worker.cancelled) {
       how += " (not by this entrypoint: in a pod this is usually the memory limit, OOMKilled)";
     }
-    return `${how}${oom}`;
+    return how;
   }
-  return `the ${name} exited with code ${worker.exitCode}${oom}`;
+  return `the ${name} exited with code ${worker.exitCode}`;
 }
 
 /** Decides the output to post for a worker that ended as `worker` and left `file`. */

@@ -14,6 +14,7 @@ import { captureWorkerStreams, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type StartLine, WORKER_START_FD_ENV } from "../worker/start-pipe.js";
+import { describeEndBeforeMain, warnWhileLoading } from "./loading.js";
 import { type Cancellation, type CancelReason, stopWorkerOnCancel } from "./signals.js";
 import { measureWorker, type WorkerUsage } from "./usage.js";
 
@@ -46,6 +47,8 @@ export interface WorkerEnd {
   thread?: boolean;
   /** Set when the run was cancelled (signal or timeout) while the worker ran. */
   cancelled?: CancelReason;
+  /** Set when a worker started ahead of its input was stopped before its module called `main()`. */
+  stoppedLoading?: boolean;
   /** Why the entrypoint forced the worker to stop (SIGKILL, or terminate() for a thread): it outlived the grace period, or a second signal came. */
   forceKilled?: "grace-period" | "second-signal";
   /** The last lines of the worker's standard error, already masked. */
@@ -154,12 +157,14 @@ export class WorkerProcess {
       ended: () => !group?.alive(),
     });
     const pipe = this.#pipe();
+    const stopWarning = pipe ? warnWhileLoading(run.log, this.#module(), () => this.#ready) : () => {};
     if (pipe) {
       this.#child.ref();
       const line: StartLine = { type: "start", inputPath: run.inputPath, outputPath: run.outputPath };
       pipe.end(`${JSON.stringify(line)}\n`);
     }
     const { code, signal } = await this.#exited;
+    stopWarning();
     const measured = this.#usage.stop();
     if (group?.alive()) await stopLeftovers(group, { ...this.#start, ...run }, stop.cancelled() !== undefined);
     stop.dispose();
@@ -172,11 +177,12 @@ export class WorkerProcess {
       durationMs: Date.now() - started,
       usage: measured,
     };
-    const spawnError = this.#spawnError ?? this.#notReady(code, stop.cancelled() !== undefined);
-    if (spawnError !== undefined) result.spawnError = spawnError;
     const cancelled = stop.cancelled();
+    const spawnError = this.#spawnError ?? this.#notReady(result, cancelled !== undefined);
+    if (spawnError !== undefined) result.spawnError = spawnError;
     const forced = stop.forced();
     if (cancelled) result.cancelled = cancelled;
+    if (cancelled && this.#prestarted && !this.#ready) result.stoppedLoading = true;
     if (forced) result.forceKilled = forced;
     const outOfMemory = this.#capture.outOfMemory();
     if (outOfMemory !== undefined) result.outOfMemory = outOfMemory;
@@ -188,13 +194,22 @@ export class WorkerProcess {
     return this.#prestarted ? (this.#child.stdio[3] as Socket | undefined) : undefined;
   }
 
+  /** The module of a process started ahead of its input (`node <module>`). */
+  #module(): string {
+    return this.#start.command.slice(1).join(" ");
+  }
+
   /** Why a process started ahead of its input never took its task: it did not load, or is not the kit's runtime. */
-  #notReady(code: number | null, cancelled: boolean): string | undefined {
+  #notReady(end: WorkerEnd, cancelled: boolean): string | undefined {
     if (!this.#prestarted || this.#ready || cancelled) return undefined;
-    const module = this.#start.command.slice(1).join(" ");
-    return code !== 0
-      ? `the module failed to load: see the last lines of its standard error`
-      : `${module} did not call main(import.meta, tool), which --worker-module needs (or run it as a command with --worker "node ${module}")`;
+    const module = this.#module();
+    return describeEndBeforeMain({
+      module,
+      exitCode: end.exitCode,
+      signal: end.signal,
+      wroteStderr: end.stderrTail !== "",
+      mode: { needs: "--worker-module", instead: `run it as a command with --worker "node ${module}"` },
+    });
   }
 }
 

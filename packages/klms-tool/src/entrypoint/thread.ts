@@ -18,6 +18,7 @@ import { captureWorkerStreams, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
+import { describeEndBeforeMain, type EndBeforeMain, warnWhileLoading } from "./loading.js";
 import { type Cancellation, stopWorkerOnCancel } from "./signals.js";
 import type { WorkerEnd } from "./supervisor.js";
 
@@ -130,7 +131,9 @@ export class WorkerThread {
       ended: () => ended,
     });
 
+    const stopWarning = warnWhileLoading(run.log, this.#start.module, () => this.#loaded);
     await this.#ready;
+    stopWarning();
     if (this.#loaded && !stoppedBeforeStart) {
       running = true;
       this.#thread.postMessage({
@@ -154,14 +157,20 @@ export class WorkerThread {
   ): WorkerEnd {
     const result: WorkerEnd = { exitCode, signal: null, stderrTail: this.#stderrTail(), durationMs, thread: true };
     if (!this.#loaded && !stoppedBeforeStart) {
-      result.spawnError =
-        this.#loadError !== undefined
-          ? `the module failed to load: ${this.#loadError}`
-          : `${this.#start.module} did not call main(import.meta, tool), which a worker thread needs (or run it as a process with --worker)`;
+      const end: EndBeforeMain = {
+        module: this.#start.module,
+        exitCode,
+        signal: null,
+        wroteStderr: result.stderrTail !== "",
+        mode: { needs: "a worker thread", instead: "run it as a process with --worker" },
+      };
+      if (this.#loadError !== undefined) end.loadError = this.#loadError;
+      result.spawnError = describeEndBeforeMain(end);
     }
     const cancelled = stop.cancelled();
     const forced = stop.forced();
     if (cancelled) result.cancelled = cancelled;
+    if (cancelled && !this.#loaded) result.stoppedLoading = true;
     if (forced) result.forceKilled = forced;
     if (this.#outOfMemory !== undefined) result.outOfMemory = this.#outOfMemory;
     return result;
