@@ -602,6 +602,22 @@ const rows: Row[] = [
       check: (r) => assert.equal(countLines(r.stdout), 2000),
     },
     {
+      name: `${mode}: processes the tool leaves running (ignoring SIGTERM) are stopped after it ends`,
+      ...tool(mode, "leaves-children.mjs"),
+      expect: {
+        exit: 0,
+        state: "succeeded",
+        message: /^done$/,
+        stderr:
+          /processes it started are still running: stopping them[\s\S]*did not stop within the grace period: killing them/,
+      },
+      check: (r) => {
+        const pids = (/children=([\d,]+)/.exec(r.stdout)?.[1] ?? "").split(",").map(Number);
+        assert.equal(pids.length, 3);
+        assert.deepEqual(pids.filter(isRunning), []);
+      },
+    },
+    {
       name: `${mode}: a run() awaiting a promise nothing can settle is reported as such`,
       ...tool(mode, "never-settles.mjs"),
       expect: { exit: 0, state: "failed", message: /run\(\) never settled/, notStderr: /process\.exit\(0\)/ },

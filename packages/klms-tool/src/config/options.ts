@@ -65,7 +65,8 @@ export const OPTIONS = {
       "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
       "it loads while the input is fetched, and no second Node starts (BENCHMARKS.md measures each mode). A crash in native code " +
       "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
-      "e.g. --worker-thread bundle/tool/main.mjs",
+      'A subprocess the tool starts with inherited stdio (stdio: "inherit") writes to this process\'s own output, past the ' +
+      "masker: pipe its output instead, or keep the default. e.g. --worker-thread bundle/tool/main.mjs",
   },
   workerModule: {
     parts: ["entrypoint"],

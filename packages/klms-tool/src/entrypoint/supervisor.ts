@@ -6,14 +6,13 @@
  * whole group has: processes the worker started and left behind are stopped too.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { setTimeout as delay } from "node:timers/promises";
 import { captureWorkerStreams, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type StartLine, WORKER_START_FD_ENV } from "../worker/start-pipe.js";
+import { ProcessGroup, stopLeftovers } from "./leftovers.js";
 import { describeEndBeforeMain, warnWhileLoading } from "./loading.js";
 import { type Cancellation, type CancelReason, stopWorkerOnCancel } from "./signals.js";
 import { measureWorker, type WorkerUsage } from "./usage.js";
@@ -62,8 +61,6 @@ export interface WorkerEnd {
 
 /** How long to wait for the worker's pipes to close once it has exited (a grandchild may hold them). */
 const PIPE_DRAIN_MS = 2000;
-/** How often a leftover process group is checked while it is given time to stop. */
-const GROUP_POLL_MS = 50;
 
 /** Starts the worker and resolves when it has ended, its process group is gone and its output has been passed on. */
 export async function superviseWorker(run: WorkerRun): Promise<WorkerEnd> {
@@ -230,64 +227,4 @@ function startChild(start: WorkerProcessStart, paths: { inputPath: string; outpu
     // Ctrl+C is delivered once (by us) rather than twice.
     detached: true,
   });
-}
-
-/** The worker's process group (its id is the worker's pid, as it was started detached). */
-class ProcessGroup {
-  constructor(readonly id: number) {}
-
-  /**
-   * True while any process of the group is alive, the worker or a descendant. A zombie does not
-   * count: as a pod's PID 1 the entrypoint inherits orphans that nobody reaps, and kill(-id, 0)
-   * would still find them. On Linux the group is read from /proc; elsewhere kill(-id, 0) decides.
-   */
-  alive(): boolean {
-    try {
-      process.kill(-this.id, 0);
-    } catch {
-      return false;
-    }
-    let pids: string[];
-    try {
-      pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-    } catch {
-      return true;
-    }
-    return pids.some((pid) => {
-      try {
-        // Fields after the command (which may hold spaces and parentheses): state ppid pgrp …
-        const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return Number(pgrp) === this.id && state !== "Z" && state !== "X";
-      } catch {
-        return false;
-      }
-    });
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    try {
-      process.kill(-this.id, signal);
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-/**
- * The worker has exited but processes it started are still running (they would outlive the task,
- * and hold its pipes). They get SIGTERM (unless the cancellation already sent it), the grace
- * period to stop, then SIGKILL.
- */
-async function stopLeftovers(group: ProcessGroup, run: WorkerRun, signalled: boolean): Promise<void> {
-  run.log.warn("the worker exited, but processes it started are still running: stopping them", {
-    grace_period_s: run.gracePeriodMs / 1000,
-  });
-  if (!signalled) group.signal("SIGTERM");
-  const deadline = Date.now() + run.gracePeriodMs;
-  while (group.alive() && Date.now() < deadline) await delay(GROUP_POLL_MS);
-  if (!group.alive()) return;
-  run.log.warn("processes the worker started did not stop within the grace period: killing them");
-  group.signal("SIGKILL");
-  for (let i = 0; i < 20 && group.alive(); i++) await delay(GROUP_POLL_MS);
 }

@@ -8,9 +8,13 @@
  * reported; its output goes through the masker; a signal is forwarded, and the thread is stopped
  * after the grace period. What it gives up: a crash in native code (a segfault in an addon) or a
  * kill of the whole process ends the entrypoint too, so the Job's next pod runs the task again;
- * `process.chdir` is unavailable; the automatic CPU and memory metrics count the whole process.
+ * `process.chdir` is unavailable; the automatic CPU and memory metrics count the whole process;
+ * a subprocess started with inherited stdio writes to the entrypoint's own descriptors 1 and 2,
+ * past the masker (a thread has no descriptors of its own to give it). Processes the tool leaves
+ * running are stopped when the thread ends, as a worker process's are (leftovers.ts).
  * That is why a child process stays the default.
  */
+import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { Worker } from "node:worker_threads";
@@ -18,6 +22,7 @@ import { captureWorkerStreams, type WorkerCapture } from "../log/capture.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
 import { type FromWorkerThread, type ToWorkerThread, WORKER_THREAD_MARK } from "../worker/thread.js";
+import { stopLeftovers, THREAD_MARK_ENV, ThreadSpawned } from "./leftovers.js";
 import { describeEndBeforeMain, type EndBeforeMain, warnWhileLoading } from "./loading.js";
 import { type Cancellation, stopWorkerOnCancel } from "./signals.js";
 import type { WorkerEnd } from "./supervisor.js";
@@ -53,6 +58,7 @@ export class WorkerThread {
   readonly #ready: Promise<void>;
   readonly #exited: Promise<number>;
   readonly #capture: WorkerCapture;
+  readonly #mark = `${process.pid}-${randomUUID()}`;
   #loaded = false;
   #loadError: string | undefined;
   #uncaught: string | undefined;
@@ -63,7 +69,8 @@ export class WorkerThread {
     this.#start = start;
     this.#thread = new Worker(resolve(start.cwd, start.module), {
       workerData: { [WORKER_THREAD_MARK]: true },
-      env: { ...start.env },
+      // The mark tells the processes the tool starts from the entrypoint's own (leftovers.ts).
+      env: { ...start.env, [THREAD_MARK_ENV]: this.#mark },
       stdout: true,
       stderr: true,
     });
@@ -143,6 +150,10 @@ export class WorkerThread {
       } satisfies ToWorkerThread);
     }
     const exitCode = await this.#exited;
+    // The thread is gone, but processes its tool started share this process's group: stop them
+    // as a worker process's leftovers are stopped. The cancellation's signal went to the thread only.
+    const spawned = new ThreadSpawned(this.#mark);
+    if (spawned.alive()) await stopLeftovers(spawned, run, false);
     stop.dispose();
     await this.#capture.drain(PIPE_DRAIN_MS);
     return this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop);
