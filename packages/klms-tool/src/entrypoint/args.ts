@@ -36,7 +36,12 @@ export interface EntrypointOptions {
 
 /** What the command line asks for. */
 export type ParsedArgs =
-  | { kind: "run"; options: EntrypointOptions }
+  | {
+      kind: "run";
+      options: EntrypointOptions;
+      /** What the entrypoint logs as a warning once it can (e.g. a worker variable that was ignored). */
+      warnings: string[];
+    }
   | { kind: "help" }
   | {
       kind: "usage";
@@ -121,10 +126,26 @@ export function parseEntrypointArgs(argv: string[], env: Env = process.env): Par
   const task: Pick<EntrypointOptions, "token" | "endpoint" | "taskId" | "signature"> = { token, endpoint, taskId };
   if (signature !== undefined) task.signature = signature;
   try {
-    return { kind: "run", options: { ...task, ...readFlagged(values, env) } };
+    const warnings = ignoredWorkerVariables(values, env);
+    return { kind: "run", options: { ...task, ...readFlagged(values, env) }, warnings };
   } catch (err) {
     return { kind: "usage", error: err instanceof Error ? err.message : String(err), task };
   }
+}
+
+/**
+ * The environment may name more than one way to run the tool (an image's `ENV` and a run's `-e`):
+ * then the thread beats the module, which beats the command, and the others are ignored, which
+ * is said (a flag replaces all three without a word: the option wins).
+ */
+function ignoredWorkerVariables(values: Record<string, string | boolean | undefined>, env: Env): string[] {
+  if (WORKER_CHOICES.some((name) => typeof values[OPTIONS[name].flag.slice(2)] === "string")) return [];
+  const set = (["workerThread", "workerModule", "worker"] as const).filter((name) => env[OPTIONS[name].env]);
+  if (set.length < 2) return [];
+  const [chosen, ...ignored] = set.map((name) => OPTIONS[name].env);
+  return [
+    `${[chosen, ...ignored].join(" and ")} are ${set.length === 2 ? "both" : "all"} set: ${chosen} is used (the thread beats the module, which beats the command), ${ignored.join(" and ")} ignored; unset what you do not mean`,
+  ];
 }
 
 /** The worker and the durations, from the flags, else the environment, else the table's defaults. */

@@ -114,7 +114,7 @@ export async function runEntrypoint(argv: string[], io: EntrypointIO = {}): Prom
   if (options.signature !== undefined) masker.add(options.signature);
   const { warnings, ...logging } = logSettings(env);
   const log = createLogger({ source: "entrypoint", masker, write: (line) => stderr.write(line), ...logging });
-  for (const warning of warnings) log.warn(warning);
+  for (const warning of [...parsed.warnings, ...warnings]) log.warn(warning);
   const cancellation = watchCancellation({ emitter: io.signals, timeoutMs: options.timeoutMs });
   const task = new TaskRun({ options, routes, masker, log, cancellation, io, stdout, stderr, env });
   try {

@@ -120,6 +120,26 @@ describe("parseEntrypointArgs", () => {
     const thread = parseEntrypointArgs(FOUR, { KLMS_WORKER_MODULE: "m.mjs", KLMS_WORKER_THREAD: "t.mjs" });
     assert.equal(thread.kind === "run" && thread.options.workerThread, "t.mjs");
     assert.equal(thread.kind === "run" && thread.options.workerModule, undefined);
+    // Each time, the ignored variables are named in a warning (attack6 F5); one variable alone, or a flag: none.
+    assert.deepEqual(fromEnv.kind === "run" && fromEnv.warnings, [
+      "KLMS_WORKER_MODULE and KLMS_WORKER are both set: KLMS_WORKER_MODULE is used (the thread beats the module, which beats the command), KLMS_WORKER ignored; unset what you do not mean",
+    ]);
+    const all = parseEntrypointArgs(FOUR, {
+      KLMS_WORKER: "node a.js",
+      KLMS_WORKER_MODULE: "m.mjs",
+      KLMS_WORKER_THREAD: "t.mjs",
+    });
+    assert.match(
+      all.kind === "run" ? (all.warnings[0] ?? "") : "",
+      /^KLMS_WORKER_THREAD and KLMS_WORKER_MODULE and KLMS_WORKER are all set: KLMS_WORKER_THREAD is used .*, KLMS_WORKER_MODULE and KLMS_WORKER ignored/,
+    );
+    const alone = parseEntrypointArgs(FOUR, { KLMS_WORKER_MODULE: "m.mjs" });
+    assert.deepEqual(alone.kind === "run" && alone.warnings, []);
+    const flagged = parseEntrypointArgs(["--worker", "node a.js", ...FOUR], {
+      KLMS_WORKER_MODULE: "m.mjs",
+      KLMS_WORKER_THREAD: "t.mjs",
+    });
+    assert.deepEqual(flagged.kind === "run" && flagged.warnings, []);
     // Any choice on the command line beats the environment's.
     for (const flags of [
       ["--worker", "python3 main.py"],
