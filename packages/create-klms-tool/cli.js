@@ -2,7 +2,7 @@
 // installs, runs the new tool's tests and prints the next commands.
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
-import { relative, resolve } from "node:path";
+import { basename, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { kitCheckout, packCheckout } from "./checkout.js";
 import { ask } from "./prompt.js";
@@ -112,8 +112,9 @@ async function create(choices, values, streams, say, complain) {
       packed = await packCheckout(checkout);
       kit = packed;
     }
+    const name = choices.name ?? toolNameFrom(choices.dir);
     const files = await scaffold(target, {
-      name: choices.name ?? toolNameFrom(choices.dir),
+      name,
       description: choices.description,
       template: choices.template,
       klmsTool: values["klms-tool"],
@@ -121,6 +122,10 @@ async function create(choices, values, streams, say, complain) {
       ...(kit === undefined ? {} : { kit }),
     });
     say(`Created ${files.length} files in ${shown} (template: ${choices.template}).`);
+    // The catalog's rule (2 to 100 of a-z, 0-9, "_", "-") may have changed the folder's name: say so.
+    if (choices.name === undefined && name !== basename(target)) {
+      say(`The tool's name in the catalog is "${name}" (made from the folder's; --name sets another).`);
+    }
   } catch (error) {
     complain(`create-klms-tool: ${error.message}`);
     return 1;
@@ -155,7 +160,7 @@ async function create(choices, values, streams, say, complain) {
 
 /** The next three commands, as the scaffold's README explains them; the file to edit is the template's. */
 function nextSteps(dir, installed, template) {
-  const cd = dir === "." ? [] : [`  cd ${dir}`];
+  const cd = dir === "." ? [] : [`  cd ${shellQuoted(dir)}`];
   // The python template has no src/: its tool is main.py (variants/python/variant.json).
   const source = template === "python" ? "main.py" : "src/main.ts";
   const watched = template === "python" ? "main.py" : "src/";
@@ -177,6 +182,11 @@ function nextSteps(dir, installed, template) {
         "  npm start          # builds, then runs the tool on fixtures/input.json",
       ];
   return [...lines, "", `Edit ${source} to make the tool yours; README.md says how the KLMS runs it.`].join("\n");
+}
+
+/** `text` as one shell word: as it is when it holds nothing a shell would read, else in single quotes. */
+function shellQuoted(text) {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** What to do when npm has no klms-tool / klms-local (they are not published on the npm registry yet). */

@@ -73,8 +73,11 @@ export async function scaffold(dir, options = {}) {
     filter: (src) => !/[\\/](node_modules|dist|bundle)([\\/]|$)/.test(src.slice(source.length)),
   });
   const variant = await applyVariant(target, template);
-  // npm drops .gitignore from published packages, so the template ships it without the dot.
-  if (existsSync(join(target, "gitignore"))) await rename(join(target, "gitignore"), join(target, ".gitignore"));
+  // npm drops .gitignore from published packages, so the template ships it without the dot; the
+  // same for .env, the local secrets file `klms-tool try --secret-file .env` reads (both ignored by git).
+  for (const dotfile of ["gitignore", "env"]) {
+    if (existsSync(join(target, dotfile))) await rename(join(target, dotfile), join(target, `.${dotfile}`));
+  }
 
   const version = kitVersion();
   const specs = kit ? await vendorKit(target, kit) : { klmsTool: options.klmsTool, klmsLocal: options.klmsLocal };

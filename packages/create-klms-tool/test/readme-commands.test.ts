@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -120,7 +120,6 @@ before(async () => {
   assert.equal(code, 0);
   await symlink(join(repo, "node_modules"), join(project, "node_modules"), "dir");
   await exec(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", project]);
-  await writeFile(join(project, ".env"), "api_key=dev-key\n");
 });
 after(() => rm(work, { recursive: true, force: true }));
 

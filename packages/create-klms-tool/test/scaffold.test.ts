@@ -73,6 +73,20 @@ describe("create-klms-tool, in-process", () => {
     assert.match(none.stderr, /give the folder to create the tool in/);
   });
 
+  test("a folder a shell would split is quoted in the next steps; a catalog name unlike the folder's is said (attack6 F7)", async () => {
+    const r = await create(["My Tool's", "--no-install"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}cd 'My Tool'\\''s'$/m);
+    assert.match(
+      r.stdout,
+      /The tool's name in the catalog is "my-tool-s" \(made from the folder's; --name sets another\)\./,
+    );
+    assert.equal(JSON.parse(await readFile(join(work, "My Tool's", "package.json"), "utf8")).name, "my-tool-s");
+    const plain = await create(["plain-tool", "--no-install"]);
+    assert.match(plain.stdout, /^ {2}cd plain-tool$/m);
+    assert.doesNotMatch(plain.stdout, /name in the catalog is/);
+  });
+
   test("on a terminal it asks: folder, name (asked again when invalid), description, template", async () => {
     const r = await create(["--no-install"], "asked-tool\nNot Valid\nasked_tool\nCounts words\n2\n");
     assert.equal(r.code, 0, r.stderr);
@@ -200,6 +214,10 @@ describe("create-klms-tool in the repository, started as users start it", () => 
     // The dev data folder holds the local KLMS's server secret; task files hold credentials.
     const ignored = (await readFile(join(viaNpx, ".gitignore"), "utf8")).split("\n");
     for (const entry of [".klms/", "/input.json", ".env", "try-output/"]) assert.ok(ignored.includes(entry), entry);
+    // The local secrets file the README's `try --secret-file .env` reads: there, and kept out of the image too.
+    assert.match(await readFile(join(viaNpx, ".env"), "utf8"), /^api_key=replace-me$/m);
+    assert.ok(!existsSync(join(viaNpx, "env")));
+    assert.ok((await readFile(join(viaNpx, ".dockerignore"), "utf8")).split("\n").includes(".env"));
     const viaCreate = join(work, "via-create");
     const b = await exec(npm, ["create", "klms-tool", viaCreate, "--", "--template", "csv", "--no-install"], {
       cwd: repo,

@@ -114,7 +114,11 @@ export async function readEnvFile(path: string, cwd: string): Promise<Record<str
   try {
     text = await readFile(resolve(cwd, path), "utf8");
   } catch (error) {
-    throw new TryUsageError(`--secret-file ${path}: ${(error as Error).message}`);
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    const fix = missing
+      ? ": create it with one KEY=VALUE line a secret (e.g. api_key=…), or leave --secret-file out"
+      : "";
+    throw new TryUsageError(`--secret-file ${path}: ${(error as Error).message}${fix}`);
   }
   const secrets: Record<string, string> = {};
   text.split(/\r?\n/).forEach((raw, index) => {

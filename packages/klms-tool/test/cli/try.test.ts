@@ -92,7 +92,10 @@ describe("klms-tool try", () => {
         /input group "docs": \.\/missing\.csv is neither a local file nor an s3:\/\/ path/,
       ],
       [["--param", "novalue"], /--param takes name=value, got "novalue"/],
-      [["--secret-file", "nope.env"], /--secret-file nope\.env: ENOENT/],
+      [
+        ["--secret-file", "nope.env"],
+        /--secret-file nope\.env: ENOENT.*: create it with one KEY=VALUE line a secret \(e\.g\. api_key=…\), or leave --secret-file out/,
+      ],
       [["--watch", "--watch-dir", "nowhere"], /--watch follows .*nowhere, which does not exist/],
     ];
     for (const [args, message] of cases) {
