@@ -108,6 +108,12 @@ interface Running {
   done: Promise<RunResult>;
   /** Resolves when the entrypoint's stdout or stderr has matched. */
   waitFor(pattern: RegExp): Promise<void>;
+  /**
+   * Everything the entrypoint wrote, as it wrote it: the local KLMS's runner masks a pod's log
+   * with the secrets it knows, and a pod on the platform has no such masker, so the check for
+   * credentials reads this.
+   */
+  raw(): string;
 }
 
 /** A `during` step: SIGTERM to the entrypoint once its output has matched `pattern`. */
@@ -602,6 +608,18 @@ const rows: Row[] = [
       check: (r) => assert.equal(countLines(r.stdout), 2000),
     },
     {
+      name: `${mode}: subprocesses printing secrets on inherited stdio (spawn, spawnSync, execSync, execFileSync, fork): masked`,
+      ...tool(mode, "inherits-stdio.mjs"),
+      expect: { exit: 0, state: "succeeded", message: /^printed$/ },
+      check: (r) => {
+        // Each way arrives, masked (the matrix's own check finds no secret in any form).
+        for (const how of ["spawn", "spawnSync", "execSync", "execFileSync", "fork"]) {
+          assert.match(r.stdout, new RegExp(`^${how} out \\*\\*\\*$`, "m"), how);
+          assert.match(r.stderr, new RegExp(`${how} err \\*\\*\\*$`, "m"), how);
+        }
+      },
+    },
+    {
       name: `${mode}: processes the tool leaves running (ignoring SIGTERM) are stopped after it ends`,
       ...tool(mode, "leaves-children.mjs"),
       expect: {
@@ -887,7 +905,7 @@ describe("entrypoint failure matrix (real entrypoint, local KLMS)", { concurrenc
         "minio.skey": minio.skey as string,
         ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`secrets.${k}`, v])),
       };
-      const captured = `${result.stdout}\n${result.stderr}`;
+      const captured = `${run.raw()}\n${result.stdout}\n${result.stderr}`;
       for (const [name, value] of Object.entries(credentials)) {
         assert.ok(value && value.length >= 4, `${name} is known`);
         for (const form of [value, Buffer.from(value).toString("base64")]) {
@@ -962,6 +980,7 @@ function start(klms: LocalKlms, task: Task, command: string[], row: Row): Runnin
   started.child.stderr?.on("data", watch);
   return {
     ...started,
+    raw: () => seen,
     waitFor: (pattern) =>
       new Promise<void>((resolve, reject) => {
         if (pattern.test(seen)) return resolve();

@@ -64,9 +64,9 @@ export const OPTIONS = {
     doc:
       "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
       "it loads while the input is fetched, and no second Node starts (BENCHMARKS.md measures each mode). A crash in native code " +
-      "then ends the entrypoint too, so the platform learns nothing; keep the default child process for tools with native addons. " +
-      'A subprocess the tool starts with inherited stdio (stdio: "inherit") writes to this process\'s own output, past the ' +
-      "masker: pipe its output instead, or keep the default. e.g. --worker-thread bundle/tool/main.mjs",
+      "then ends the entrypoint too, so the platform learns nothing. In a thread process.chdir() throws and the tool's own " +
+      'process.on("SIGTERM") never fires (task.signal does). Keep a process (--worker-module) for tools with native addons or ' +
+      "either need. e.g. --worker-thread bundle/tool/main.mjs",
   },
   workerModule: {
     parts: ["entrypoint"],

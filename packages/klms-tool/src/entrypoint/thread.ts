@@ -8,10 +8,12 @@
  * reported; its output goes through the masker; a signal is forwarded, and the thread is stopped
  * after the grace period. What it gives up: a crash in native code (a segfault in an addon) or a
  * kill of the whole process ends the entrypoint too, so the Job's next pod runs the task again;
- * `process.chdir` is unavailable; the automatic CPU and memory metrics count the whole process;
- * a subprocess started with inherited stdio writes to the entrypoint's own descriptors 1 and 2,
- * past the masker (a thread has no descriptors of its own to give it). Processes the tool leaves
- * running are stopped when the thread ends, as a worker process's are (leftovers.ts).
+ * `process.chdir` is unavailable and `process.on("SIGTERM")` never fires (signals reach the main
+ * thread; `task.signal` carries them); the automatic CPU and memory metrics count the whole
+ * process. A subprocess's inherited stdio would be the entrypoint's own descriptors, past the
+ * masker: the thread's runtime gives it the thread's streams instead (worker/thread-stdio.ts),
+ * except to native code writing to descriptor 1 or 2 itself. Processes the tool leaves running
+ * are stopped when the thread ends, as a worker process's are (leftovers.ts).
  * That is why a child process stays the default.
  */
 import { randomUUID } from "node:crypto";

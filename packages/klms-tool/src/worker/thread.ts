@@ -11,6 +11,7 @@
 import { EventEmitter } from "node:events";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { ExitCode } from "../exit-codes.js";
+import { guardChildStdio } from "./thread-stdio.js";
 import { type RunnableTool, runWorker } from "./worker.js";
 
 /** The key of `workerData` that marks a thread started by the entrypoint (a string, so that two copies of the runtime agree). */
@@ -39,6 +40,8 @@ export function isWorkerThread(): boolean {
 export function serveThread(tool: RunnableTool): void {
   const port = parentPort;
   if (!port) throw new Error("serveThread() runs only in a worker thread");
+  // A subprocess with inherited stdio would write past the entrypoint's masker (thread-stdio.ts).
+  guardChildStdio();
   // Signals reach the main thread only; the entrypoint forwards them, and they are re-emitted
   // here for the worker's own cancellation handling (abort task.signal, then the grace period).
   const signals = new EventEmitter();
