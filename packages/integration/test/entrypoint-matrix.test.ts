@@ -704,10 +704,14 @@ const rows: Row[] = [
   {
     name: "secrets in metrics values and output paths are masked in the post",
     worker: "node leak-in-output.mjs",
+    // A numeric secret (a PIN) reported as a number: masked too (attack6 F12).
+    secrets: () => ({ pin: String(10_000_000 + Math.floor(Math.random() * 89_999_999)) }),
     expect: { exit: 0, state: "succeeded", message: /^done$/ },
     check: (_r, record, task, outcome) => {
       assert.equal(record?.metrics?.leaked, "***");
       assert.deepEqual(record?.metrics?.nested, { list: ["pw=***"] });
+      assert.equal(record?.metrics?.pin, "***");
+      assert.deepEqual(record?.metrics?.pins, ["***"]);
       // The record lists only outputs registered in the catalog; the posted paths are in the outcome.
       const posted = JSON.stringify({ record, outcome });
       for (const value of Object.values(task.secrets)) assert.ok(!posted.includes(value), `a secret in ${posted}`);

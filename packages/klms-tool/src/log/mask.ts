@@ -198,8 +198,19 @@ function replaceSpans(text: string, spans: Array<[number, number]>): string {
 }
 
 /** Applies `mask` to every string of a JSON value, keys included, with an explicit stack (no depth limit). */
+/**
+ * A number whose decimal form holds a secret (a PIN reported as `Number(secret)`) becomes the
+ * masked string: the value's type changes, but a secret never reaches the platform as a number.
+ */
+function maskNumber(value: number | bigint, mask: (s: string) => string): number | bigint | string {
+  const text = String(value);
+  const masked = mask(text);
+  return masked === text ? value : masked;
+}
+
 function maskJson(root: unknown, mask: (s: string) => string): unknown {
   if (typeof root === "string") return mask(root);
+  if (typeof root === "number" || typeof root === "bigint") return maskNumber(root, mask);
   if (root === null || typeof root !== "object") return root;
   const copy = (v: object): Record<string, unknown> | unknown[] => (Array.isArray(v) ? [] : {});
   const top = copy(root);
@@ -209,6 +220,7 @@ function maskJson(root: unknown, mask: (s: string) => string): unknown {
     for (const [key, value] of Object.entries(from)) {
       let out: unknown = value;
       if (typeof value === "string") out = mask(value);
+      else if (typeof value === "number" || typeof value === "bigint") out = maskNumber(value, mask);
       else if (value !== null && typeof value === "object") {
         out = copy(value);
         stack.push([value, out as Record<string, unknown> | unknown[]]);

@@ -182,6 +182,16 @@ describe("Masker.maskValue: every string of a report", () => {
       output: { report: `s3://b/${MASK}/r.csv`, [MASK]: "s3://b/x" },
     });
   });
+  it("masks a number whose decimal form holds a secret (a PIN reported as Number(secret)); other numbers stay numbers (attack6 F12)", () => {
+    const m = maskerOf("98765432");
+    assert.deepEqual(
+      m.maskValue({ metrics: { pin: 98765432, list: [98765432, 7], big: 98765432n, n: 3.5, t: true } }),
+      {
+        metrics: { pin: MASK, list: [MASK, 7], big: MASK, n: 3.5, t: true },
+      },
+    );
+    assert.equal(m.maskValue(98765432), MASK);
+  });
   it("walks a value 100,000 levels deep without overflowing", () => {
     const m = maskerOf("s3cr3t-value");
     let value: unknown = "s3cr3t-value";
