@@ -13,7 +13,8 @@
  * - `PlatformError`: why a Data API call of the entrypoint failed ({@link PlatformErrorCode});
  * - `KlmsApiError`: the platform's `__type` or the client's own (see client/errors.ts);
  * - one code each for the others: `BadTaskInput`, `BadParameters`, `BadTask`, `SecretsUnavailable`,
- *   `BadMetrics`, `ReadLimit`, `BadOption`, `ToolLoad`.
+ *   `BadMetrics`, `ReadLimit`, `BadOption`, `ToolLoad`, `Cancelled` (`TaskCancelledError`, the
+ *   reason of an aborted `task.signal`, named "AbortError").
  */
 export type KlmsErrorCode =
   | PlatformErrorCode
@@ -24,6 +25,7 @@ export type KlmsErrorCode =
   | "BadMetrics"
   | "BadOption"
   | "ToolLoad"
+  | "Cancelled"
   | (string & {});
 
 /** Why a call to the Data API failed (a {@link PlatformError}'s `code`). */

@@ -55,6 +55,7 @@ export { ParameterError } from "./tool/parameters.js";
 export {
   SecretsUnavailableError,
   type Task,
+  TaskCancelledError,
   TaskValidationError,
 } from "./tool/task.js";
 export { main } from "./worker/main.js";

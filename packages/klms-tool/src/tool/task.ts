@@ -23,6 +23,23 @@ export class SecretsUnavailableError extends KlmsError<"SecretsUnavailable"> {
   }
 }
 
+/**
+ * `task.signal.reason` once the task is cancelled: an Error, so that the usual idioms
+ * (`signal.throwIfAborted()`, `events.once(…, { signal })`, rejecting with the reason) throw an
+ * Error. Its `name` is "AbortError", as the platform's own aborts (`AbortSignal.timeout()`, a
+ * fetch's abort) name theirs, so code that checks `error.name === "AbortError"` knows it;
+ * `instanceof KlmsError` and `code` "Cancelled" tell it apart.
+ */
+export class TaskCancelledError extends KlmsError<"Cancelled"> {
+  override name = "AbortError";
+  /** The signal the worker received, e.g. "SIGTERM" (a timeout arrives as SIGTERM too). */
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super("Cancelled", `the task was cancelled (${signal})`);
+    this.signal = signal;
+  }
+}
+
 /** What the runtime needs to build a task besides the input: logger, signal, storage glue. */
 export interface TaskContext {
   log: Logger;
@@ -49,7 +66,10 @@ export interface Task<
   readonly outputs: Readonly<Record<O, OutputTarget>>;
   /** Secrets, validated by the tool's schema; throws when the platform did not send them. */
   readonly secrets: S;
-  /** Aborted when the task is cancelled (SIGTERM, timeout): pass it to long operations. */
+  /**
+   * Aborted when the task is cancelled (SIGTERM, timeout): pass it to long operations. Its
+   * `reason` is then a {@link TaskCancelledError}.
+   */
   readonly signal: AbortSignal;
   /** Lines with a level, secrets masked. */
   readonly log: Logger;

@@ -10,6 +10,7 @@ import { isMainThread } from "node:worker_threads";
 import { ExitCode } from "../exit-codes.js";
 import type { Logger } from "../log/logger.js";
 import type { Masker } from "../log/mask.js";
+import { TaskCancelledError } from "../tool/task.js";
 import { describeThrown } from "./report.js";
 
 /** What {@link ownProcess} needs from the running worker. */
@@ -75,7 +76,7 @@ export function ownProcess(ctx: OwnProcessContext): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (ctx.controller.signal.aborted) return;
     ctx.log.warn(`received ${signal}: cancelling the task`, { grace_period_s: ctx.graceMs / 1000 });
-    ctx.controller.abort(signal);
+    ctx.controller.abort(new TaskCancelledError(signal));
     setTimeout(() => {
       ctx.fail(`cancelled: received ${signal} and the tool did not stop within ${ctx.graceMs / 1000} s`);
       process.exit(ExitCode.Failure);

@@ -16,7 +16,7 @@ import { Masker } from "../log/mask.js";
 import { withAutomaticMetrics } from "../metrics/automatic.js";
 import { isToolDefinition, type PlainRun, type ToolDefinition } from "../tool/define.js";
 import { ParameterError } from "../tool/parameters.js";
-import { buildTask, TaskValidationError } from "../tool/task.js";
+import { buildTask, TaskCancelledError, TaskValidationError } from "../tool/task.js";
 import { AutoMetrics } from "./auto-metrics.js";
 import { type TaskFiles, taskFiles } from "./files.js";
 import { ownProcess } from "./own-process.js";
@@ -130,9 +130,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
     else log.error(output.message ?? "failed");
     return finish(output);
   } catch (error) {
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    const signal = reason instanceof TaskCancelledError ? reason.signal : String(reason);
+    // The tool stopped by throwing the signal's own reason (throwIfAborted()): that is the whole story.
+    if (reason !== undefined && error === reason) return fail(`cancelled (${signal}): the tool stopped on task.signal`);
     const { message, details } = describeThrown(error);
-    const cancelled = controller.signal.aborted ? `cancelled (${String(controller.signal.reason)}): ` : "";
-    return fail(`${cancelled}${message}`, details);
+    return fail(`${reason !== undefined ? `cancelled (${signal}): ` : ""}${message}`, details);
   } finally {
     release();
   }

@@ -301,6 +301,15 @@ describe("worker: as its own process", () => {
     assert.match(String(r.output.message), /^cancelled \(SIGTERM\): Error: stopped early/);
   });
 
+  test("task.signal's reason is an Error: throwIfAborted() is reported as a cancel, not a non-Error throw (attack6 F11)", async () => {
+    const r = await runChild("cancellable.mjs", { IDIOM: "1" }, (out, child) => {
+      if (out.includes("started")) child.kill("SIGINT");
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^reason: true AbortError Cancelled SIGINT$/m);
+    assert.equal(r.output.message, "cancelled (SIGINT): the tool stopped on task.signal");
+  });
+
   test("SIGTERM to a tool that ignores it: cancelled after the grace period", async () => {
     const r = await runChild("cancellable.mjs", { IGNORE: "1", KLMS_GRACE_PERIOD: "0.2" }, (out, child) => {
       if (out.includes("started")) child.kill("SIGTERM");
