@@ -113,7 +113,8 @@ class StreamCapture {
       this.#source.destroy();
     }
     const rest = this.#lines.push(this.#decoder.end()) + this.#lines.flush();
-    if (rest) this.#emit(rest);
+    // A last line without its newline gets one: the entrypoint's next log line must not run on.
+    if (rest) this.#emit(rest.endsWith("\n") ? rest : `${rest}\n`);
   }
 
   #emit(text: string): boolean {

@@ -270,13 +270,13 @@ describe("captureWorkerStreams: decoded across chunks, masked per line, nothing 
     const { received } = await capture(bytes(`pw=${secret}\n`), [secret]);
     assert.equal(received, `pw=${MASK}\n`);
   });
-  it("delivers the last line without a newline, masked, and keeps a masked stderr tail", async () => {
+  it("delivers the last line without a newline, masked and ended with one (so no log line runs on; attack6 F10), and keeps a masked stderr tail", async () => {
     const { received, capture: c } = await capture(
       [Buffer.from("one\ntwo split-"), Buffer.from("secret-1234")],
       ["split-secret-1234"],
       "stderr",
     );
-    assert.equal(received, `one\ntwo ${MASK}`);
+    assert.equal(received, `one\ntwo ${MASK}\n`);
     assert.equal(c.stderrTail(1), `two ${MASK}`);
   });
   it("spots an out-of-memory line on stderr", async () => {
