@@ -30,9 +30,8 @@ export function entrypointOptionsHelp(): string {
 export function configTableMarkdown(): string {
   const rows = ["| option | flag | environment variable | unit | default | what |", "|---|---|---|---|---|---|"];
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
-    const deprecated = spec.deprecated
-      ? ` (or ${code(spec.deprecated.env)}${spec.deprecated.unit ? ` in ${spec.deprecated.unit}` : ""}, deprecated)`
-      : "";
+    const olds = (spec.deprecated ?? []).map((old) => `${code(old.env)}${old.unit ? ` in ${old.unit}` : ""}`);
+    const deprecated = olds.length > 0 ? ` (or ${olds.join(", then ")}, deprecated)` : "";
     const unit = spec.unit === "choice" ? (spec.choices ?? []).map(code).join(", ") : spec.unit;
     rows.push(
       `| ${code(name)} (${spec.parts.join(", ")}) | ${spec.flag ? code(spec.flag) : ""} | ${code(spec.env)}${deprecated} | ${unit} | ${formatDefault(spec)} | ${spec.doc.replaceAll("|", "\\|")} |`,

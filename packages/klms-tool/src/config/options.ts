@@ -30,13 +30,16 @@ export interface OptionSpec {
   default: string | number | undefined;
   /** The smallest accepted number; `exclusive` refuses the bound itself. */
   min?: { value: number; exclusive?: boolean };
+  /** The largest accepted number (a limit of S3, or past which a value only costs memory). */
+  max?: { value: number; why: string };
   /** The accepted words of a `choice`. */
   choices?: readonly string[];
   /**
-   * Read only when this older variable is set and the option's own is not (with a warning); in
-   * `unit` when given, else in the option's own unit (a renamed variable).
+   * Older variables, read (in this order) only when the option's own is not set, with a warning;
+   * in `unit` when given, else in the option's own unit (a renamed variable). Set beside the
+   * option's own, one is ignored, and a warning says so.
    */
-  deprecated?: { env: string; unit?: "milliseconds" };
+  deprecated?: readonly { env: string; unit?: "milliseconds" }[];
   /** What it does: one or more sentences, shown in `--help` and in the README. */
   doc: string;
 }
@@ -163,6 +166,7 @@ export const OPTIONS = {
     unit: "bytes",
     default: 8 * MiB,
     min: { value: 5 * MiB },
+    max: { value: 5 * 1024 * MiB, why: "S3 takes parts of at most 5 GiB" },
     doc:
       "Part size of `task.storage`'s multipart uploads (at least 5 MiB). Each part in flight holds one buffer of this size: " +
       "memory per upload ≈ part size × upload concurrency.",
@@ -173,7 +177,9 @@ export const OPTIONS = {
     unit: "count",
     default: 4,
     min: { value: 1 },
-    deprecated: { env: "KLMS_S3_QUEUE_SIZE" },
+    max: { value: 64, why: "more parts in flight than this only hold more part-size buffers" },
+    // KLMS_S3_CONCURRENCY set both concurrencies, as the storage option `concurrency` still does.
+    deprecated: [{ env: "KLMS_S3_QUEUE_SIZE" }, { env: "KLMS_S3_CONCURRENCY" }],
     doc: "Parts of one multipart upload (a file at or over the single-PUT limit, or a stream) sent at once by `task.storage`.",
   },
   singlePutMaxBytes: {
@@ -185,6 +191,7 @@ export const OPTIONS = {
     // cannot carry: S3 takes at most 5 GiB in one PUT.
     default: 5 * 1024 * MiB,
     min: { value: 0 },
+    max: { value: 5 * 1024 * MiB, why: "S3 takes at most 5 GiB in one PUT" },
     doc:
       "Files smaller than this go up in one streamed PUT (one stream, as curl -T; S3 takes at most 5 GiB so); others in " +
       "parts of the part size, upload concurrency at once. Parts are retried one by one: lower it where a failed " +
@@ -196,7 +203,8 @@ export const OPTIONS = {
     unit: "count",
     default: 4,
     min: { value: 1 },
-    deprecated: { env: "KLMS_S3_CONCURRENCY" },
+    max: { value: 64, why: "more ranges in flight than this only add connections" },
+    deprecated: [{ env: "KLMS_S3_CONCURRENCY" }],
     doc:
       "Ranges of one download in flight at once in `task.storage`, for objects of at least the ranged-GET minimum " +
       "(1: one GET, one stream). Ranges are streamed to the file, so memory stays about flat.",
@@ -207,6 +215,7 @@ export const OPTIONS = {
     unit: "bytes",
     default: 8 * MiB,
     min: { value: 64 * 1024 },
+    max: { value: 5 * 1024 * MiB, why: "a range is read into no buffer, but over 5 GiB it is one GET in all but name" },
     doc: "Bytes per ranged GET of a parallel download in `task.storage`.",
   },
   rangedGetMinBytes: {
@@ -223,7 +232,7 @@ export const OPTIONS = {
     unit: "seconds",
     default: 60,
     min: { value: 0, exclusive: true },
-    deprecated: { env: "KLMS_S3_IDLE_TIMEOUT_MS", unit: "milliseconds" },
+    deprecated: [{ env: "KLMS_S3_IDLE_TIMEOUT_MS", unit: "milliseconds" }],
     doc:
       "A request to the object store whose connection moves no byte for this long, either way, fails with TimeoutError " +
       "(then retried). Not a limit on a whole transfer. Getting a connection may take twice as long.",

@@ -77,16 +77,24 @@ export function readOptions<K extends OptionName>(
     const flag = flags[name];
     const own = env[spec.env];
     let value: unknown;
+    const olds = (spec.deprecated ?? []).filter((old) => (env[old.env] ?? "").trim() !== "");
+    const given = flag !== undefined ? (spec.flag ?? spec.env) : own !== undefined && own.trim() !== "" ? spec.env : "";
     if (flag !== undefined) value = parseValue(spec, flag, spec.flag ?? spec.env);
-    else if (own !== undefined && own.trim() !== "") value = parseValue(spec, own, spec.env);
-    else if (spec.deprecated && (env[spec.deprecated.env] ?? "").trim() !== "") {
-      const old = spec.deprecated;
+    else if (given) value = parseValue(spec, own as string, spec.env);
+    else if (olds[0]) {
+      const old = olds[0];
       const raw = env[old.env] as string;
-      value = old.unit ? parseDeprecated(spec, raw) : parseValue(spec, raw, old.env);
+      value = old.unit ? parseDeprecated(spec, raw, old.env) : parseValue(spec, raw, old.env);
       warnings.push(
         `${old.env} is deprecated: set ${spec.env}${old.unit ? ` in ${spec.unit}` : ""} instead (here ${String(value)})`,
       );
     } else value = spec.default;
+    // A deprecated variable beside what is read is not silently dropped.
+    for (const old of olds.slice(given ? 0 : 1)) {
+      warnings.push(
+        `${old.env} is ignored: ${given || olds[0]?.env} is set (${old.env} is deprecated: use ${spec.env})`,
+      );
+    }
     // An option without a default reads 0 as "none" (e.g. --timeout 0).
     if (spec.default === undefined && value === 0) value = undefined;
     values[name] = value;
@@ -139,9 +147,8 @@ export function parseValue(spec: OptionSpec, raw: string, label: string): number
   }
 }
 
-function parseDeprecated(spec: OptionSpec, raw: string): number {
+function parseDeprecated(spec: OptionSpec, raw: string, name: string): number {
   const ms = Number(raw);
-  const name = spec.deprecated?.env ?? spec.env;
   if (!Number.isFinite(ms) || ms <= 0) {
     throw new OptionError(
       `${name} must be a positive number of milliseconds, like 120000; got ${JSON.stringify(raw)} (better: ${spec.env}, in seconds)`,
@@ -164,6 +171,11 @@ function checkMin(spec: OptionSpec, n: number, raw: string, label: string, what:
   if (!Number.isFinite(n) || below) {
     const bound = min ? ` ${min.exclusive ? ">" : "≥"} ${min.value}` : "";
     throw new OptionError(`${label} must be ${what}${bound}, got ${JSON.stringify(raw)}`);
+  }
+  const max = spec.max?.value ?? (spec.unit === "seconds" ? Number.POSITIVE_INFINITY : Number.MAX_SAFE_INTEGER);
+  if (n > max) {
+    const why = spec.max ? ` (${spec.max.why})` : "";
+    throw new OptionError(`${label} must be at most ${max}${why}, got ${JSON.stringify(raw)}`);
   }
   return n;
 }

@@ -74,11 +74,13 @@ export function resolveTuning(options: TuningOptions): Tuning {
 function check(name: TuningName, spec: OptionSpec, value: number): void {
   const count = spec.unit === "count";
   const min = spec.min?.value ?? 0;
-  if (typeof value === "number" && Number.isFinite(value) && Number.isInteger(value) && value >= min) return;
+  const max = spec.max?.value ?? Number.MAX_SAFE_INTEGER;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max) return;
   const what = count ? "a whole number" : "a whole number of bytes";
+  const why = spec.max ? `; ${spec.max.why}` : "";
   throw new StorageError(
     "BadOption",
-    `the storage option ${name} must be ${what} ≥ ${min}, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}: ` +
+    `the storage option ${name} must be ${what} from ${min} to ${max}${why}, got ${typeof value === "number" ? String(value) : JSON.stringify(value)}: ` +
       `pass a valid ${name} to createStorage, or leave it out for the default (${String(spec.default)}); ` +
       `for task.storage set ${spec.env}`,
   );

@@ -69,8 +69,51 @@ describe("readOptions", () => {
     assert.deepEqual(old.warnings, [
       "KLMS_S3_IDLE_TIMEOUT_MS is deprecated: set KLMS_S3_IDLE_TIMEOUT in seconds instead (here 120)",
     ]);
+    // Beside the new one, the old one is ignored, and the warning says so (attack6 F9).
     const both = readOptions(["idleTimeout"], { KLMS_S3_IDLE_TIMEOUT_MS: "120000", KLMS_S3_IDLE_TIMEOUT: "5" });
-    assert.deepEqual(both, { values: { idleTimeout: 5 }, warnings: [] });
+    assert.deepEqual(both, {
+      values: { idleTimeout: 5 },
+      warnings: [
+        "KLMS_S3_IDLE_TIMEOUT_MS is ignored: KLMS_S3_IDLE_TIMEOUT is set (KLMS_S3_IDLE_TIMEOUT_MS is deprecated: use KLMS_S3_IDLE_TIMEOUT)",
+      ],
+    });
+  });
+
+  test("KLMS_S3_CONCURRENCY still sets both concurrencies, after KLMS_S3_QUEUE_SIZE for uploads; an ignored one is said", () => {
+    const old = readOptions(["uploadConcurrency", "downloadConcurrency"], { KLMS_S3_CONCURRENCY: "1" });
+    assert.deepEqual(old.values, { uploadConcurrency: 1, downloadConcurrency: 1 });
+    const both = readOptions(["uploadConcurrency"], { KLMS_S3_QUEUE_SIZE: "2", KLMS_S3_CONCURRENCY: "x" });
+    assert.equal(both.values.uploadConcurrency, 2);
+    assert.match(both.warnings.join("\n"), /^KLMS_S3_CONCURRENCY is ignored: KLMS_S3_QUEUE_SIZE is set/m);
+  });
+
+  test("upper bounds: S3's 5 GiB for a part and a PUT, 64 at once, and no size past what a number holds exactly (attack6 F9)", () => {
+    for (const [name, env, message] of [
+      [
+        "partSize",
+        { KLMS_S3_PART_SIZE: "6GiB" },
+        /KLMS_S3_PART_SIZE must be at most 5368709120 \(S3 takes parts of at most 5 GiB\), got "6GiB"/,
+      ],
+      [
+        "singlePutMaxBytes",
+        { KLMS_S3_SINGLE_PUT_MAX: "100GiB" },
+        /at most 5368709120 \(S3 takes at most 5 GiB in one PUT\)/,
+      ],
+      [
+        "uploadConcurrency",
+        { KLMS_S3_UPLOAD_CONCURRENCY: "99999999999" },
+        /KLMS_S3_UPLOAD_CONCURRENCY must be at most 64/,
+      ],
+      [
+        "downloadConcurrency",
+        { KLMS_S3_DOWNLOAD_CONCURRENCY: "100000" },
+        /KLMS_S3_DOWNLOAD_CONCURRENCY must be at most 64/,
+      ],
+      ["rangedGetMinBytes", { KLMS_S3_RANGED_GET_MIN: "9999999999999999999999" }, /must be at most 9007199254740991/],
+    ] as const) {
+      assert.throws(() => readOptions([name], env), message, name);
+    }
+    assert.equal(readOptions(["partSize"], { KLMS_S3_PART_SIZE: "5GiB" }).values.partSize, 5 * 1024 ** 3);
   });
 
   test("leniently: a bad value becomes the default with a warning naming it", () => {

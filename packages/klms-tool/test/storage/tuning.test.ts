@@ -47,6 +47,9 @@ describe("transfer tuning", () => {
     ["partSize", 4 * MiB, "KLMS_S3_PART_SIZE"],
     ["downloadRangeSize", Number.NaN, "KLMS_S3_DOWNLOAD_RANGE_SIZE"],
     ["rangedGetMinBytes", -1, "KLMS_S3_RANGED_GET_MIN"],
+    // Above the bounds (attack6 F9): S3's 5 GiB part, 64 in flight.
+    ["partSize", 6 * 1024 * MiB, "KLMS_S3_PART_SIZE"],
+    ["uploadConcurrency", 1e6, "KLMS_S3_UPLOAD_CONCURRENCY"],
   ] as const) {
     test(`createStorage refuses ${option}: ${value}, naming it and ${variable}`, () => {
       assert.throws(
@@ -84,11 +87,17 @@ describe("transfer tuning from the environment (task.storage)", () => {
     assert.equal(old.options.downloadConcurrency, 2);
     assert.deepEqual(old.warnings, [
       "KLMS_S3_QUEUE_SIZE is deprecated: set KLMS_S3_UPLOAD_CONCURRENCY instead (here 3)",
+      "KLMS_S3_CONCURRENCY is ignored: KLMS_S3_QUEUE_SIZE is set (KLMS_S3_CONCURRENCY is deprecated: use KLMS_S3_UPLOAD_CONCURRENCY)",
       "KLMS_S3_CONCURRENCY is deprecated: set KLMS_S3_DOWNLOAD_CONCURRENCY instead (here 2)",
     ]);
-    const both = taskStorageOptions({ KLMS_S3_QUEUE_SIZE: "3", KLMS_S3_UPLOAD_CONCURRENCY: "5" });
+    // KLMS_S3_CONCURRENCY alone sets both, as the storage option `concurrency` does.
+    const shared = taskStorageOptions({ KLMS_S3_CONCURRENCY: "1" });
+    assert.deepEqual([shared.options.uploadConcurrency, shared.options.downloadConcurrency], [1, 1]);
+    const both = taskStorageOptions({ KLMS_S3_QUEUE_SIZE: "x", KLMS_S3_UPLOAD_CONCURRENCY: "5" });
     assert.equal(both.options.uploadConcurrency, 5);
-    assert.deepEqual(both.warnings, []);
+    assert.deepEqual(both.warnings, [
+      "KLMS_S3_QUEUE_SIZE is ignored: KLMS_S3_UPLOAD_CONCURRENCY is set (KLMS_S3_QUEUE_SIZE is deprecated: use KLMS_S3_UPLOAD_CONCURRENCY)",
+    ]);
   });
 
   for (const [variable, value, expected] of [
