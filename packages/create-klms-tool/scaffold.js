@@ -66,6 +66,7 @@ export async function scaffold(dir, options = {}) {
     throw new Error(`${dir} is not empty: choose a new folder`);
   }
   const kit = options.kit === undefined ? undefined : kitTarballs(options.kit, options);
+  checkFileSpecs(target, options);
   const source = templateDir();
   await cp(source, target, {
     recursive: true,
@@ -90,6 +91,26 @@ export async function scaffold(dir, options = {}) {
   });
   await finishPackageJson(target, variant, specs.klmsTool);
   return files.map((f) => relative(target, f)).sort();
+}
+
+/**
+ * A `file:` spec of --klms-tool/--klms-local must name something that exists, from the new
+ * project's folder (where npm reads it): checked before anything is written, so that a typo is
+ * not an npm 404 and a half-made project.
+ */
+function checkFileSpecs(target, options) {
+  for (const [flag, spec] of [
+    ["--klms-tool", options.klmsTool],
+    ["--klms-local", options.klmsLocal],
+  ]) {
+    if (typeof spec !== "string" || !spec.startsWith("file:")) continue;
+    const path = resolve(target, spec.slice("file:".length));
+    if (!existsSync(path)) {
+      throw new Error(
+        `${flag} ${spec}: ${path} does not exist (a file: path is read from the new project's folder; --kit <folder> takes the kit's tarballs from anywhere)`,
+      );
+    }
+  }
 }
 
 /**

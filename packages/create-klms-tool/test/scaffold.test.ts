@@ -68,6 +68,14 @@ describe("create-klms-tool, in-process", () => {
     const full = await create([repo, "--no-install"]);
     assert.equal(full.code, 1);
     assert.match(full.stderr, /is not empty: choose a new folder/);
+    // A file: spec naming nothing: said before anything is written (attack6 F13).
+    const missing = await create(["z-tool", "--klms-tool", "file:../nowhere.tgz", "--no-install"]);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /--klms-tool file:\.\.\/nowhere\.tgz: \S*nowhere\.tgz does not exist \(a file: path is read from the new project's folder/,
+    );
+    assert.ok(!existsSync(join(work, "z-tool")), "no half-made project");
     const none = await create([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /give the folder to create the tool in/);

@@ -445,6 +445,14 @@ const rows: Row[] = [
       state: "failed",
       message: /^The worker thread exited with code 1 \(out of memory: .*memory limit/,
     },
+    // The entrypoint's report carries the automatic metrics in thread mode too (of the whole process; attack6 F15).
+    check: (_r, record) => {
+      const metrics = (record?.metrics ?? {}) as Record<string, unknown>;
+      for (const name of ["runtime_seconds", "cpu_time_seconds", "memory_allocated"]) {
+        assert.equal(typeof metrics[name], "number", `${name} in ${JSON.stringify(metrics)}`);
+        assert.ok((metrics[name] as number) > 0, name);
+      }
+    },
   },
   {
     name: "worker thread: the module fails to load",

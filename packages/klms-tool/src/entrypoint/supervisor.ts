@@ -55,7 +55,7 @@ export interface WorkerEnd {
   /** The first line of standard error that reports running out of memory, if any (masked). */
   outOfMemory?: string;
   durationMs: number;
-  /** The worker process's resource use, measured from outside (absent for a thread). */
+  /** The worker's resource use, measured from outside (for a thread: of the whole process). */
   usage?: WorkerUsage;
 }
 

@@ -28,6 +28,7 @@ import { stopLeftovers, THREAD_MARK_ENV, ThreadSpawned } from "./leftovers.js";
 import { describeEndBeforeMain, type EndBeforeMain, warnWhileLoading } from "./loading.js";
 import { type Cancellation, stopWorkerOnCancel } from "./signals.js";
 import type { WorkerEnd } from "./supervisor.js";
+import { measureThisProcess } from "./usage.js";
 
 /** Where and how the thread starts. */
 export interface ThreadStart {
@@ -114,6 +115,7 @@ export class WorkerThread {
   /** Runs the task in the thread and resolves when the thread has ended and its output has been passed on. */
   async run(run: ThreadRun): Promise<WorkerEnd> {
     const started = Date.now();
+    const usage = measureThisProcess();
     this.#thread.ref();
     let running = false;
     let ended = false;
@@ -152,13 +154,14 @@ export class WorkerThread {
       } satisfies ToWorkerThread);
     }
     const exitCode = await this.#exited;
+    const measured = usage.stop();
     // The thread is gone, but processes its tool started share this process's group: stop them
     // as a worker process's leftovers are stopped. The cancellation's signal went to the thread only.
     const spawned = new ThreadSpawned(this.#mark);
     if (spawned.alive()) await stopLeftovers(spawned, run, false);
     stop.dispose();
     await this.#capture.drain(PIPE_DRAIN_MS);
-    return this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop);
+    return { ...this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop), usage: measured };
   }
 
   /** The account of how the thread ended, once it has exited and its streams are drained. */
