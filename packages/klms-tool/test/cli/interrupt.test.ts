@@ -153,19 +153,13 @@ for (const [signal, code] of [
         [CLI, "try", "--tool", "waits.mjs", "--worker", "node waits.mjs", "--url", apiUrl],
         { cwd: project, env: { PATH: process.env.PATH, HOME: scratch }, stdio: ["ignore", "pipe", "pipe"] },
       );
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        out += d.toString();
-      });
-      const exited = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+      const run = watched(child);
+      const exited = run.exited;
       await until(() => existsSync(started));
       child.kill(signal);
-      assert.equal(await exited, code, out);
-      const id = /▸ Logs of task ([0-9a-f-]+)/.exec(out)?.[1] as string;
-      assert.ok(id, out);
+      assert.equal(await exited, code, run.text());
+      const id = /▸ Logs of task ([0-9a-f-]+)/.exec(run.text())?.[1] as string;
+      assert.ok(id, run.text());
       const client = await KlmsClient.login(apiUrl, "dev", "dev");
       const task = await client.tasks.get(id);
       assert.equal(task.exec_state, "failed", "the entrypoint posted the outcome before try ended");
@@ -187,25 +181,33 @@ test("SIGTERM to try --fresh: its own local KLMS is stopped and its temporary fo
     env: { PATH: process.env.PATH, HOME: scratch, TMPDIR: tmp },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+  const run = watched(child);
+  const exited = run.exited;
   await until(() => existsSync(started));
   assert.ok(
     (await readdir(tmp)).some((f) => f.startsWith("klms-local-")),
     "the run's KLMS keeps its data there",
   );
   child.kill("SIGTERM");
-  assert.equal(await exited, 143, out);
+  assert.equal(await exited, 143, run.text());
   assert.deepEqual(
     (await readdir(tmp)).filter((f) => f.startsWith("klms-local-")),
     [],
     "no temporary KLMS (its secret, task records) is left",
   );
-  assert.doesNotMatch(out, /\n\s+at /, "no stack trace");
+  assert.doesNotMatch(run.text(), /\n\s+at /, "no stack trace");
 });
+
+/** A started CLI process: what it printed on stdout and stderr, in order, and its exit code. */
+function watched(child: import("node:child_process").ChildProcessWithoutNullStreams) {
+  let out = "";
+  const collect = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  return {
+    text: () => out,
+    exited: new Promise<number | null>((done) => child.on("close", (c) => done(c))),
+  };
+}
