@@ -599,15 +599,28 @@ const rows: Row[] = [
       check: (r) => assert.equal(countLines(r.stdout), 2000),
     },
     {
-      name: `${mode}: subprocesses printing secrets on inherited stdio (spawn, spawnSync, execSync, execFileSync, fork): masked`,
+      name: `${mode}: secrets printed on descriptors 1 and 2 by subprocesses (every child_process call shape) and fs.write(Sync): masked`,
       ...tool(mode, "inherits-stdio.mjs"),
       expect: { exit: 0, state: "succeeded", message: /^printed$/ },
       check: (r) => {
         // Each way arrives, masked (the matrix's own check finds no secret in any form).
-        for (const how of ["spawn", "spawnSync", "execSync", "execFileSync", "fork"]) {
+        const ways = [
+          "spawn",
+          "nullargs",
+          "fd3",
+          "streams",
+          "spawnSync",
+          "execSync",
+          "execFileSync",
+          "fork",
+          "forkInherit",
+        ];
+        for (const how of [...ways, "writeSync", "write"]) {
           assert.match(r.stdout, new RegExp(`^${how} out \\*\\*\\*$`, "m"), how);
           assert.match(r.stderr, new RegExp(`${how} err \\*\\*\\*$`, "m"), how);
         }
+        // An inherited stream reads null on the child in every mode, as Node documents.
+        assert.match(r.stdout, /^spawn's child\.stdout: null$/m);
       },
     },
     {

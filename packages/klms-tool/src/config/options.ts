@@ -67,9 +67,10 @@ export const OPTIONS = {
     doc:
       "Run the tool module (which ends with main(import.meta, tool)) in a worker thread of this process instead of a second Node: " +
       "it loads while the input is fetched, and no second Node starts (BENCHMARKS.md measures each mode). A crash in native code " +
-      "then ends the entrypoint too, so the platform learns nothing. In a thread process.chdir() throws and the tool's own " +
-      'process.on("SIGTERM") never fires (task.signal does). Keep a process (--worker-module) for tools with native addons or ' +
-      "either need. e.g. --worker-thread bundle/tool/main.mjs",
+      "then ends the entrypoint too, so the platform learns nothing. In a thread process.chdir() throws, the tool's own " +
+      'process.on("SIGTERM") never fires (task.signal does), and what reaches descriptors 1 and 2 by ways the runtime cannot ' +
+      "guard (native code, a Worker of the tool's) is not masked. Keep a process (--worker-module) for such tools. " +
+      "e.g. --worker-thread bundle/tool/main.mjs",
   },
   workerModule: {
     parts: ["entrypoint"],

@@ -10,10 +10,10 @@
  * kill of the whole process ends the entrypoint too, so the Job's next pod runs the task again;
  * `process.chdir` is unavailable and `process.on("SIGTERM")` never fires (signals reach the main
  * thread; `task.signal` carries them); the automatic CPU and memory metrics count the whole
- * process. A subprocess's inherited stdio would be the entrypoint's own descriptors, past the
- * masker: the thread's runtime gives it the thread's streams instead (worker/thread-stdio.ts),
- * except to native code writing to descriptor 1 or 2 itself. Processes the tool leaves running
- * are stopped when the thread ends, as a worker process's are (leftovers.ts).
+ * process. Descriptors 1 and 2 are the entrypoint's own, past the masker: the thread's runtime
+ * gives what would write to them directly (a subprocess's inherited stdio, fs.writeSync(1)) to
+ * the thread's streams instead, within the limits worker/thread-stdio.ts names. Processes the tool
+ * leaves running are stopped when the thread ends, as a worker process's are (leftovers.ts).
  * That is why a child process stays the default.
  */
 import { randomUUID } from "node:crypto";

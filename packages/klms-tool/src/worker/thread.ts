@@ -11,7 +11,7 @@
 import { EventEmitter } from "node:events";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { ExitCode } from "../exit-codes.js";
-import { guardChildStdio } from "./thread-stdio.js";
+import { guardThreadStdio } from "./thread-stdio.js";
 import { type RunnableTool, runWorker } from "./worker.js";
 
 /** The key of `workerData` that marks a thread started by the entrypoint (a string, so that two copies of the runtime agree). */
@@ -24,6 +24,10 @@ export type ToWorkerThread =
 
 /** What the thread sends to the entrypoint. */
 export type FromWorkerThread = { type: "ready" };
+
+// As soon as the runtime loads in the entrypoint's thread: before the tool's own code can take
+// child_process's or fs's functions (a CommonJS tool that requires klms-tool first).
+if (isWorkerThread()) guardThreadStdio();
 
 /** True in a worker thread that the entrypoint started to run a tool. */
 export function isWorkerThread(): boolean {
@@ -40,8 +44,8 @@ export function isWorkerThread(): boolean {
 export function serveThread(tool: RunnableTool): void {
   const port = parentPort;
   if (!port) throw new Error("serveThread() runs only in a worker thread");
-  // A subprocess with inherited stdio would write past the entrypoint's masker (thread-stdio.ts).
-  guardChildStdio();
+  // Descriptors 1 and 2 are past the entrypoint's masker (thread-stdio.ts); done at load too, below.
+  guardThreadStdio();
   // Signals reach the main thread only; the entrypoint forwards them, and they are re-emitted
   // here for the worker's own cancellation handling (abort task.signal, then the grace period).
   const signals = new EventEmitter();
