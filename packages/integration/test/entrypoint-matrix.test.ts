@@ -624,6 +624,12 @@ const rows: Row[] = [
       },
     },
     {
+      name: `${mode}: a tool blocked in spawnSync on a child ignoring SIGTERM, timed out: the child is killed, the outcome posted (attack7 F16)`,
+      ...tool(mode, "blocks-in-spawnsync.mjs"),
+      flags: ["--timeout", "2"],
+      expect: { exit: 0, state: "failed", message: /^Task timed out after 2 s: the worker/ },
+    },
+    {
       name: `${mode}: processes the tool leaves running (ignoring SIGTERM) are stopped after it ends`,
       ...tool(mode, "leaves-children.mjs"),
       expect: {

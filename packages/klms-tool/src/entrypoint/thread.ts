@@ -132,13 +132,20 @@ export class WorkerThread {
       request: (signal) => {
         if (running) {
           this.#thread.postMessage({ type: "cancel", signal } satisfies ToWorkerThread);
+          // As a worker process's group gets the signal, so do the processes the tool started.
+          new ThreadSpawned(this.#mark).signal(signal);
         } else {
           // Still loading: there is nothing to cancel gracefully.
           stoppedBeforeStart = true;
           void this.#thread.terminate();
         }
       },
-      force: () => void this.#thread.terminate(),
+      force: () => {
+        // A thread blocked in spawnSync/execSync cannot be terminated until its child ends: kill
+        // what the tool started first (the process modes kill the whole group at this point).
+        new ThreadSpawned(this.#mark).signal("SIGKILL");
+        void this.#thread.terminate();
+      },
       ended: () => ended,
     });
 

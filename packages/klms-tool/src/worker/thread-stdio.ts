@@ -29,6 +29,17 @@ type Fn = (...args: unknown[]) => unknown;
 type Call = { file: unknown; args: unknown[] | undefined; options: Record<string, unknown> };
 
 let guarded = false;
+/** Where the synchronous calls' temporary files go: the task's private folder once it is known. */
+let scratch: string | undefined;
+
+/**
+ * Puts the synchronous calls' temporary files in `dir` (the task's private folder, which the
+ * entrypoint removes however the thread ends), not in the system's temporary folder: a thread
+ * stopped in the middle of a call cannot remove them itself, and they hold what the child printed.
+ */
+export function setThreadScratch(dir: string): void {
+  scratch = dir;
+}
 
 /** The thread's stream an stdio entry stands for when it names descriptor 1 or 2, else undefined. */
 function target(entry: unknown, index: number): Writable | undefined {
@@ -110,7 +121,7 @@ function wrapSync(original: Fn, read: (file: unknown, rest: unknown[]) => Call):
  * what they caught to the thread's streams, also when the call throws.
  */
 function throughFiles(stdio: Stdio, streams: Map<number, Writable>, call: (stdio: Stdio) => unknown): unknown {
-  const dir = mkdtempSync(join(tmpdir(), "klms-thread-stdio-"));
+  const dir = mkdtempSync(join(scratch ?? tmpdir(), "klms-thread-stdio-"));
   const files = new Map<number, { path: string; fd: number }>();
   try {
     for (const index of streams.keys()) {

@@ -9,9 +9,10 @@
  * `start` with the two paths, then perhaps `cancel` with the signal it received.
  */
 import { EventEmitter } from "node:events";
+import { dirname } from "node:path";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { ExitCode } from "../exit-codes.js";
-import { guardThreadStdio } from "./thread-stdio.js";
+import { guardThreadStdio, setThreadScratch } from "./thread-stdio.js";
 import { type RunnableTool, runWorker } from "./worker.js";
 
 /** The key of `workerData` that marks a thread started by the entrypoint (a string, so that two copies of the runtime agree). */
@@ -54,6 +55,7 @@ export function serveThread(tool: RunnableTool): void {
       signals.emit(message.signal, message.signal);
       return;
     }
+    setThreadScratch(dirname(message.inputPath));
     // From here the port must not keep the thread alive on its own: a run() awaiting a promise
     // that nothing can settle then ends the thread, and is reported as such, instead of hanging.
     port.unref();
