@@ -221,11 +221,13 @@ describe("create-klms-tool in the repository, started as users start it", () => 
     assert.equal(JSON.parse(await readFile(join(viaNpx, "package.json"), "utf8")).name, "via-npx");
     // The dev data folder holds the local KLMS's server secret; task files hold credentials.
     const ignored = (await readFile(join(viaNpx, ".gitignore"), "utf8")).split("\n");
-    for (const entry of [".klms/", "/input.json", ".env", "try-output/"]) assert.ok(ignored.includes(entry), entry);
+    for (const entry of [".klms/", "/input.json", ".env", ".env.*", "*.env", "try-output/"])
+      assert.ok(ignored.includes(entry), entry);
     // The local secrets file the README's `try --secret-file .env` reads: there, and kept out of the image too.
     assert.match(await readFile(join(viaNpx, ".env"), "utf8"), /^api_key=replace-me$/m);
     assert.ok(!existsSync(join(viaNpx, "env")));
-    assert.ok((await readFile(join(viaNpx, ".dockerignore"), "utf8")).split("\n").includes(".env"));
+    const notInImage = (await readFile(join(viaNpx, ".dockerignore"), "utf8")).split("\n");
+    for (const entry of [".env", ".env.*", "*.env", "**/.env"]) assert.ok(notInImage.includes(entry), entry);
     const viaCreate = join(work, "via-create");
     const b = await exec(npm, ["create", "klms-tool", viaCreate, "--", "--template", "csv", "--no-install"], {
       cwd: repo,
