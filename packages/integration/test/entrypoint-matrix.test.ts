@@ -476,7 +476,10 @@ const rows: Row[] = [
     expect: {
       exit: 0,
       state: "failed",
-      message: /cancelled by SIGTERM: the worker thread exited with code 1.*stopped early/,
+      // Whether the thread has finished exiting when the grace period ends depends on the machine's
+      // load (CI, stop 19): either ending is right, so long as the tool's task.signal stopped it.
+      message:
+        /cancelled by SIGTERM: the worker thread (exited with code 1|was stopped after the grace period).*stopped early/,
     },
   },
   {
@@ -560,9 +563,10 @@ const rows: Row[] = [
       expect: {
         exit: 0,
         state: "failed",
-        // A thread is terminated (exit code 1); a process gets SIGTERM, which it does not handle.
+        // A thread is terminated (exit code 1, or stopped at the grace period's end when a loaded
+        // machine makes the termination slow); a process gets SIGTERM, which it does not handle.
         message:
-          /timed out.*: the worker (thread exited with code 1|was killed by signal SIGTERM) while its module was loading \(it had not called main\(import\.meta, tool\)\)/,
+          /timed out.*: the worker (thread exited with code 1|thread was stopped after the grace period|was killed by signal SIGTERM) while its module was loading \(it had not called main\(import\.meta, tool\)\)/,
       },
     },
   ]),
