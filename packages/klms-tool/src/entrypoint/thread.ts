@@ -62,6 +62,8 @@ export class WorkerThread {
   readonly #exited: Promise<number>;
   readonly #capture: WorkerCapture;
   readonly #mark = `${process.pid}-${randomUUID()}`;
+  /** The processes the tool started, found by {@link WorkerThread.#mark}. */
+  readonly #spawned = new ThreadSpawned(this.#mark);
   #loaded = false;
   #loadError: string | undefined;
   #uncaught: string | undefined;
@@ -133,7 +135,7 @@ export class WorkerThread {
         if (running) {
           this.#thread.postMessage({ type: "cancel", signal } satisfies ToWorkerThread);
           // As a worker process's group gets the signal, so do the processes the tool started.
-          new ThreadSpawned(this.#mark).signal(signal);
+          this.#spawned.signal(signal);
         } else {
           // Still loading: there is nothing to cancel gracefully.
           stoppedBeforeStart = true;
@@ -143,7 +145,7 @@ export class WorkerThread {
       force: () => {
         // A thread blocked in spawnSync/execSync cannot be terminated until its child ends: kill
         // what the tool started first (the process modes kill the whole group at this point).
-        new ThreadSpawned(this.#mark).signal("SIGKILL");
+        this.#spawned.signal("SIGKILL");
         void this.#thread.terminate();
       },
       ended: () => ended,
@@ -164,8 +166,7 @@ export class WorkerThread {
     const measured = usage.stop();
     // The thread is gone, but processes its tool started share this process's group: stop them
     // as a worker process's leftovers are stopped. The cancellation's signal went to the thread only.
-    const spawned = new ThreadSpawned(this.#mark);
-    if (spawned.alive()) await stopLeftovers(spawned, run, false);
+    if (this.#spawned.alive()) await stopLeftovers(this.#spawned, run, false);
     stop.dispose();
     await this.#capture.drain(PIPE_DRAIN_MS);
     return { ...this.#end(exitCode, Date.now() - started, stoppedBeforeStart, stop), usage: measured };

@@ -26,8 +26,9 @@ export type ToWorkerThread =
 /** What the thread sends to the entrypoint. */
 export type FromWorkerThread = { type: "ready" };
 
-// As soon as the runtime loads in the entrypoint's thread: before the tool's own code can take
-// child_process's or fs's functions (a CommonJS tool that requires klms-tool first).
+// Descriptors 1 and 2 are past the entrypoint's masker (thread-stdio.ts). Guarded as soon as the
+// runtime loads in the entrypoint's thread, before the tool's own code can take child_process's or
+// fs's functions (a CommonJS tool that requires klms-tool first); serveThread runs only here.
 if (isWorkerThread()) guardThreadStdio();
 
 /** True in a worker thread that the entrypoint started to run a tool. */
@@ -45,8 +46,6 @@ export function isWorkerThread(): boolean {
 export function serveThread(tool: RunnableTool): void {
   const port = parentPort;
   if (!port) throw new Error("serveThread() runs only in a worker thread");
-  // Descriptors 1 and 2 are past the entrypoint's masker (thread-stdio.ts); done at load too, below.
-  guardThreadStdio();
   // Signals reach the main thread only; the entrypoint forwards them, and they are re-emitted
   // here for the worker's own cancellation handling (abort task.signal, then the grace period).
   const signals = new EventEmitter();
